@@ -1,0 +1,89 @@
+/**
+ * The contract every isolation backend implements. A backend is a name, the
+ * host programs it needs, whether it needs real root, a probe, and a pure
+ * argv builder. The ordered registry lives in `mod.ts`.
+ *
+ * @module
+ */
+
+import type { BackendName } from "./names.ts";
+
+/** Facts about the host that decide how a backend is driven. */
+export interface HostInfo {
+  /** The real uid of this process. */
+  uid: number;
+  /** True when uid 0 in the initial user namespace (not merely mapped root). */
+  realRoot: boolean;
+}
+
+/** Absolute host paths of the programs a backend declared, by name. */
+export type Programs = Readonly<Record<string, string>>;
+
+/** What to run and how; the same for every backend. */
+export interface RunSpec {
+  /** Absolute host path of the root filesystem. */
+  rootfs: string;
+  /** The command and its arguments, passed literally. */
+  argv: readonly string[];
+  /** The command's whole environment. */
+  env: Readonly<Record<string, string>>;
+  /** Working directory inside the rootfs. */
+  cwd: string;
+  /** Whether polythene's stdin is a terminal. */
+  stdinIsTty: boolean;
+}
+
+/** The argv to spawn and the environment to spawn it with. */
+export interface Invocation {
+  /** Host argv; the first element is an absolute program path. */
+  argv: string[];
+  /** Environment for the host-side process. */
+  env: Record<string, string>;
+  /**
+   * When set, the backend writes bwrap-style JSON status lines to fd 3, and a
+   * `"exit-code"` line proves that the command started. polythene opens fd 3
+   * on a status file with a tiny `sh` wrapper.
+   */
+  statusFd: boolean;
+}
+
+/** One isolation backend. */
+export interface Backend {
+  /** The name users type after `--isolation`. */
+  readonly name: BackendName;
+  /** Host programs it needs, looked up on PATH; the first is the one run. */
+  readonly programs: readonly string[];
+  /** Programs polythene itself starts (for `--allow-run`). */
+  readonly spawns: readonly string[];
+  /** True when only real root can use it. */
+  readonly needsRoot: boolean;
+  /** Debian package that provides the main program. */
+  readonly package: string;
+  /**
+   * The argv of a probe that exits 0 when the backend can create its sandbox
+   * on this host. It never depends on any image: it sandboxes the host's own
+   * `/` read-only and runs the host's `true`.
+   */
+  probe(host: HostInfo, programs: Programs): Invocation;
+  /** Builds the invocation for `spec`. Pure. */
+  invocation(spec: RunSpec, host: HostInfo, programs: Programs): Invocation;
+  /**
+   * For backends whose tree does not end with the process polythene started:
+   * a command that sends `signal` to every process of the tree of `pid`.
+   */
+  signalTree?(pid: number, signal: Deno.Signal, programs: Programs): Invocation;
+}
+
+/** The standard PATH inside a rootfs. */
+export const DEFAULT_PATH =
+  "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** The device nodes every backend provides under `/dev`. */
+export const DEVICES = [
+  "null",
+  "zero",
+  "full",
+  "random",
+  "urandom",
+  "tty",
+] as const;

@@ -1,0 +1,76 @@
+/**
+ * The command-line entry: parse, dispatch, and turn errors into one line on
+ * stderr and an exit code. This is the only place that catches.
+ *
+ * @module
+ */
+
+import { PolytheneError, UsageError } from "../errors.ts";
+import { VERSION } from "../version.ts";
+import { commandHelp, rootHelp, usageLine } from "./help.ts";
+import { parseCommandLine, type Parsed } from "./parse.ts";
+import { findCommand } from "./table.ts";
+
+/** Runs polythene with `args`; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const verbose = args.includes("-v") || args.includes("--verbose") ||
+    (Deno.env.get("POLYTHENE_VERBOSE") ?? "") !== "";
+  try {
+    const parsed = parseCommandLine(args, (name) => Deno.env.get(name));
+    return await dispatch(parsed);
+  } catch (error) {
+    return report(error, verbose);
+  }
+}
+
+async function dispatch(parsed: Parsed): Promise<number> {
+  switch (parsed.kind) {
+    case "version":
+      console.log(`polythene ${VERSION}`);
+      return 0;
+    case "help": {
+      const spec = parsed.command ? findCommand(parsed.command) : undefined;
+      console.log((spec ? commandHelp(spec) : rootHelp()).trimEnd());
+      return 0;
+    }
+    case "run":
+      switch (parsed.command) {
+        case "exec": {
+          const { execCommand } = await import("./exec.ts");
+          return await execCommand(
+            parsed.values,
+            parsed.positionals,
+            parsed.rest,
+          );
+        }
+      }
+      throw new UsageError(`Unknown command "${parsed.command}"`);
+  }
+}
+
+function report(error: unknown, verbose: boolean): number {
+  if (error instanceof UsageError) {
+    const spec = error.command ? findCommand(error.command) : undefined;
+    const usage = spec
+      ? `Usage: ${
+        usageLine(spec)
+      }\nRun "polythene ${spec.name} --help" for more.`
+      : 'Usage: polythene COMMAND [options] ...\nRun "polythene --help" for the commands.';
+    console.error(`polythene: ${error.message}\n${usage}`);
+    return error.exitCode;
+  }
+  if (error instanceof PolytheneError) {
+    console.error(`polythene: ${error.message}`);
+    if (error.hint) console.error(`hint: ${error.hint}`);
+    if (verbose && error.cause !== undefined) console.error(error.cause);
+    return error.exitCode;
+  }
+  console.error(
+    `polythene: internal error: ${
+      error instanceof Error ? error.message : String(error)
+    }`,
+  );
+  if (verbose) console.error(error);
+  else console.error("Run again with --verbose for details.");
+  return 70;
+}

@@ -1,0 +1,40 @@
+/**
+ * Conversions of option values shared by the commands. Pure.
+ *
+ * @module
+ */
+
+import { isBackendName } from "../backends/names.ts";
+import type { BackendName } from "../backends/names.ts";
+import { UsageError } from "../errors.ts";
+import type { OptionValues } from "./parse.ts";
+
+/** `--timeout`: a positive number of seconds, or undefined when absent. */
+export function timeoutSeconds(
+  values: OptionValues,
+  command: string,
+): number | undefined {
+  const raw = values.timeout;
+  if (raw === undefined || typeof raw === "boolean") return undefined;
+  const seconds = Number(raw);
+  if (raw.trim() === "" || !Number.isFinite(seconds) || seconds <= 0) {
+    throw new UsageError(
+      `Invalid --timeout "${raw}": expected a positive number of seconds`,
+      command,
+    );
+  }
+  return seconds;
+}
+
+/** A string option's value ("" never reaches here: the parser drops it). */
+export function stringValue(values: OptionValues, name: string): string {
+  const value = values[name];
+  if (typeof value !== "string") throw new TypeError(`No value for ${name}`);
+  return value;
+}
+
+/** `--isolation`, already checked against the choices by the parser. */
+export function isolationValue(values: OptionValues): BackendName | undefined {
+  const value = values.isolation;
+  return typeof value === "string" && isBackendName(value) ? value : undefined;
+}

@@ -1,0 +1,112 @@
+/**
+ * Typed errors that carry the exit code and an optional hint.
+ *
+ * Only `main.ts` catches them: it prints one line (`polythene: MESSAGE`), the
+ * hint on a second line when there is one, and exits with `exitCode`.
+ *
+ * @module
+ */
+
+/** Stable exit codes of the command line and the library. */
+export const ExitCode = {
+  /** A requested entry does not exist. */
+  NotFound: 1,
+  /** The command line is wrong. */
+  Usage: 2,
+  /** The command ran longer than `--timeout`. */
+  Timeout: 124,
+  /** No backend can run on this host. */
+  NoBackend: 126,
+  /** The command does not exist inside the rootfs. */
+  CommandNotFound: 127,
+  /** Base for "killed by signal N" (128 + N). */
+  SignalBase: 128,
+} as const;
+
+/** Options shared by every {@linkcode PolytheneError}. */
+export interface PolytheneErrorOptions {
+  /** The process exit code this error maps to. */
+  exitCode: number;
+  /** One line telling the user what to do next. */
+  hint?: string;
+  /** The lower-level error, shown under `--verbose`. */
+  cause?: unknown;
+}
+
+/** A failure the user can cause or fix; it knows its exit code. */
+export class PolytheneError extends Error {
+  /** The process exit code for this failure. */
+  readonly exitCode: number;
+  /** What to do about it, if there is something to say. */
+  readonly hint?: string;
+
+  constructor(message: string, options: PolytheneErrorOptions) {
+    super(message, { cause: options.cause });
+    this.name = "PolytheneError";
+    this.exitCode = options.exitCode;
+    this.hint = options.hint;
+  }
+}
+
+/** The command line is wrong (exit 2); help for the command is shown. */
+export class UsageError extends PolytheneError {
+  /** The subcommand whose usage to print, if known. */
+  readonly command?: string;
+
+  constructor(message: string, command?: string) {
+    super(message, { exitCode: ExitCode.Usage });
+    this.name = "UsageError";
+    this.command = command;
+  }
+}
+
+/** `STORE/UUID` is not a directory (exit 1). */
+export class RootfsNotFoundError extends PolytheneError {
+  constructor(uuid: string, path: string) {
+    super(`No such UUID rootfs: ${uuid} (${path})`, {
+      exitCode: ExitCode.NotFound,
+      hint: "Run `polythene pull IMAGE` to stage one, or check --store",
+    });
+    this.name = "RootfsNotFoundError";
+  }
+}
+
+/** The command's program is not inside the rootfs (exit 127). */
+export class CommandNotFoundError extends PolytheneError {
+  constructor(program: string, rootfs: string) {
+    super(`Command not found in rootfs: "${program}" (${rootfs})`, {
+      exitCode: ExitCode.CommandNotFound,
+    });
+    this.name = "CommandNotFoundError";
+  }
+}
+
+/** Why one backend could not be used. */
+export interface BackendRejection {
+  /** The backend's name. */
+  backend: string;
+  /** One line: why it was unusable. */
+  reason: string;
+  /** What would make it usable. */
+  fix?: string;
+}
+
+/** No backend can run on this host (exit 126). */
+export class NoBackendError extends PolytheneError {
+  /** One entry per backend tried, in order. */
+  readonly rejections: readonly BackendRejection[];
+
+  constructor(rejections: readonly BackendRejection[], detail = "") {
+    const lines = rejections.map((r) =>
+      `  ${r.backend}: ${r.reason}${r.fix ? ` (${r.fix})` : ""}`
+    );
+    super(
+      `No isolation backend can run on this host${detail}:\n${
+        lines.join("\n")
+      }`,
+      { exitCode: ExitCode.NoBackend },
+    );
+    this.name = "NoBackendError";
+    this.rejections = rejections;
+  }
+}

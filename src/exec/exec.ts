@@ -1,0 +1,81 @@
+/**
+ * `exec`: run a command inside a stored rootfs with the strongest isolation
+ * the host allows.
+ *
+ * Permissions: `--allow-read`, `--allow-write` (store and temp dir),
+ * `--allow-run` (the backends), `--allow-env`, `--allow-sys=uid,osRelease`.
+ *
+ * @module
+ */
+
+import { detectHost } from "../backends/host.ts";
+import type { BackendName } from "../backends/names.ts";
+import { ProbeCache } from "../backends/probe_cache.ts";
+import { runInSandbox } from "../backends/run.ts";
+import { CommandNotFoundError, UsageError } from "../errors.ts";
+import type { Log } from "../log.ts";
+import { requireEntry, stateDir } from "../store/store.ts";
+import { lookupCommand } from "./command_lookup.ts";
+import { sandboxEnv } from "./sandbox_env.ts";
+
+/** What to run, and where. */
+export interface ExecRequest {
+  /** The store root. */
+  store: string;
+  /** The entry to run in. */
+  uuid: string;
+  /** The command and its arguments. */
+  argv: readonly string[];
+  /** Backend to probe first. */
+  isolation?: BackendName;
+  /** Kill the whole tree after this many seconds (exit 124). */
+  timeoutSeconds?: number;
+  /** The host's environment, read for `PATH` and `TERM` only. */
+  hostEnv: (name: string) => string | undefined;
+  /** Verbose log sink. */
+  log: Log;
+}
+
+/**
+ * Runs `request.argv` inside `STORE/UUID`.
+ *
+ * @returns The command's exit status (124 timeout, 128+N signal N).
+ * @throws {UsageError} invalid UUID (2); {RootfsNotFoundError} (1);
+ * {CommandNotFoundError} (127); {NoBackendError} (126).
+ */
+export async function execInEntry(request: ExecRequest): Promise<number> {
+  const rootfs = requireEntry(request.store, request.uuid);
+  const env = sandboxEnv(request.hostEnv("TERM"));
+  const program = request.argv[0] ?? "";
+  if (program.startsWith("-")) {
+    throw new UsageError(
+      `Invalid command "${program}": a program name cannot start with "-"`,
+    );
+  }
+  if (lookupCommand(rootfs, program, env.PATH!) === undefined) {
+    throw new CommandNotFoundError(program, rootfs);
+  }
+  const host = detectHost();
+  request.log(
+    `host: uid=${host.uid} real-root=${host.realRoot} kernel=${host.kernel}`,
+  );
+  return await runInSandbox(
+    {
+      rootfs,
+      argv: request.argv,
+      env,
+      cwd: "/",
+      stdinIsTty: Deno.stdin.isTerminal(),
+    },
+    {
+      preferred: request.isolation,
+      hostPath: request.hostEnv("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin",
+      host,
+      cache: new ProbeCache(`${stateDir(request.store)}/probes.json`),
+      timeoutMs: request.timeoutSeconds === undefined
+        ? undefined
+        : request.timeoutSeconds * 1000,
+      log: request.log,
+    },
+  );
+}

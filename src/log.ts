@@ -1,0 +1,18 @@
+/**
+ * The verbose log: timestamped lines on stderr, only when enabled.
+ *
+ * @module
+ */
+
+/** A log sink. */
+export type Log = (message: string) => void;
+
+/** A log that writes `TIMESTAMP polythene: MESSAGE` to stderr when enabled. */
+export function createLog(enabled: boolean): Log {
+  if (!enabled) return () => {};
+  const encoder = new TextEncoder();
+  return (message) => {
+    const line = `${new Date().toISOString()} polythene: ${message}\n`;
+    Deno.stderr.writeSync(encoder.encode(line));
+  };
+}

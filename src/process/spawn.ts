@@ -1,0 +1,134 @@
+/**
+ * The one module that starts processes. Every child gets an argv array (never
+ * a shell string built by concatenation), an explicit environment
+ * (`clearEnv`), and stdio set on purpose.
+ *
+ * Permissions: `--allow-run` for the program spawned.
+ *
+ * @module
+ */
+
+/** Result of {@linkcode runAttached}. */
+export interface AttachedResult {
+  /** Exit code; 128 + N when the child died of signal N. */
+  code: number;
+  /** True when the timeout fired and the child was killed. */
+  timedOut: boolean;
+  /** The signal polythene received and forwarded, if any. */
+  forwarded?: Deno.Signal;
+}
+
+/** Options for {@linkcode runAttached}. */
+export interface AttachedOptions {
+  /** The child's whole environment. */
+  env: Record<string, string>;
+  /** Kill the child with SIGKILL after this many milliseconds. */
+  timeoutMs?: number;
+  /** Signals received by polythene that are passed on to the child. */
+  forward?: readonly Deno.Signal[];
+  /**
+   * Delivers `signal` to the child's whole tree, for backends where
+   * signalling the child alone would not reach it. Default: signal the child.
+   */
+  signalTree?: (pid: number, signal: Deno.Signal) => Promise<void>;
+}
+
+/**
+ * Runs `argv` with stdin, stdout and stderr passed straight through, and
+ * waits for it.
+ *
+ * A timeout or a forwarded signal goes to the child, or through
+ * `signalTree` when the backend needs it; the backends make sure that the
+ * whole tree ends with the child (see `docs/design.md`).
+ */
+export async function runAttached(
+  argv: readonly string[],
+  options: AttachedOptions,
+): Promise<AttachedResult> {
+  const [program, ...args] = argv;
+  if (program === undefined) throw new TypeError("Cannot run an empty argv");
+  const child = new Deno.Command(program, {
+    args,
+    env: options.env,
+    clearEnv: true,
+    stdin: "inherit",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+
+  let timedOut = false;
+  let forwarded: Deno.Signal | undefined;
+  const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => {
+    timedOut = true;
+    kill(child, "SIGKILL");
+  }, options.timeoutMs);
+  const listeners = (options.forward ?? []).map((signal) => {
+    const listener = () => {
+      forwarded = signal;
+      kill(child, signal);
+    };
+    Deno.addSignalListener(signal, listener);
+    return { signal, listener };
+  });
+  try {
+    const status = await child.status;
+    return { code: status.code, timedOut, forwarded };
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+    for (const { signal, listener } of listeners) {
+      Deno.removeSignalListener(signal, listener);
+    }
+  }
+}
+
+/** Result of {@linkcode runCaptured}. */
+export interface CapturedResult {
+  /** Exit code; 128 + N when the child died of signal N. */
+  code: number;
+  /** Standard output, decoded as UTF-8. */
+  stdout: string;
+  /** Standard error, decoded as UTF-8. */
+  stderr: string;
+}
+
+/**
+ * Runs a helper tool with stdin closed and its output captured, for probes
+ * and version queries. A program that cannot be started is reported as
+ * exit 127 with the reason in `stderr`.
+ */
+export async function runCaptured(
+  argv: readonly string[],
+  env: Record<string, string>,
+): Promise<CapturedResult> {
+  const [program, ...args] = argv;
+  if (program === undefined) throw new TypeError("Cannot run an empty argv");
+  try {
+    const out = await new Deno.Command(program, {
+      args,
+      env,
+      clearEnv: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const decoder = new TextDecoder();
+    return {
+      code: out.code,
+      stdout: decoder.decode(out.stdout),
+      stderr: decoder.decode(out.stderr),
+    };
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      return { code: 127, stdout: "", stderr: `${program}: not found` };
+    }
+    throw error;
+  }
+}
+
+function kill(child: Deno.ChildProcess, signal: Deno.Signal): void {
+  try {
+    child.kill(signal);
+  } catch {
+    // Already exited: nothing left to signal.
+  }
+}

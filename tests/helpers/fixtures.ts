@@ -1,0 +1,96 @@
+/**
+ * Temporary stores holding a busybox rootfs, and the rig's unprivileged user.
+ *
+ * @module
+ */
+
+import { makeBusyboxRootfs } from "../../scripts/busybox_rootfs.ts";
+import type { TestUser } from "./cli.ts";
+
+/** A temporary store with one busybox entry. */
+export interface StagedStore {
+  /** The store root. */
+  store: string;
+  /** The busybox entry's UUID. */
+  uuid: string;
+  /** `STORE/UUID`. */
+  rootfs: string;
+  /** Removes the whole temporary directory. */
+  cleanup(): Promise<void>;
+}
+
+/**
+ * Makes a temporary store (mode 0700) holding one busybox rootfs, owned by
+ * `owner` when given (so that user can run in it).
+ */
+export async function makeBusyboxStore(
+  owner?: TestUser,
+): Promise<StagedStore> {
+  const dir = await Deno.makeTempDir({ prefix: "polythene-test-" });
+  await Deno.chmod(dir, 0o755);
+  const store = `${dir}/store`;
+  const uuid = await makeBusyboxRootfs(store);
+  if (owner !== undefined) await chownTree(store, owner.uid, owner.gid);
+  return {
+    store,
+    uuid,
+    rootfs: `${store}/${uuid}`,
+    cleanup: () => Deno.remove(dir, { recursive: true }),
+  };
+}
+
+/** The rig's unprivileged user, `polythene-test` (setup.sh creates it). */
+export const TEST_USER_NAME = "polythene-test";
+
+/** Looks the test user up in /etc/passwd; undefined when absent. */
+export function testUser(): TestUser | undefined {
+  const passwd = Deno.readTextFileSync("/etc/passwd");
+  for (const line of passwd.split("\n")) {
+    const [name, , uid, gid, , home] = line.split(":");
+    if (name === TEST_USER_NAME && uid && gid && home) {
+      return { name, uid: Number(uid), gid: Number(gid), home };
+    }
+  }
+  return undefined;
+}
+
+async function chownTree(path: string, uid: number, gid: number) {
+  await Deno.lchown(path, uid, gid);
+  const info = await Deno.lstat(path);
+  if (!info.isDirectory) return;
+  for await (const entry of Deno.readDir(path)) {
+    await chownTree(`${path}/${entry.name}`, uid, gid);
+  }
+}
+
+/** Whether `program` is on this process's PATH. */
+export function onPath(program: string): boolean {
+  return (Deno.env.get("PATH") ?? "").split(":").some((dir) => {
+    try {
+      return Deno.statSync(`${dir}/${program}`).isFile;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * Registers a test that needs something this machine may lack. When
+ * `missing` names what is absent, the test is skipped with that reason, but
+ * under `CI=true` it fails instead: CI cannot silently skip.
+ */
+export function testNeeding(
+  missing: string | undefined,
+  name: string,
+  fn: (t: Deno.TestContext) => Promise<void> | void,
+): void {
+  if (missing === undefined) {
+    Deno.test(name, fn);
+  } else if (Deno.env.get("CI") === "true") {
+    Deno.test(name, () => {
+      throw new Error(`Cannot run under CI=true: ${missing}`);
+    });
+  } else {
+    Deno.test({ name: `${name} (skipped: ${missing})`, ignore: true, fn });
+  }
+}
