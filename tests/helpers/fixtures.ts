@@ -55,11 +55,13 @@ export function testUser(): TestUser | undefined {
 }
 
 async function chownTree(path: string, uid: number, gid: number) {
-  await Deno.lchown(path, uid, gid);
-  const info = await Deno.lstat(path);
-  if (!info.isDirectory) return;
-  for await (const entry of Deno.readDir(path)) {
-    await chownTree(`${path}/${entry.name}`, uid, gid);
+  // `-h`: change symlinks themselves; the rootfs's absolute links would
+  // otherwise reach the host's files.
+  const out = await new Deno.Command("chown", {
+    args: ["-R", "-h", `${uid}:${gid}`, path],
+  }).output();
+  if (!out.success) {
+    throw new Error(`chown ${path}: ${new TextDecoder().decode(out.stderr)}`);
   }
 }
 
