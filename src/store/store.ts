@@ -6,6 +6,7 @@
  * @module
  */
 
+import { resolve } from "node:path";
 import { RootfsNotFoundError } from "../errors.ts";
 import { validateUuid } from "./uuid.ts";
 
@@ -40,6 +41,7 @@ export function requireEntry(store: string, uuid: string): string {
   return path;
 }
 
+/** The store root as an absolute path without trailing slashes. */
 function trimSlash(path: string): string {
-  return path.length > 1 ? path.replace(/\/+$/, "") : path;
+  return resolve(path).replace(/\/+$/, "");
 }

@@ -1,0 +1,30 @@
+import { assertEquals } from "../../helpers/assert.ts";
+import {
+  reportedExitCode,
+  STATUS_WRAPPER,
+  withStatusFd,
+} from "../../../src/backends/status.ts";
+
+Deno.test("an exit-code line means the command ran", () => {
+  const text = '{ "child-pid": 12, "mnt-namespace": 1 }\n{ "exit-code": 42 }\n';
+  assertEquals(reportedExitCode(text), 42);
+  assertEquals(reportedExitCode('{ "exit-code": 0 }'), 0);
+});
+
+Deno.test("no exit-code line means the backend failed while setting up", () => {
+  assertEquals(reportedExitCode(""), undefined);
+  assertEquals(reportedExitCode('{ "child-pid": 12 }\n'), undefined);
+  assertEquals(reportedExitCode('{ "exit-code": 4'), undefined);
+});
+
+Deno.test("the wrapper passes the status file and argv as data", () => {
+  assertEquals(withStatusFd("/bin/sh", "/tmp/s x", ["bwrap", "a b"]), [
+    "/bin/sh",
+    "-c",
+    STATUS_WRAPPER,
+    "polythene-status",
+    "/tmp/s x",
+    "bwrap",
+    "a b",
+  ]);
+});
