@@ -58,9 +58,10 @@ export class ProbeCache {
     this.#file = file;
   }
 
-  /** The record for `key`, if cached. */
+  /** The record for `key`, if cached; a malformed record counts as absent. */
   get(key: string): ProbeRecord | undefined {
-    return this.#load()[key];
+    const record: unknown = this.#load()[key];
+    return isProbeRecord(record) ? record : undefined;
   }
 
   /** Stores `record` under `key` and writes the file. Errors are ignored. */
@@ -94,4 +95,13 @@ export class ProbeCache {
     }
     return this.#records!;
   }
+}
+
+/** True when `value` has the shape of a {@linkcode ProbeRecord}. Pure. */
+function isProbeRecord(value: unknown): value is ProbeRecord {
+  if (typeof value !== "object" || value === null) return false;
+  const record = value as Record<string, unknown>;
+  return typeof record.ok === "boolean" &&
+    typeof record.probedAt === "string" &&
+    (record.reason === undefined || typeof record.reason === "string");
 }

@@ -60,9 +60,7 @@ function parseSubcommand(
   argv: string[],
   env: EnvLookup,
 ): Parsed {
-  const dashes = argv.indexOf("--");
-  const before = dashes === -1 ? argv : argv.slice(0, dashes);
-  const after = dashes === -1 ? undefined : argv.slice(dashes + 1);
+  const [before, after] = splitCommand(spec, argv);
   const parsed = runParseArgs(before, spec.options, spec.name);
   if (parsed.values.help) return { kind: "help", command: spec.name };
 
@@ -78,8 +76,7 @@ function parseSubcommand(
   }
   const extra = positionals[spec.positionals.length];
   if (extra !== undefined) {
-    const where = spec.rest ? "; put the command after --" : "";
-    throw new UsageError(`Unexpected argument "${extra}"${where}`, spec.name);
+    throw new UsageError(`Unexpected argument "${extra}"`, spec.name);
   }
   if (spec.rest !== undefined && (after === undefined || after.length === 0)) {
     throw new UsageError(
@@ -101,11 +98,46 @@ function parseSubcommand(
   };
 }
 
-function runParseArgs(
-  args: string[],
+/**
+ * Splits argv into polythene's own part and the command. The command starts
+ * after the first `--` or, as in the Python original, at the first word
+ * after the command's positionals (so `exec UUID ls -la` works too).
+ */
+function splitCommand(
+  spec: CommandSpec,
+  argv: string[],
+): [string[], string[] | undefined] {
+  const dashes = argv.indexOf("--");
+  const head = dashes === -1 ? argv : argv.slice(0, dashes);
+  if (spec.rest !== undefined) {
+    const start = restStart(spec, head);
+    if (start !== undefined) {
+      return [
+        head.slice(0, start),
+        argv.slice(start).filter((word, i) =>
+          !(i === dashes - start && word === "--")
+        ),
+      ];
+    }
+  }
+  return [head, dashes === -1 ? undefined : argv.slice(dashes + 1)];
+}
+
+function restStart(spec: CommandSpec, head: string[]): number | undefined {
+  const { tokens } = parseArgs({
+    args: head,
+    options: optionConfig(spec.options),
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  const positionals = tokens.filter((t) => t.kind === "positional");
+  return positionals[spec.positionals.length]?.index;
+}
+
+function optionConfig(
   options: readonly OptionSpec[],
-  command: string | undefined,
-): { values: OptionValues; positionals: string[] } {
+): Record<string, { type: "string" | "boolean"; short?: string }> {
   const config: Record<
     string,
     { type: "string" | "boolean"; short?: string }
@@ -115,10 +147,18 @@ function runParseArgs(
       ? { type: o.type, short: o.short }
       : { type: o.type };
   }
+  return config;
+}
+
+function runParseArgs(
+  args: string[],
+  options: readonly OptionSpec[],
+  command: string | undefined,
+): { values: OptionValues; positionals: string[] } {
   try {
     const { values, positionals } = parseArgs({
       args,
-      options: config,
+      options: optionConfig(options),
       strict: true,
       allowPositionals: command !== undefined,
     });

@@ -29,8 +29,17 @@ export interface CliOptions {
   path?: string;
   /** Run as this user (via `setpriv`), e.g. the rig's unprivileged user. */
   user?: TestUser;
-  /** Argv put in front, e.g. `unshare ...` to change the host shape. */
+  /**
+   * Argv put in front of the CLI, e.g. `unshare ...` to change the host
+   * shape. It runs after the switch to `user`, so as that user.
+   */
   prefix?: string[];
+  /**
+   * Directory holding the `main.ts` to run instead of this checkout's, e.g.
+   * a copy `user` can read (see {@linkcode sourceReadableBy}). Ignored when
+   * `POLYTHENE_BIN` is set.
+   */
+  source?: string;
   /** Safety net: kill the run after this long (default 120 s). */
   killAfterMs?: number;
   /** Called with the pid once the process has started. */
@@ -51,8 +60,12 @@ export interface TestUser {
 
 const REPO = new URL("../../", import.meta.url).pathname;
 
-/** The argv that starts the CLI under test. */
-export function cliArgv(): string[] {
+/**
+ * The argv that starts the CLI under test.
+ *
+ * @param source Directory holding `main.ts` (default: this checkout).
+ */
+export function cliArgv(source = REPO): string[] {
   const bin = Deno.env.get("POLYTHENE_BIN");
   if (bin) return [bin];
   return [
@@ -60,7 +73,7 @@ export function cliArgv(): string[] {
     "run",
     "--no-prompt",
     ...permissionFlags(),
-    `${REPO}main.ts`,
+    `${source.replace(/\/+$/, "")}/main.ts`,
   ];
 }
 
@@ -69,10 +82,13 @@ export async function runPolythene(
   args: string[],
   options: CliOptions = {},
 ): Promise<CliResult> {
+  // The user switch comes first, so that a prefix such as `unshare --user`
+  // runs as that user. The launchers are resolved here, on this process's
+  // PATH, because `options.path` shapes only what the CLI sees.
   const argv = [
-    ...(options.prefix ?? []),
     ...userPrefix(options.user),
-    ...cliArgv(),
+    ...launcher(options.prefix ?? []),
+    ...cliArgv(options.source),
     ...args,
   ];
   const env: Record<string, string> = {
@@ -119,12 +135,103 @@ export async function runPolythene(
 function userPrefix(user: TestUser | undefined): string[] {
   if (user === undefined) return [];
   return [
-    "setpriv",
+    hostProgram("setpriv") ?? "setpriv",
     `--reuid=${user.uid}`,
     `--regid=${user.gid}`,
     "--init-groups",
     "--",
   ];
+}
+
+function launcher(prefix: string[]): string[] {
+  const [program, ...rest] = prefix;
+  if (program === undefined || program.includes("/")) return prefix;
+  return [hostProgram(program) ?? program, ...rest];
+}
+
+/**
+ * The absolute path of `name` on this process's PATH or in the sbin
+ * directories; undefined when this machine lacks it.
+ */
+export function hostProgram(name: string): string | undefined {
+  const dirs = [
+    ...(Deno.env.get("PATH") ?? "").split(":"),
+    "/usr/local/sbin",
+    "/usr/sbin",
+    "/sbin",
+  ];
+  for (const dir of dirs) {
+    if (!dir.startsWith("/")) continue;
+    try {
+      const info = Deno.statSync(`${dir}/${name}`);
+      if (info.isFile && ((info.mode ?? 0) & 0o111) !== 0) {
+        return `${dir}/${name}`;
+      }
+    } catch {
+      // Not here; keep looking.
+    }
+  }
+  return undefined;
+}
+
+/** A copy of the CLI's source that a test user can read. */
+export interface ReadableSource {
+  /** Directory holding `main.ts`: this checkout, or a temporary copy. */
+  dir: string;
+  /** Removes the copy, if one was made. */
+  cleanup(): Promise<void>;
+}
+
+/**
+ * Where `user` can read the CLI's source: this checkout when that user can
+ * read it, otherwise a temporary world-readable copy of `main.ts` and `src/`
+ * (CI may clone as root into a folder other users cannot enter).
+ *
+ * @throws {Error} When `user` cannot run this Deno binary.
+ */
+export async function sourceReadableBy(
+  user: TestUser,
+): Promise<ReadableSource> {
+  const bin = Deno.env.get("POLYTHENE_BIN");
+  const program = bin || Deno.execPath();
+  if (!await userCan(user, "-x", program)) {
+    throw new Error(
+      `User "${user.name}" cannot run "${program}": install it where ` +
+        "every user can run it (scripts/setup.sh links /usr/local/bin/deno)",
+    );
+  }
+  if (bin || await userCan(user, "-r", `${REPO}src/cli/main.ts`)) {
+    return { dir: REPO, cleanup: () => Promise.resolve() };
+  }
+  const dir = await Deno.makeTempDir({ prefix: "polythene-source-" });
+  await Deno.chmod(dir, 0o755);
+  await Deno.copyFile(`${REPO}main.ts`, `${dir}/main.ts`);
+  await Deno.chmod(`${dir}/main.ts`, 0o644);
+  await copyTree(`${REPO}src`, `${dir}/src`);
+  return { dir, cleanup: () => Deno.remove(dir, { recursive: true }) };
+}
+
+async function userCan(user: TestUser, test: string, path: string) {
+  const out = await new Deno.Command(userPrefix(user)[0]!, {
+    args: [...userPrefix(user).slice(1), "test", test, path],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  return out.success;
+}
+
+async function copyTree(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { mode: 0o755 });
+  await Deno.chmod(to, 0o755);
+  for await (const entry of Deno.readDir(from)) {
+    if (entry.isDirectory) {
+      await copyTree(`${from}/${entry.name}`, `${to}/${entry.name}`);
+    } else if (entry.isFile) {
+      await Deno.copyFile(`${from}/${entry.name}`, `${to}/${entry.name}`);
+      await Deno.chmod(`${to}/${entry.name}`, 0o644);
+    }
+  }
 }
 
 function denoDir(): Record<string, string> {
