@@ -1,0 +1,563 @@
+/**
+ * `deno task bench`: how much slower `polythene exec UUID -- /bin/true` is
+ * than what it cannot avoid, namely starting Deno and starting the backend.
+ *
+ * ```sh
+ * deno run -A scripts/bench.ts [--runs N] [--warmup N]
+ * ```
+ *
+ * In one run, on a busybox rootfs in a temporary store, it times:
+ *
+ * - an empty `deno run` script, with polythene's own permission flags;
+ * - `deno run main.ts --version`, and a script that only loads every module
+ *   `exec` loads (to tell module loading apart from work);
+ * - for each backend: the raw invocation that polythene itself builds (from
+ *   the backend module, with the `sh` wrapper that opens the status fd where
+ *   polythene uses one, and once more without it); a `deno run` script that
+ *   does nothing but spawn that invocation (the floor for any Deno CLI); and
+ *   `deno run --no-prompt <permissionFlags()> main.ts exec --store S
+ *   --isolation B UUID -- /bin/true`, exactly as the `polythene` task runs it.
+ *
+ * The probe cache is warmed first, and a `--verbose` run checks that a warm
+ * `exec` starts no probe process. Every candidate runs once per round, the
+ * order rotating from round to round to cancel drift; after the warm-up
+ * rounds, `--runs` rounds are timed. The report, a markdown document on
+ * stdout, gives each candidate's median and p90 and, per backend, the median
+ * over rounds of `polythene exec / (empty deno run + raw backend)` (the goal
+ * is at most 1.3) and where the time goes. Progress goes to stderr.
+ *
+ * A backend whose programs are not on PATH, or that needs real root when
+ * this is not, is skipped with a note in the report. The temporary store is
+ * removed at the end.
+ *
+ * Permissions: all (`-A`): it spawns `deno` and the backends, and builds a
+ * store under the temp dir.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import type { Backend, RunSpec } from "../src/backends/backend.ts";
+import { detectHost, type HostFacts } from "../src/backends/host.ts";
+import { BACKENDS } from "../src/backends/mod.ts";
+import { withStatusFd } from "../src/backends/status.ts";
+import { sandboxEnv } from "../src/exec/sandbox_env.ts";
+import { permissionFlags } from "../src/permissions.ts";
+import { which } from "../src/process/which.ts";
+import {
+  formatMs,
+  formatRatio,
+  markdownTable,
+  median,
+  parseCount,
+  percentile,
+  readProbeLog,
+  rotate,
+  roundDifferences,
+  roundRatios,
+  summarize,
+  withoutStatusFdFlag,
+} from "./_bench_stats.ts";
+import { makeBusyboxRootfs } from "./busybox_rootfs.ts";
+
+const USAGE = "Usage: deno run -A scripts/bench.ts [--runs N] [--warmup N]";
+const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);
+const MAIN_TS = `${ROOT}main.ts`;
+const GOAL = 1.3;
+const COMMAND = ["/bin/true"];
+
+/** One thing to time. */
+interface Candidate {
+  /** Key into the samples. */
+  id: string;
+  /** What the report calls it. */
+  label: string;
+  /** Host argv; the first element is the program. */
+  argv: string[];
+  /** The whole environment. */
+  env: Record<string, string>;
+}
+
+/** A backend that can run here, with what the report needs to know. */
+interface Bench {
+  backend: Backend;
+  /** The raw invocation's candidate id, as polythene spawns it. */
+  raw: string;
+  /** Without the status-fd wrapper, when polythene uses one. */
+  bare?: string;
+  /** A `deno run` script that only spawns the raw invocation. */
+  floor: string;
+  /** The `polythene exec` candidate id. */
+  polythene: string;
+}
+
+interface Options {
+  runs: number;
+  warmup: number;
+}
+
+function parseOptions(args: string[]): Options | undefined {
+  const { values } = parseArgs({
+    args,
+    options: {
+      runs: { type: "string", default: "30" },
+      warmup: { type: "string", default: "3" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) return undefined;
+  return {
+    runs: parseCount(values.runs, "--runs", 1),
+    warmup: parseCount(values.warmup, "--warmup", 0),
+  };
+}
+
+/**
+ * The environment of every `deno run`: only what Deno needs to find its
+ * cache and polythene needs to find the backends. No `TERM` and no
+ * `POLYTHENE_*`, so nothing from the caller's shell changes what is timed.
+ */
+function denoEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME", "TMPDIR"]) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
+}
+
+function denoRun(args: string[]): string[] {
+  return [Deno.execPath(), "run", "--no-prompt", ...permissionFlags(), ...args];
+}
+
+function polytheneExec(
+  store: string,
+  backend: string,
+  uuid: string,
+  extra: readonly string[] = [],
+): string[] {
+  return denoRun([
+    MAIN_TS,
+    "exec",
+    "--store",
+    store,
+    "--isolation",
+    backend,
+    ...extra,
+    uuid,
+    "--",
+    ...COMMAND,
+  ]);
+}
+
+/**
+ * A script that spawns `argv` the way polythene does (explicit env, stdio
+ * inherited) and exits with its code: the least a Deno CLI can do to run
+ * the backend.
+ */
+function spawnOnlyScript(
+  argv: readonly string[],
+  env: Readonly<Record<string, string>>,
+): string {
+  return `const argv = ${JSON.stringify(argv)};
+const out = await new Deno.Command(argv[0], {
+  args: argv.slice(1),
+  env: ${JSON.stringify(env)},
+  clearEnv: true,
+  stdin: "inherit",
+  stdout: "inherit",
+  stderr: "inherit",
+}).output();
+Deno.exit(out.code);
+`;
+}
+
+/** Runs `argv` once, output captured; for set-up steps, not for timing. */
+async function capture(
+  argv: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stderr: string }> {
+  const out = await new Deno.Command(argv[0]!, {
+    args: argv.slice(1),
+    env,
+    clearEnv: true,
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+}
+
+/**
+ * Times one run of `candidate` in milliseconds.
+ *
+ * @throws {Error} when it exits non-zero, with its stderr from a second run.
+ */
+async function timeOnce(candidate: Candidate): Promise<number> {
+  const command = new Deno.Command(candidate.argv[0]!, {
+    args: candidate.argv.slice(1),
+    env: candidate.env,
+    clearEnv: true,
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  });
+  const start = performance.now();
+  const out = await command.output();
+  const elapsed = performance.now() - start;
+  if (!out.success) {
+    const again = await capture(candidate.argv, candidate.env);
+    throw new Error(
+      `"${candidate.label}" exited ${out.code}: ${
+        again.stderr.trim() || "no message"
+      }`,
+    );
+  }
+  return elapsed;
+}
+
+/** Why `backend` cannot run here, or its programs' host paths. */
+function locate(
+  backend: Backend,
+  host: HostFacts,
+  hostPath: string,
+): Record<string, string> | string {
+  if (backend.needsRoot && !host.realRoot) {
+    return "needs real root (uid 0 in the initial user namespace)";
+  }
+  const programs: Record<string, string> = {};
+  for (const name of backend.programs) {
+    const found = which(name, hostPath);
+    if (found === undefined) return `"${name}" not found on PATH`;
+    programs[name] = found.path;
+  }
+  return programs;
+}
+
+/** Where the bench runs: shared by every backend. */
+interface Setting {
+  host: HostFacts;
+  hostPath: string;
+  /** Environment of every `deno run`. */
+  env: Record<string, string>;
+  /** The temporary directory, removed at the end. */
+  tmp: string;
+  store: string;
+  uuid: string;
+}
+
+/**
+ * Warms the probe cache of `backend`, checks that a warm `exec` starts no
+ * probe, and builds its candidates; or says why it is skipped.
+ */
+async function prepareBackend(
+  backend: Backend,
+  setting: Setting,
+): Promise<{ note: string; bench?: Bench; candidates: Candidate[] }> {
+  const { host, env, tmp, store, uuid } = setting;
+  const name = backend.name;
+  const programs = locate(backend, host, setting.hostPath);
+  if (typeof programs === "string") {
+    return { note: `skipped: ${programs}`, candidates: [] };
+  }
+  progress(`${name}: warming the probe cache`);
+  const exec = polytheneExec(store, name, uuid);
+  const first = await capture(exec, env);
+  if (first.code !== 0) {
+    const why = first.stderr.trim().split("\n").at(-1) ?? "";
+    return {
+      note: `skipped: polythene exec exited ${first.code}: ${why}`,
+      candidates: [],
+    };
+  }
+  const verbose = await capture(
+    polytheneExec(store, name, uuid, ["--verbose"]),
+    env,
+  );
+  const log = readProbeLog(verbose.stderr);
+  const noProbe = verbose.code === 0 && log.cached && !log.probed;
+  const note = `warm exec runs no probe processes: ${noProbe ? "yes" : "NO"} ` +
+    `(\`probe cached\` ${log.cached ? "present" : "absent"}, ` +
+    `\`probing:\` ${log.probed ? "present" : "absent"})`;
+
+  const spec: RunSpec = {
+    rootfs: `${store}/${uuid}`,
+    argv: COMMAND,
+    env: sandboxEnv(undefined),
+    cwd: "/",
+    stdinIsTty: false,
+  };
+  const invocation = backend.invocation(spec, host, programs);
+  const bench: Bench = {
+    backend,
+    raw: `${name}:raw`,
+    floor: `${name}:floor`,
+    polythene: `${name}:polythene`,
+  };
+  const candidates: Candidate[] = [];
+  const rawArgv = invocation.statusFd
+    ? withStatusFd(programs.sh!, `${tmp}/status`, invocation.argv)
+    : invocation.argv;
+  candidates.push({
+    id: bench.raw,
+    label: invocation.statusFd
+      ? `${name}: raw, with the status-fd sh wrapper`
+      : `${name}: raw`,
+    argv: rawArgv,
+    env: invocation.env,
+  });
+  if (invocation.statusFd) {
+    bench.bare = `${name}:bare`;
+    candidates.push({
+      id: bench.bare,
+      label: `${name}: raw, without the wrapper`,
+      argv: withoutStatusFdFlag(invocation.argv),
+      env: invocation.env,
+    });
+  }
+  const floor = `${tmp}/spawn_${name}.ts`;
+  await Deno.writeTextFile(floor, spawnOnlyScript(rawArgv, invocation.env));
+  candidates.push({
+    id: bench.floor,
+    label: `${name}: deno run, spawn the raw invocation only`,
+    argv: denoRun([floor]),
+    env,
+  });
+  candidates.push({
+    id: bench.polythene,
+    label: `${name}: polythene exec`,
+    argv: exec,
+    env,
+  });
+  return { note, bench, candidates };
+}
+
+async function bench(options: Options): Promise<string> {
+  const host = detectHost();
+  const hostPath = Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin";
+  const env = denoEnv();
+  const tmp = await Deno.makeTempDir({ prefix: "polythene-bench-" });
+  try {
+    const store = `${tmp}/store`;
+    progress(`building a busybox rootfs under ${store}`);
+    const uuid = await makeBusyboxRootfs(store);
+    const empty = `${tmp}/empty.ts`;
+    await Deno.writeTextFile(empty, "");
+    const load = `${tmp}/load_exec_modules.ts`;
+    await Deno.writeTextFile(
+      load,
+      `import "${new URL("../main.ts", import.meta.url)}";\n` +
+        `import "${new URL("../src/cli/exec.ts", import.meta.url)}";\n`,
+    );
+
+    const candidates: Candidate[] = [
+      { id: "empty", label: "deno run empty.ts", argv: denoRun([empty]), env },
+      {
+        id: "version",
+        label: "deno run main.ts --version",
+        argv: denoRun([MAIN_TS, "--version"]),
+        env,
+      },
+      {
+        id: "load",
+        label: "deno run: load every module exec loads, run nothing",
+        argv: denoRun([load]),
+        env,
+      },
+    ];
+    const benches: Bench[] = [];
+    const notes: string[] = [];
+    for (const backend of BACKENDS) {
+      const prepared = await prepareBackend(backend, {
+        host,
+        hostPath,
+        env,
+        tmp,
+        store,
+        uuid,
+      });
+      notes.push(`- ${backend.name}: ${prepared.note}`);
+      if (prepared.bench === undefined) continue;
+      candidates.push(...prepared.candidates);
+      benches.push(prepared.bench);
+    }
+
+    for (let round = 0; round < options.warmup; round++) {
+      progress(`warm-up round ${round + 1}/${options.warmup}`);
+      for (const c of rotate(candidates, round)) await timeOnce(c);
+    }
+    const samples = new Map<string, number[]>(
+      candidates.map((c) => [c.id, []]),
+    );
+    for (let round = 0; round < options.runs; round++) {
+      if (round % 5 === 0) progress(`round ${round + 1}/${options.runs}`);
+      for (const c of rotate(candidates, round)) {
+        samples.get(c.id)!.push(await timeOnce(c));
+      }
+    }
+    return report(options, candidates, benches, samples, notes, host);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+}
+
+function report(
+  options: Options,
+  candidates: readonly Candidate[],
+  benches: readonly Bench[],
+  samples: ReadonlyMap<string, number[]>,
+  notes: readonly string[],
+  host: HostFacts,
+): string {
+  const of = (id: string) => samples.get(id)!;
+  const empty = of("empty");
+  /** Per-round median of `a - (b + ...)`. */
+  const gap = (a: number[], ...b: number[][]) =>
+    formatMs(median(roundDifferences(a, b)));
+
+  const timings = markdownTable(
+    ["candidate", "median ms", "p90 ms"],
+    candidates.map((c) => {
+      const s = summarize(of(c.id));
+      return [c.label, formatMs(s.median), formatMs(s.p90)];
+    }),
+    ["left", "right", "right"],
+  );
+
+  const ratios = markdownTable(
+    [
+      "backend",
+      "polythene ms",
+      "empty deno + raw ms",
+      "ratio median",
+      "ratio p90",
+      `goal <= ${GOAL}`,
+      "ratio, raw without wrapper",
+      "ratio of the spawn-only script",
+    ],
+    benches.map((b) => {
+      const p = of(b.polythene);
+      const raw = of(b.raw);
+      const ratio = roundRatios(p, [empty, raw]);
+      return [
+        b.backend.name,
+        formatMs(median(p)),
+        formatMs(median(empty.map((e, i) => e + raw[i]!))),
+        formatRatio(median(ratio)),
+        formatRatio(percentile(ratio, 90)),
+        median(ratio) <= GOAL ? "met" : "NOT met",
+        b.bare === undefined
+          ? "-"
+          : formatRatio(median(roundRatios(p, [empty, of(b.bare)]))),
+        formatRatio(median(roundRatios(of(b.floor), [empty, raw]))),
+      ];
+    }),
+    ["left", "right", "right", "right", "right", "left", "right", "right"],
+  );
+
+  const breakdown = markdownTable(
+    [
+      "backend",
+      "empty deno run",
+      "raw backend",
+      "Deno's first spawn",
+      "polythene's modules and work",
+      "polythene exec",
+    ],
+    benches.map((b) => {
+      const p = of(b.polythene);
+      const raw = of(b.raw);
+      const floor = of(b.floor);
+      return [
+        b.backend.name,
+        formatMs(median(empty)),
+        formatMs(median(raw)),
+        gap(floor, empty, raw),
+        gap(p, floor),
+        formatMs(median(p)),
+      ];
+    }),
+    ["left", "right", "right", "right", "right", "right"],
+  );
+
+  const modules = markdownTable(
+    ["deno run", "median ms", "minus empty, ms"],
+    ["empty", "version", "load"].map((id) => [
+      candidates.find((c) => c.id === id)!.label,
+      formatMs(median(of(id))),
+      gap(of(id), empty),
+    ]),
+    ["left", "right", "right"],
+  );
+
+  return [
+    "# polythene exec overhead",
+    "",
+    `${options.runs} timed rounds after ${options.warmup} warm-up rounds; ` +
+    "each round runs every candidate once, in an order that rotates from " +
+    "round to round. Command: `/bin/true` in a busybox rootfs, warm probe " +
+    `cache. deno ${Deno.version.deno}, kernel ${host.kernel}, uid ` +
+    `${host.uid} (real root: ${host.realRoot}).`,
+    "",
+    ...notes,
+    "",
+    "## Ratio",
+    "",
+    "polythene exec / (empty deno run + raw backend), taken per round, then " +
+    "the median and p90 over rounds. The raw backend is the invocation " +
+    "polythene spawns, status-fd wrapper included. The last two columns " +
+    "use the raw backend without the wrapper, and put in polythene's place " +
+    "a `deno run` script that only spawns the raw invocation: the best a " +
+    "Deno CLI can score.",
+    "",
+    ratios,
+    "",
+    "## Where the time goes",
+    "",
+    "Milliseconds, per-round medians. Deno's first spawn is a `deno run` " +
+    "script that only spawns the raw invocation, minus the empty script " +
+    "and the raw backend; polythene's share is polythene exec minus that " +
+    "script.",
+    "",
+    breakdown,
+    "",
+    "## Module loading",
+    "",
+    modules,
+    "",
+    "## All timings",
+    "",
+    timings,
+    "",
+  ].join("\n");
+}
+
+function progress(message: string): void {
+  console.error(`bench: ${message}`);
+}
+
+if (import.meta.main) {
+  let options: Options | undefined;
+  try {
+    options = parseOptions(Deno.args);
+  } catch (error) {
+    console.error(
+      `bench: ${error instanceof Error ? error.message : error}\n${USAGE}`,
+    );
+    Deno.exit(2);
+  }
+  if (options === undefined) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
+  try {
+    console.log(await bench(options));
+  } catch (error) {
+    console.error(`bench: ${error instanceof Error ? error.message : error}`);
+    Deno.exit(1);
+  }
+}
