@@ -118,7 +118,7 @@ async function probeCached(
     ok: result.code === 0,
     reason: result.code === 0 ? undefined : lastLine(result.stderr) ??
       `exit ${result.code}`,
-    version: lastLine(version.stdout.split("\n")[0] ?? ""),
+    version: versionOf(backend.programs[0]!, version.stdout + version.stderr),
     probedAt: new Date().toISOString(),
   };
   options.cache.set(key, record);
@@ -172,6 +172,15 @@ function fixFor(backend: Backend): string | undefined {
   }
   if (backend.name === "proot") return "ptrace may be blocked here";
   return undefined;
+}
+
+/**
+ * `PROGRAM X.Y.Z` from a `--version` output: the first version number in it
+ * (proot prints a logo first). Pure.
+ */
+export function versionOf(program: string, text: string): string | undefined {
+  const match = /\b\d+\.\d+(?:\.\d+)?\b/.exec(text);
+  return match ? `${program} ${match[0]}` : undefined;
 }
 
 function lastLine(text: string): string | undefined {

@@ -28,3 +28,17 @@ Deno.test("the wrapper passes the status file and argv as data", () => {
     "a b",
   ]);
 });
+
+Deno.test("versions are read past logos and prefixes", async () => {
+  const { versionOf } = await import("../../../src/backends/run.ts");
+  assertEquals(versionOf("bwrap", "bubblewrap 0.8.0\n"), "bwrap 0.8.0");
+  assertEquals(
+    versionOf("proot", " _____\n|__|  |__|__\\_____/ 5.1.0\n"),
+    "proot 5.1.0",
+  );
+  assertEquals(
+    versionOf("unshare", "unshare from util-linux 2.38.1\n"),
+    "unshare 2.38.1",
+  );
+  assertEquals(versionOf("x", "no version"), undefined);
+});
