@@ -87,3 +87,48 @@ export const DEVICES = [
   "urandom",
   "tty",
 ] as const;
+
+/**
+ * Sends signal `$1` to the grandchildren of pid `$2`, or to `$2` itself when
+ * it has none yet. Both bwrap and the chroot script put a pid-1 process
+ * between polythene's child and the command: `unshare` blocks SIGTERM and
+ * SIGINT, bwrap dies of them without passing them on, and pid 1 ignores
+ * them, so only the command itself (and any orphan pid 1 adopted) can be
+ * signalled. Reads only `/proc/PID/status`, with shell built-ins.
+ */
+export const GRANDCHILDREN_SIGNAL_SCRIPT = `sig=$1 top=$2
+children() {
+  for f in /proc/[0-9]*/status; do
+    while read -r key value; do
+      if [ "$key" = PPid: ]; then
+        if [ "$value" = "$1" ]; then p=\${f#/proc/}; echo "\${p%/status}"; fi
+        break
+      fi
+    done < "$f" 2>/dev/null
+  done
+}
+pids=
+for init in $(children "$top"); do pids="$pids $(children "$init")"; done
+kill -s "$sig" \${pids:-$top} 2>/dev/null
+exit 0
+`;
+
+/** The invocation of {@linkcode GRANDCHILDREN_SIGNAL_SCRIPT}. Pure. */
+export function signalGrandchildren(
+  sh: string,
+  pid: number,
+  signal: Deno.Signal,
+): Invocation {
+  return {
+    argv: [
+      sh,
+      "-c",
+      GRANDCHILDREN_SIGNAL_SCRIPT,
+      "polythene-signal",
+      signal.replace(/^SIG/, ""),
+      String(pid),
+    ],
+    env: { PATH: DEFAULT_PATH },
+    statusFd: false,
+  };
+}

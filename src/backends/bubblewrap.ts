@@ -6,7 +6,7 @@
  */
 
 import type { Backend, HostInfo, Invocation, RunSpec } from "./backend.ts";
-import { DEFAULT_PATH } from "./backend.ts";
+import { DEFAULT_PATH, signalGrandchildren } from "./backend.ts";
 
 /** Namespace and lifetime flags shared by the probe and the real run. */
 export function bwrapBaseArgs(host: HostInfo): string[] {
@@ -77,5 +77,8 @@ export const bubblewrap: Backend = {
       env: {},
       statusFd: true,
     };
+  },
+  signalTree(pid, signal, programs): Invocation {
+    return signalGrandchildren(programs.sh!, pid, signal);
   },
 };

@@ -7,13 +7,18 @@
  */
 
 import type { Backend, Invocation, RunSpec } from "./backend.ts";
-import { DEFAULT_PATH, DEVICES } from "./backend.ts";
+import { DEFAULT_PATH, DEVICES, signalGrandchildren } from "./backend.ts";
 
 /**
  * The fixed setup script, run as pid 1 of the new pid namespace. User data
  * reaches it only as positional parameters, never by concatenation. It writes
  * bwrap-style `{ "exit-code": N }` to fd 3 once the command has run, so a
- * setup failure is told apart from the command's own status.
+ * setup failure is told apart from the command's own status. The command
+ * runs in the foreground: an `&` job would start with SIGINT and SIGQUIT
+ * ignored. The script's own stderr is closed first, so that `sh` prints no
+ * "Killed" line; the command keeps the real one. `PWD=/`, or `sh` would
+ * export the host's working directory to it. Signals reach the command
+ * through `GRANDCHILDREN_SIGNAL_SCRIPT` (see `backend.ts`).
  */
 export const CHROOT_SCRIPT = `set -eu
 mount=$1 chroot=$2 root=$3 devices=$4
@@ -31,16 +36,10 @@ ln -s /proc/self/fd/0 "$root/dev/stdin"
 ln -s /proc/self/fd/1 "$root/dev/stdout"
 ln -s /proc/self/fd/2 "$root/dev/stderr"
 set +e
-exec 4<&0
-"$chroot" "$root" "$@" <&4 4<&- 3>&- &
-child=$!
-trap 'kill -TERM $child 2>/dev/null' TERM
-trap 'kill -INT $child 2>/dev/null' INT
-while :; do
-  wait $child
-  status=$?
-  kill -0 $child 2>/dev/null || break
-done
+PWD=/
+exec 4>&2 2>/dev/null
+("$chroot" "$root" "$@" 2>&4 4>&- 3>&-)
+status=$?
 printf '{ "exit-code": %d }\\n' "$status" >&3
 exit "$status"
 `;
@@ -106,5 +105,8 @@ export const chroot: Backend = {
       env: { ...spec.env },
       statusFd: true,
     };
+  },
+  signalTree(pid, signal, programs): Invocation {
+    return signalGrandchildren(programs.sh!, pid, signal);
   },
 };

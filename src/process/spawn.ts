@@ -58,14 +58,23 @@ export async function runAttached(
 
   let timedOut = false;
   let forwarded: Deno.Signal | undefined;
+  // Through `signalTree` first: for proot, killing the child first would
+  // leave its tracees running and no longer findable.
+  const deliver = async (signal: Deno.Signal) => {
+    if (options.signalTree !== undefined) {
+      await options.signalTree(child.pid, signal).catch(() => {});
+      if (signal !== "SIGKILL") return;
+    }
+    kill(child, signal);
+  };
   const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => {
     timedOut = true;
-    kill(child, "SIGKILL");
+    deliver("SIGKILL");
   }, options.timeoutMs);
   const listeners = (options.forward ?? []).map((signal) => {
     const listener = () => {
       forwarded = signal;
-      kill(child, signal);
+      deliver(signal);
     };
     Deno.addSignalListener(signal, listener);
     return { signal, listener };
@@ -131,4 +140,100 @@ function kill(child: Deno.ChildProcess, signal: Deno.Signal): void {
   } catch {
     // Already exited: nothing left to signal.
   }
+}
+
+/** A child whose stdout is read as a stream. */
+export interface PipedChild {
+  /** The child's stdout. */
+  stdout: ReadableStream<Uint8Array>;
+  /** Resolves when it exits, with its code and the tail of its stderr. */
+  done: Promise<{ code: number; stderr: string }>;
+  /** Sends `signal` to the child (ignored once it has exited). */
+  kill(signal: Deno.Signal): void;
+}
+
+/**
+ * Starts `argv` with stdin closed, stdout as a stream and stderr captured
+ * (its last 4 KiB are kept for error messages).
+ *
+ * @throws {Deno.errors.NotFound} when the program does not exist.
+ */
+export function spawnPiped(
+  argv: readonly string[],
+  env: Record<string, string>,
+): PipedChild {
+  const [program, ...args] = argv;
+  if (program === undefined) throw new TypeError("Cannot run an empty argv");
+  const child = new Deno.Command(program, {
+    args,
+    env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = tail(child.stderr, 4096);
+  return {
+    stdout: child.stdout,
+    done: Promise.all([child.status, stderr]).then(([status, text]) => ({
+      code: status.code,
+      stderr: text,
+    })),
+    kill: (signal) => kill(child, signal),
+  };
+}
+
+async function tail(
+  stream: ReadableStream<Uint8Array>,
+  limit: number,
+): Promise<string> {
+  let kept = new Uint8Array();
+  for await (const chunk of stream) {
+    const joined = new Uint8Array(kept.length + chunk.length);
+    joined.set(kept);
+    joined.set(chunk, kept.length);
+    kept = joined.length > limit ? joined.slice(joined.length - limit) : joined;
+  }
+  return new TextDecoder().decode(kept);
+}
+
+/**
+ * Like {@linkcode runCaptured}, but writes `input` to the child's stdin and
+ * then closes it (for `docker-credential-NAME get`, which reads the server
+ * URL there). A program that cannot be started is exit 127.
+ */
+export async function runCapturedWithInput(
+  argv: readonly string[],
+  env: Record<string, string>,
+  input: string,
+): Promise<CapturedResult> {
+  const [program, ...args] = argv;
+  if (program === undefined) throw new TypeError("Cannot run an empty argv");
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(program, {
+      args,
+      env,
+      clearEnv: true,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      return { code: 127, stdout: "", stderr: `${program}: not found` };
+    }
+    throw error;
+  }
+  const writer = child.stdin.getWriter();
+  // A child that exits without reading stdin breaks the pipe: not an error.
+  await writer.write(new TextEncoder().encode(input)).catch(() => {});
+  await writer.close().catch(() => {});
+  const out = await child.output();
+  const decoder = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: decoder.decode(out.stdout),
+    stderr: decoder.decode(out.stderr),
+  };
 }

@@ -1,0 +1,257 @@
+/**
+ * Cross-backend conformance of the command's lifetime: `--timeout`, signals
+ * sent to polythene, and background children. The same checks run on
+ * bubblewrap, proot and chroot, as root, through the real CLI; each run is
+ * `--verbose` and must log `using backend X` once (no fallback).
+ *
+ * Every run carries a unique number (`sleep TAG`), so "nothing is left" means
+ * no live process whose command line holds TAG. Zombies do not count: this
+ * VM's pid 1 does not reap orphans. A watchdog kills the tagged processes of
+ * a run that hangs, since a leaked one would hold the CLI's stdout open.
+ *
+ * @module
+ */
+
+import { strict as assert } from "node:assert";
+import { BACKEND_NAMES, type BackendName } from "../../src/backends/names.ts";
+import {
+  type CliOptions,
+  type CliResult,
+  runPolythene,
+} from "../helpers/cli.ts";
+import {
+  makeBusyboxStore,
+  onPath,
+  type StagedStore,
+  testNeeding,
+} from "../helpers/fixtures.ts";
+
+/** Host programs each backend needs besides root. */
+const NEEDS: Record<BackendName, string[]> = {
+  bubblewrap: ["bwrap"],
+  proot: ["proot"],
+  chroot: ["unshare", "chroot", "mount"],
+};
+
+/** Why `backend` cannot be tested here, or undefined when it can. */
+function missingFor(backend: BackendName): string | undefined {
+  if (Deno.uid() !== 0) return "root (these checks run as uid 0)";
+  const absent = NEEDS[backend].filter((p) => !onPath(p));
+  return absent.length === 0 ? undefined : `${absent.join(", ")} not on PATH`;
+}
+
+function show(result: CliResult): string {
+  return `exit ${result.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`;
+}
+
+/** A process as /proc shows it. */
+interface Proc {
+  pid: number;
+  /** One-letter state, as in `ps`. */
+  state: string;
+  /** argv joined with spaces. */
+  cmd: string;
+}
+
+/** A number no other process has on its command line. */
+function uniqueTag(): string {
+  const [random] = crypto.getRandomValues(new Uint32Array(1));
+  return String(7_000_000 + random! % 1_000_000);
+}
+
+/** Live (not zombie) processes with `tag` as a word of their command line. */
+async function liveWith(tag: string): Promise<Proc[]> {
+  const found = [];
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const dir = `/proc/${entry.name}`;
+      const argv = (await Deno.readTextFile(`${dir}/cmdline`)).split("\0");
+      const cmd = argv.join(" ").trim();
+      if (!cmd.split(/\s+/).includes(tag)) continue;
+      const stat = await Deno.readTextFile(`${dir}/stat`);
+      const state = stat.charAt(stat.lastIndexOf(")") + 2);
+      if (state !== "Z" && state !== "X") {
+        found.push({ pid: Number(entry.name), state, cmd });
+      }
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return found;
+}
+
+/** SIGKILLs, by pid, every live process holding `tag`. */
+async function killTagged(tag: string): Promise<void> {
+  for (const { pid } of await liveWith(tag)) {
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+/** Polls until `done` holds or `ms` have passed; returns the last value. */
+async function pollFor<T>(
+  ms: number,
+  get: () => Promise<T>,
+  done: (value: T) => boolean,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  let value = await get();
+  while (!done(value) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    value = await get();
+  }
+  return value;
+}
+
+/** Asserts that within ~2 s no live process holds `tag`. */
+async function assertTreeGone(tag: string): Promise<void> {
+  const left = await pollFor(2000, () => liveWith(tag), (l) => l.length === 0);
+  const shown = left.map((p) => `${p.pid} ${p.state} ${p.cmd}`);
+  assert.deepEqual(shown, [], "processes left behind");
+}
+
+/** Signals sent to polythene: what runs, and what must follow. */
+const FORWARDED = [
+  { signal: "SIGTERM", code: 143, stdout: "", trap: false },
+  { signal: "SIGINT", code: 130, stdout: "", trap: false },
+  // The command itself gets the signal, so it can clean up.
+  { signal: "SIGTERM", code: 7, stdout: "bye\n", trap: true },
+] as const;
+
+/** One tagged run: `polythene exec --verbose [flags] UUID -- ARGV`. */
+interface Run {
+  staged: StagedStore;
+  backend: BackendName;
+  tag: string;
+  flags?: string[];
+  argv: string[];
+  options?: CliOptions;
+}
+
+/**
+ * Runs it, asserts which backend ran, and returns the result with the time
+ * taken. After 10 s the watchdog kills every process holding the tag.
+ */
+async function exec(run: Run): Promise<CliResult & { ms: number }> {
+  const watchdog = setTimeout(() => killTagged(run.tag), 10_000);
+  const started = Date.now();
+  try {
+    const result = await runPolythene([
+      "exec",
+      "--verbose",
+      "--store",
+      run.staged.store,
+      "--isolation",
+      run.backend,
+      ...(run.flags ?? []),
+      run.staged.uuid,
+      "--",
+      ...run.argv,
+    ], run.options);
+    const used = [...result.stderr.matchAll(/using backend (\S+)$/gm)]
+      .map((m) => m[1]);
+    assert.deepEqual(used, [run.backend], `backend used\n${show(result)}`);
+    return { ...result, ms: Date.now() - started };
+  } finally {
+    clearTimeout(watchdog);
+  }
+}
+
+for (const backend of BACKEND_NAMES) {
+  const name = `conformance: ${backend}: process lifetime`;
+  testNeeding(missingFor(backend), name, async (t) => {
+    const staged = await makeBusyboxStore();
+    const tags: string[] = [];
+    const newTag = () => {
+      tags.push(uniqueTag());
+      return tags.at(-1)!;
+    };
+    try {
+      await t.step("--timeout kills the whole tree: exit 124", async () => {
+        const tag = newTag();
+        const script = `sleep ${tag} & setsid sleep ${tag} & sleep ${tag}`;
+        const argv = ["sh", "-c", script];
+        const flags = ["--timeout", "1"];
+        const result = await exec({ staged, backend, tag, flags, argv });
+        assert.equal(result.code, 124, show(result));
+        assert.ok(result.ms < 5000, `took ${result.ms} ms`);
+        await assertTreeGone(tag);
+      });
+
+      for (const forwarded of FORWARDED) {
+        const { signal, stdout, trap } = forwarded;
+        // proot 5.1 reports a tracee killed by a signal as exit 255.
+        const code = backend === "proot" && !trap ? 255 : forwarded.code;
+        const what = trap ? "can be trapped" : "is forwarded";
+        const known = code === forwarded.code
+          ? ""
+          : "known proot 5.1 difference: ";
+        await t.step(`${known}${signal} ${what}: exit ${code}`, async () => {
+          const tag = newTag();
+          let pid: number | undefined;
+          // The runner may have started this test with SIGINT ignored, and
+          // polythene would inherit that.
+          const prefix = ["env", `--default-signal=${signal.slice(3)}`];
+          const onStart = (p: number) => pid = p;
+          const handler = `trap 'echo bye; exit 7' TERM; sleep ${tag} & wait`;
+          const argv = trap ? ["sh", "-c", handler] : ["sleep", tag];
+          const options = { prefix, onStart };
+          const running = exec({ staged, backend, tag, argv, options });
+          running.catch(() => {}); // Awaited below.
+          const started = await pollFor(
+            5000,
+            () => liveWith(tag),
+            (l) => l.some((p) => p.cmd === `sleep ${tag}`),
+          );
+          if (pid === undefined || started.length === 0) {
+            await killTagged(tag);
+            await running.catch(() => {});
+            assert.fail("sleep never started");
+          }
+          const sentAt = Date.now();
+          Deno.kill(pid, signal);
+          const result = await running;
+          const ms = Date.now() - sentAt;
+          assert.equal(result.code, code, show(result));
+          assert.equal(result.stdout, stdout, show(result));
+          assert.ok(ms < 3000, `took ${ms} ms after ${signal}`);
+          await assertTreeGone(tag);
+        });
+      }
+
+      const tail = `sh -c 'sleep 2; exit 5' `;
+      if (backend === "proot") {
+        await t.step(
+          "known proot 5.1 difference: it waits for background children",
+          async () => {
+            // proot exits with its last tracee, and with that one's status.
+            const tag = newTag();
+            const argv = ["sh", "-c", `${tail}${tag} & exit 3`];
+            const result = await exec({ staged, backend, tag, argv });
+            assert.equal(result.code, 5, show(result));
+            assert.ok(result.ms >= 1500, `took ${result.ms} ms`);
+            await assertTreeGone(tag);
+          },
+        );
+      } else {
+        await t.step("the command's exit ends the run", async () => {
+          // Background children neither outlive the command nor decide its
+          // status.
+          const tag = newTag();
+          const argv = ["sh", "-c", `${tail}${tag} & exit 3`];
+          const result = await exec({ staged, backend, tag, argv });
+          assert.equal(result.code, 3, show(result));
+          assert.ok(result.ms < 1500, `took ${result.ms} ms`);
+          await assertTreeGone(tag);
+        });
+      }
+    } finally {
+      for (const tag of tags) await killTagged(tag);
+      await staged.cleanup();
+    }
+  });
+}
