@@ -6,7 +6,8 @@
  */
 
 import type { Backend, HostInfo, Invocation, RunSpec } from "./backend.ts";
-import { DEFAULT_PATH, signalGrandchildren } from "./backend.ts";
+import { DEFAULT_PATH } from "./backend.ts";
+import { signalTree } from "./signal_tree.ts";
 
 /** Namespace and lifetime flags shared by the probe and the real run. */
 export function bwrapBaseArgs(host: HostInfo): string[] {
@@ -79,6 +80,6 @@ export const bubblewrap: Backend = {
     };
   },
   signalTree(pid, signal, programs): Invocation {
-    return signalGrandchildren(programs.sh!, pid, signal);
+    return signalTree(programs.sh!, "grandchildren", pid, signal);
   },
 };

@@ -7,7 +7,8 @@
  */
 
 import type { Backend, Invocation, RunSpec } from "./backend.ts";
-import { DEFAULT_PATH, DEVICES, signalGrandchildren } from "./backend.ts";
+import { DEFAULT_PATH, DEVICES } from "./backend.ts";
+import { signalTree } from "./signal_tree.ts";
 
 /**
  * The fixed setup script, run as pid 1 of the new pid namespace. User data
@@ -18,7 +19,7 @@ import { DEFAULT_PATH, DEVICES, signalGrandchildren } from "./backend.ts";
  * ignored. The script's own stderr is closed first, so that `sh` prints no
  * "Killed" line; the command keeps the real one. `PWD=/`, or `sh` would
  * export the host's working directory to it. Signals reach the command
- * through `GRANDCHILDREN_SIGNAL_SCRIPT` (see `backend.ts`).
+ * through `SIGNAL_TREE_SCRIPT` (see `signal_tree.ts`).
  */
 export const CHROOT_SCRIPT = `set -eu
 mount=$1 chroot=$2 root=$3 devices=$4
@@ -107,6 +108,6 @@ export const chroot: Backend = {
     };
   },
   signalTree(pid, signal, programs): Invocation {
-    return signalGrandchildren(programs.sh!, pid, signal);
+    return signalTree(programs.sh!, "grandchildren", pid, signal);
   },
 };

@@ -103,3 +103,22 @@ Deno.test("chroot: private mount and pid namespaces, fixed script, argv as data"
   assertEquals(args.slice(15), spec.argv);
   assertEquals(CHROOT_SCRIPT.includes("/store/u 1"), false);
 });
+
+Deno.test("signals reach the sandbox through a fixed script, pid and signal as data", async () => {
+  const { SIGNAL_TREE_SCRIPT, signalTree } = await import(
+    "../../../src/backends/signal_tree.ts"
+  );
+  assertEquals(signalTree("/bin/sh", "tracees", 42, "SIGTERM").argv, [
+    "/bin/sh",
+    "-c",
+    SIGNAL_TREE_SCRIPT,
+    "polythene-signal",
+    "TERM",
+    "tracees",
+    "42",
+  ]);
+  assertEquals(
+    signalTree("/bin/sh", "grandchildren", 7, "SIGKILL").argv.slice(4),
+    ["KILL", "grandchildren", "7"],
+  );
+});
