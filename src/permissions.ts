@@ -1,14 +1,17 @@
 /**
  * The one permission list: used by the `polythene` task, the compile task and
- * the tests that run the CLI. Never `-A`.
+ * the tests that run the CLI. Never `-A`. Each part is declared by the module
+ * that needs it.
  *
  * @module
  */
 
 import { runnablePrograms } from "./backends/mod.ts";
+import { PODMAN_ENV_VARS } from "./image/podman.ts";
+import { AUTH_ENV_VARS, HELPER_ENV_VARS } from "./image/registry/mod.ts";
 
-/** Environment variables polythene reads. */
-export const ENV_VARS = [
+/** Environment variables the CLI itself reads. */
+export const CLI_ENV_VARS = [
   "POLYTHENE_STORE",
   "POLYTHENE_ISOLATION",
   "POLYTHENE_VERBOSE",
@@ -18,17 +21,56 @@ export const ENV_VARS = [
 ] as const;
 
 /**
+ * Credential helpers `pull` may run (`docker-credential-NAME get`). Names
+ * are fixed at compile time; another helper gets a clear refusal.
+ */
+export const CREDENTIAL_HELPERS = [
+  "desktop",
+  "ecr-login",
+  "gcloud",
+  "pass",
+  "secretservice",
+].map((name) => `docker-credential-${name}`);
+
+/** Programs `pull` starts: podman (the podman puller), mknod (devices). */
+export const PULL_PROGRAMS = ["mknod", "podman"] as const;
+
+/** Every program polythene may start, sorted. */
+export function allowedPrograms(): string[] {
+  return [
+    ...new Set([
+      ...runnablePrograms(),
+      ...PULL_PROGRAMS,
+      ...CREDENTIAL_HELPERS,
+    ]),
+  ].sort();
+}
+
+/** Every environment variable polythene may read, sorted. */
+export function allowedEnv(): string[] {
+  return [
+    ...new Set([
+      ...CLI_ENV_VARS,
+      ...PODMAN_ENV_VARS,
+      ...AUTH_ENV_VARS,
+      ...HELPER_ENV_VARS,
+    ]),
+  ].sort();
+}
+
+/**
  * Deno permission flags for the CLI: `--allow-run` names only what the
- * backends declare they spawn; read and write are unscoped because the store
- * is chosen at run time; env is the list above.
+ * modules declare they start; read, write and net are unscoped because the
+ * store and the registries are chosen at run time.
  */
 export function permissionFlags(): string[] {
   return [
-    `--allow-run=${runnablePrograms().join(",")}`,
+    `--allow-run=${allowedPrograms().join(",")}`,
     "--allow-read",
     "--allow-write",
-    `--allow-env=${ENV_VARS.join(",")}`,
-    "--allow-sys=uid,osRelease",
+    "--allow-net",
+    `--allow-env=${allowedEnv().join(",")}`,
+    "--allow-sys=gid,osRelease,uid",
   ];
 }
 
@@ -38,11 +80,16 @@ export const COMPILE_TARGETS = [
   "aarch64-unknown-linux-gnu",
 ] as const;
 
-/** The `deno compile` argv for one target. Pure. */
+/**
+ * The `deno compile` argv for one target. Pure. `--quiet` is recorded in the
+ * binary: without it Deno prints an "Info" line at start for each allowed
+ * program that is not on PATH.
+ */
 export function compileArgv(target: string): string[] {
   return [
     "deno",
     "compile",
+    "--quiet",
     "--no-prompt",
     ...permissionFlags(),
     "--target",

@@ -35,6 +35,10 @@ async function dispatch(parsed: Parsed): Promise<number> {
     }
     case "run":
       switch (parsed.command) {
+        case "pull": {
+          const { pullCommand } = await import("./pull.ts");
+          return await pullCommand(parsed.values, parsed.positionals);
+        }
         case "exec": {
           const { execCommand } = await import("./exec.ts");
           return await execCommand(

@@ -92,6 +92,52 @@ export const HELP_OPTION: OptionSpec = {
 /** The subcommands, in the order help lists them. */
 export const COMMANDS: readonly CommandSpec[] = [
   {
+    name: "pull",
+    summary: "stage an image's root filesystem in the store; prints its UUID",
+    options: [
+      STORE_OPTION,
+      TIMEOUT_OPTION,
+      {
+        name: "platform",
+        type: "string",
+        metavar: "OS/ARCH[/VARIANT]",
+        help: "platform to select from a multi-arch image (default: this host)",
+      },
+      {
+        name: "puller",
+        type: "string",
+        metavar: "NAME",
+        choices: ["native", "podman"],
+        default: "native",
+        help: "native (built-in OCI client) or podman (as the original did)",
+      },
+      {
+        name: "tls-verify",
+        type: "string",
+        metavar: "BOOL",
+        choices: ["true", "false"],
+        default: "true",
+        help: "false allows plain http and unverified TLS for this pull",
+      },
+      {
+        name: "quiet",
+        short: "q",
+        type: "boolean",
+        help: "no progress output",
+      },
+      VERBOSE_OPTION,
+      HELP_OPTION,
+    ],
+    positionals: [{
+      name: "IMAGE",
+      help:
+        "a registry reference (busybox, host:5000/ns/img@sha256:...), oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE or containers-storage:REF",
+    }],
+    description:
+      "The image is unpacked into a temporary directory inside the store and\n" +
+      "published as STORE/UUID only once every digest has been verified.",
+  },
+  {
     name: "exec",
     summary: "run a command inside a stored root filesystem",
     options: [

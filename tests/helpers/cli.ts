@@ -71,6 +71,7 @@ export function cliArgv(source = REPO): string[] {
   return [
     Deno.execPath(),
     "run",
+    "--quiet",
     "--no-prompt",
     ...permissionFlags(),
     `${source.replace(/\/+$/, "")}/main.ts`,
@@ -95,7 +96,7 @@ export async function runPolythene(
     PATH: options.path ?? Deno.env.get("PATH") ?? "/usr/bin:/bin",
     HOME: options.user?.home ?? Deno.env.get("HOME") ?? "/root",
     ...(options.user
-      ? { DENO_DIR: `${options.user.home}/.cache/deno` }
+      ? { DENO_DIR: await userDenoDir(options.user) }
       : denoDir()),
     ...options.env,
   };
@@ -205,8 +206,11 @@ export async function sourceReadableBy(
   }
   const dir = await Deno.makeTempDir({ prefix: "polythene-source-" });
   await Deno.chmod(dir, 0o755);
-  await Deno.copyFile(`${REPO}main.ts`, `${dir}/main.ts`);
-  await Deno.chmod(`${dir}/main.ts`, 0o644);
+  // main.ts and src/, plus deno.json and deno.lock for the npm imports.
+  for (const name of ["main.ts", "deno.json", "deno.lock"]) {
+    await Deno.copyFile(`${REPO}${name}`, `${dir}/${name}`);
+    await Deno.chmod(`${dir}/${name}`, 0o644);
+  }
   await copyTree(`${REPO}src`, `${dir}/src`);
   return { dir, cleanup: () => Deno.remove(dir, { recursive: true }) };
 }
@@ -237,4 +241,61 @@ async function copyTree(from: string, to: string): Promise<void> {
 function denoDir(): Record<string, string> {
   const dir = Deno.env.get("DENO_DIR");
   return dir ? { DENO_DIR: dir } : {};
+}
+
+const userDenoDirs = new Map<number, Promise<string>>();
+
+/**
+ * A `DENO_DIR` for `user`, made once per test process: a copy of this
+ * process's npm cache owned by `user`, so the CLI run as that user finds
+ * its npm packages (Deno resolves them for the whole module graph, `pull`'s
+ * included) without reaching for the network. Removed when the process ends.
+ */
+export function userDenoDir(user: TestUser): Promise<string> {
+  let dir = userDenoDirs.get(user.uid);
+  if (dir === undefined) {
+    dir = makeUserDenoDir(user);
+    userDenoDirs.set(user.uid, dir);
+  }
+  return dir;
+}
+
+async function makeUserDenoDir(user: TestUser): Promise<string> {
+  const info = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json"],
+    stdin: "null",
+    stderr: "null",
+  }).output();
+  const { npmCache } = JSON.parse(new TextDecoder().decode(info.stdout)) as {
+    npmCache: string;
+  };
+  const top = await Deno.makeTempDir({ prefix: "polythene-deno-" });
+  globalThis.addEventListener("unload", () => {
+    try {
+      Deno.removeSync(top, { recursive: true });
+    } catch { /* already gone */ }
+  });
+  await Deno.chmod(top, 0o755);
+  const denoDir = `${top}/deno-dir`;
+  await Deno.mkdir(denoDir, { mode: 0o755 });
+  for (
+    const argv of [
+      [Deno.execPath(), "cache", "--quiet", `${REPO}main.ts`],
+      ["cp", "-a", npmCache, `${denoDir}/npm`],
+      ["chown", "-R", `${user.uid}:${user.gid}`, denoDir],
+    ]
+  ) {
+    const out = await new Deno.Command(argv[0]!, {
+      args: argv.slice(1),
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (!out.success) {
+      throw new Error(
+        `${argv.join(" ")}: ${new TextDecoder().decode(out.stderr).trim()}`,
+      );
+    }
+  }
+  return denoDir;
 }

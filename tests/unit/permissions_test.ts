@@ -12,14 +12,18 @@ const denoJson = JSON.parse(
 Deno.test("the permission list is named, never -A", () => {
   const flags = permissionFlags();
   assertEquals(flags.some((f) => f === "-A" || f === "--allow-all"), false);
-  assertEquals(flags[0], "--allow-run=bwrap,proot,sh,unshare");
-  assertEquals(flags.includes("--allow-net"), false);
+  assertEquals(
+    flags[0],
+    "--allow-run=bwrap,docker-credential-desktop,docker-credential-ecr-login," +
+      "docker-credential-gcloud,docker-credential-pass," +
+      "docker-credential-secretservice,mknod,podman,proot,sh,unshare",
+  );
 });
 
 Deno.test("the polythene task runs the source with exactly that list", () => {
   assertEquals(
     denoJson.tasks.polythene,
-    `deno run --no-prompt ${permissionFlags().join(" ")} main.ts`,
+    `deno run --quiet --no-prompt ${permissionFlags().join(" ")} main.ts`,
   );
 });
 
@@ -31,6 +35,7 @@ Deno.test("the compile argv builds both linux-gnu targets with the same list", (
   assertEquals(compileArgv("x86_64-unknown-linux-gnu"), [
     "deno",
     "compile",
+    "--quiet",
     "--no-prompt",
     ...permissionFlags(),
     "--target",

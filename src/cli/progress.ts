@@ -1,0 +1,37 @@
+/**
+ * A one-line progress display on a terminal's stderr; nothing elsewhere.
+ *
+ * @module
+ */
+
+/** A progress line that can be updated and cleared. */
+export interface Progress {
+  /** Replaces the line with `text`. */
+  update(text: string): void;
+  /** Removes the line. */
+  done(): void;
+}
+
+/**
+ * A progress line when `enabled` and stderr is a terminal; otherwise a
+ * display that does nothing.
+ */
+export function createProgress(enabled: boolean): Progress {
+  if (!enabled || !Deno.stderr.isTerminal()) {
+    return { update() {}, done() {} };
+  }
+  const encoder = new TextEncoder();
+  let shown = false;
+  const write = (text: string) => Deno.stderr.writeSync(encoder.encode(text));
+  return {
+    update(text) {
+      const width = Deno.consoleSize?.().columns ?? 80;
+      write(`\r\x1b[2K${text.slice(0, Math.max(10, width - 1))}`);
+      shown = true;
+    },
+    done() {
+      if (shown) write("\r\x1b[2K");
+      shown = false;
+    },
+  };
+}

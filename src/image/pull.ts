@@ -1,0 +1,339 @@
+/**
+ * `pull`: turn IMAGE into a root filesystem at `STORE/<uuid>`.
+ *
+ * The image is unpacked into a locked staging directory inside the store,
+ * every digest is verified on the way, the metadata is written, and only
+ * then is the directory renamed into place. On any failure, SIGINT, SIGTERM
+ * or timeout the staging directory is removed; after SIGKILL only the
+ * staging directory is left, and the next pull sweeps it.
+ *
+ * Permissions: `--allow-net` (registries), `--allow-read`, `--allow-write`,
+ * `--allow-run=podman,mknod` and credential helpers, `--allow-env`.
+ *
+ * @module
+ */
+
+import { v7 as uuidv7 } from "uuid";
+import { ExitCode, PolytheneError } from "../errors.ts";
+import type { Log } from "../log.ts";
+import { which } from "../process/which.ts";
+import { BlobCache, removeTemporaries } from "../store/blob_cache.ts";
+import {
+  type EntryMetadata,
+  legacyMeta,
+  writeMetadata,
+} from "../store/metadata.ts";
+import { createStaging, type Staging, sweepStaging } from "../store/staging.ts";
+import { formatReference } from "./reference.ts";
+import { formatPlatform, hostPlatform, parsePlatform } from "./platform.ts";
+import { podmanEnv, podmanExport } from "./podman.ts";
+import type { SourceImage } from "./reader.ts";
+import { RegistryClient } from "./registry/mod.ts";
+import { unpackArchiveFiles } from "./sources/archive_files.ts";
+import { resolveDockerArchive } from "./sources/docker_archive.ts";
+import { OciLayout } from "./sources/oci_layout.ts";
+import { registrySource } from "./sources/registry_source.ts";
+import { type ImageSource, parseImageSource } from "./source.ts";
+import type { Platform } from "./types.ts";
+import { extractLayer } from "./layers/mod.ts";
+import { unpackImage } from "./unpack.ts";
+
+/** What to pull, and how. */
+export interface PullRequest {
+  /** The store root. */
+  store: string;
+  /** The IMAGE argument. */
+  image: string;
+  /** `os/arch[/variant]`; default this host. */
+  platform?: string;
+  /** `native` (default) or `podman`. */
+  puller: "native" | "podman";
+  /** false allows plain http and unverified TLS. */
+  tlsVerify: boolean;
+  /** Give up after this many seconds (exit 124). */
+  timeoutSeconds?: number;
+  /** The host environment (credentials, podman). */
+  hostEnv: (name: string) => string | undefined;
+  /** Verbose log. */
+  log: Log;
+  /** One-line warnings for the user (printed even without --verbose). */
+  warn: (message: string) => void;
+  /** Progress: called as each layer starts. */
+  onLayer?: (index: number, count: number) => void;
+}
+
+/**
+ * Pulls `request.image` into a new entry.
+ *
+ * @returns The new entry's UUID (a UUIDv7).
+ * @throws {UsageError} for a malformed IMAGE or platform (2);
+ * {PolytheneError} naming the image and the cause (1), 124 on timeout,
+ * 130 on SIGINT, 143 on SIGTERM.
+ */
+export async function pullImage(request: PullRequest): Promise<string> {
+  const source = parseImageSource(request.image);
+  const platform = request.platform
+    ? parsePlatform(request.platform)
+    : hostPlatform();
+  const swept = await sweepStaging(request.store).catch(() => []);
+  if (swept.length) request.log(`swept ${swept.length} interrupted pull(s)`);
+  await removeTemporaries(request.store, swept);
+  const uuid = uuidv7();
+  const staging = await createStaging(request.store, uuid).catch((error) => {
+    throw new PolytheneError(
+      `Cannot pull "${request.image}": cannot stage in the store "${request.store}": ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+      { exitCode: 1, cause: error },
+    );
+  });
+  request.log(`staging ${staging.dir}`);
+  const stop = new Interruption(request.timeoutSeconds);
+  const work = fill(staging, source, platform, request, stop.signal);
+  let published = false;
+  try {
+    const meta = await stop.race(work);
+    await writeMetadata(request.store, meta);
+    await staging.publish();
+    published = true;
+    request.log(`published ${request.store}/${uuid}`);
+    return uuid;
+  } catch (error) {
+    const interrupted = stop.reason(request.image);
+    if (interrupted === undefined) throw error;
+    // The abort stops the streams; let in-flight writes end before removal.
+    await settled(work, 5_000);
+    throw interrupted;
+  } finally {
+    stop.dispose();
+    await staging.discard();
+    if (!published) await removeTemporaries(request.store, [uuid]);
+  }
+}
+
+async function settled(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    work.catch(() => {}),
+    new Promise((resolve) => timer = setTimeout(resolve, ms)),
+  ]);
+  clearTimeout(timer);
+}
+
+async function fill(
+  staging: Staging,
+  source: ImageSource,
+  platform: Platform,
+  request: PullRequest,
+  signal: AbortSignal,
+): Promise<EntryMetadata> {
+  const asRoot = Deno.uid() === 0;
+  const created = new Date().toISOString();
+  let image: SourceImage | undefined;
+  let fileBytes = 0;
+  let skippedDevices = 0;
+  let ownership: EntryMetadata["ownership"];
+  if (request.puller === "podman" || source.kind === "containers-storage") {
+    ({ fileBytes, skippedDevices } = await viaPodman(
+      staging.dir,
+      source,
+      platform,
+      request,
+      asRoot,
+    ));
+  } else {
+    const client = new RegistryClient({
+      tlsVerify: request.tlsVerify,
+      log: request.log,
+      signal,
+    });
+    try {
+      image = await resolveSource(source, platform, request, staging, client);
+      const result = await unpackImage(image, staging.dir, {
+        asRoot,
+        label: request.image,
+        log: request.log,
+        signal,
+        onLayer: request.onLayer,
+      });
+      fileBytes = result.fileBytes;
+      skippedDevices = result.skippedDevices;
+      ownership = result.ownership?.size
+        ? result.ownership.toJSON()
+        : undefined;
+    } finally {
+      await client.close();
+    }
+  }
+  if (skippedDevices > 0) {
+    request.warn(
+      `skipped ${skippedDevices} device node(s) of "${request.image}": ` +
+        "only root can create them; their numbers are in the metadata",
+    );
+  }
+  await ensureRuntimeDirs(staging.dir);
+  await Deno.writeTextFile(
+    `${staging.dir}/.polythene-meta`,
+    legacyMeta(request.image, created),
+  );
+  return {
+    schema: 1,
+    uuid: staging.uuid,
+    reference: request.image,
+    ...(source.kind === "registry"
+      ? { normalized: formatReference(source.reference) }
+      : {}),
+    ...(image?.digest ? { digest: image.digest } : {}),
+    ...(image?.platform ?? platform
+      ? { platform: image?.platform ?? platform }
+      : {}),
+    puller: request.puller === "podman" || source.kind === "containers-storage"
+      ? "podman"
+      : "native",
+    created,
+    size: fileBytes,
+    ...(image?.config.config ? { config: image.config.config } : {}),
+    ...(ownership ? { ownership } : {}),
+  };
+}
+
+async function resolveSource(
+  source: ImageSource,
+  platform: Platform,
+  request: PullRequest,
+  staging: Staging,
+  client: RegistryClient,
+): Promise<SourceImage> {
+  switch (source.kind) {
+    case "registry":
+      return await registrySource(
+        client,
+        source.reference,
+        platform,
+        new BlobCache(request.store, staging.uuid),
+        request.log,
+      );
+    case "oci":
+      return await new OciLayout(source.path, request.image).resolve(
+        source.tag,
+        platform,
+      );
+    case "oci-archive": {
+      const dir = await staging.scratch();
+      await unpackArchiveFiles(source.path, dir, request.image);
+      return await new OciLayout(dir, request.image).resolve(
+        source.tag,
+        platform,
+      );
+    }
+    case "docker-archive": {
+      const dir = await staging.scratch();
+      await unpackArchiveFiles(source.path, dir, request.image);
+      return await resolveDockerArchive(dir, source, request.image);
+    }
+    case "containers-storage":
+      throw new TypeError("containers-storage goes through podman");
+  }
+}
+
+async function viaPodman(
+  dir: string,
+  source: ImageSource,
+  platform: Platform,
+  request: PullRequest,
+  asRoot: boolean,
+): Promise<{ fileBytes: number; skippedDevices: number }> {
+  const podman = which("podman", request.hostEnv("PATH") ?? "");
+  if (podman === undefined) {
+    throw new PolytheneError(
+      `Cannot pull "${request.image}": podman is not on PATH`,
+      { exitCode: 1, hint: "install podman, or use --puller native" },
+    );
+  }
+  const image = source.kind === "containers-storage"
+    ? source.reference
+    : request.image;
+  let fileBytes = 0;
+  let skippedDevices = 0;
+  await podmanExport(image, {
+    podman: podman.path,
+    env: podmanEnv(request.hostEnv),
+    pull: source.kind !== "containers-storage",
+    tlsVerify: request.tlsVerify,
+    platform: request.platform ? formatPlatform(platform) : undefined,
+    log: request.log,
+  }, async (tar) => {
+    const stats = await extractLayer(tar, dir, { asRoot, log: request.log });
+    fileBytes = stats.fileBytes;
+    skippedDevices = stats.skippedDevices;
+  });
+  return { fileBytes, skippedDevices };
+}
+
+async function ensureRuntimeDirs(dir: string): Promise<void> {
+  for (const sub of ["dev", "proc", "tmp"]) {
+    try {
+      await Deno.mkdir(`${dir}/${sub}`);
+      if (sub === "tmp") await Deno.chmod(`${dir}/${sub}`, 0o1777);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    }
+  }
+}
+
+/** Timeout and signals, turned into an abort and an exit code. */
+class Interruption {
+  readonly #controller = new AbortController();
+  readonly #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #listeners: [Deno.Signal, () => void][] = [];
+  #why: { code: number; text: string } | undefined;
+
+  constructor(timeoutSeconds: number | undefined) {
+    if (timeoutSeconds !== undefined) {
+      this.#timer = setTimeout(
+        () =>
+          this.#abort(ExitCode.Timeout, `timed out after ${timeoutSeconds} s`),
+        timeoutSeconds * 1000,
+      );
+    }
+    for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+      const listener = () => this.#abort(code, `interrupted by ${signal}`);
+      Deno.addSignalListener(signal, listener);
+      this.#listeners.push([signal, listener]);
+    }
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** Settles with `work`, or rejects as soon as an interruption happens. */
+  race<T>(work: Promise<T>): Promise<T> {
+    const interrupted = new Promise<never>((_, reject) => {
+      this.signal.addEventListener("abort", () => reject(this.signal.reason));
+    });
+    work.catch(() => {});
+    return Promise.race([work, interrupted]);
+  }
+
+  /** The error to report when interrupted, else undefined. */
+  reason(image: string): PolytheneError | undefined {
+    if (this.#why === undefined) return undefined;
+    return new PolytheneError(`Cannot pull "${image}": ${this.#why.text}`, {
+      exitCode: this.#why.code,
+    });
+  }
+
+  dispose(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    for (const [signal, listener] of this.#listeners) {
+      Deno.removeSignalListener(signal, listener);
+    }
+  }
+
+  #abort(code: number, text: string): void {
+    if (this.#why !== undefined) return;
+    this.#why = { code, text };
+    this.#controller.abort(new Error(text));
+  }
+}

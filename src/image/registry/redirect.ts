@@ -1,0 +1,105 @@
+/**
+ * Where plain http is allowed, and whether to follow a redirect (and with
+ * the `Authorization` header or without). Pure.
+ *
+ * @module
+ */
+
+/** The most redirects one request follows. */
+export const MAX_REDIRECTS = 10;
+
+/**
+ * Whether `hostname` (as in `URL.hostname`, or a registry host without its
+ * port) is a loopback address: `localhost`, `127.0.0.0/8` or `::1`.
+ */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/^\[(.*)\]$/, "$1")
+    .replace(/\.$/, "");
+  if (host === "localhost" || host.endsWith(".localhost")) return true;
+  if (/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)) {
+    return host.split(".").every((part) => Number(part) <= 255);
+  }
+  return host === "::1" || host === "0:0:0:0:0:0:0:1";
+}
+
+/** The host part of a registry name (`HOST[:PORT]`, `[V6][:PORT]`). */
+export function registryHostname(registry: string): string {
+  const v6 = /^\[([^\]]+)\]/.exec(registry);
+  if (v6) return v6[1] ?? "";
+  return registry.replace(/:[0-9]+$/, "");
+}
+
+/** Whether plain http may be used for `url`: loopback, or TLS off. */
+export function plainHttpAllowed(url: URL, tlsVerify: boolean): boolean {
+  return !tlsVerify || isLoopbackHost(url.hostname);
+}
+
+/** What to do with a redirect. */
+export type RedirectDecision =
+  | {
+    follow: true;
+    /** Whether `Authorization` may go to the new location. */
+    keepAuthorization: boolean;
+  }
+  | {
+    follow: false;
+    /** Why not, one line. */
+    reason: string;
+  };
+
+/**
+ * Decides whether to follow a redirect from `from` to `to`.
+ *
+ * Refused: a scheme other than http(s); https → http; plain http to a host
+ * where `allowHttp` says no. `Authorization` is kept only when `hasAuth` and
+ * the host and effective port are the same.
+ *
+ * @param allowHttp Whether plain http may be used for a URL; default: only
+ * loopback hosts.
+ */
+export function decideRedirect(
+  from: URL,
+  to: URL,
+  hasAuth: boolean,
+  allowHttp: (url: URL) => boolean = (url) => isLoopbackHost(url.hostname),
+): RedirectDecision {
+  if (to.protocol !== "https:" && to.protocol !== "http:") {
+    return {
+      follow: false,
+      reason: `redirect to a non-HTTP URL (${to.protocol})`,
+    };
+  }
+  if (from.protocol === "https:" && to.protocol === "http:") {
+    return {
+      follow: false,
+      reason: `redirect from https to plain http (${to.host})`,
+    };
+  }
+  if (to.protocol === "http:" && !allowHttp(to)) {
+    return {
+      follow: false,
+      reason: `redirect to plain http on a non-loopback host (${to.host})`,
+    };
+  }
+  return {
+    follow: true,
+    keepAuthorization: hasAuth && sameHostAndPort(from, to),
+  };
+}
+
+/** Whether two URLs have the same host and effective port. */
+export function sameHostAndPort(a: URL, b: URL): boolean {
+  return a.hostname.toLowerCase() === b.hostname.toLowerCase() &&
+    effectivePort(a) === effectivePort(b);
+}
+
+function effectivePort(url: URL): string {
+  if (url.port !== "") return url.port;
+  return url.protocol === "https:" ? "443" : "80";
+}
+
+/** Whether a status is a redirect the client follows. */
+export function isRedirectStatus(status: number): boolean {
+  return status === 301 || status === 302 || status === 303 ||
+    status === 307 || status === 308;
+}

@@ -1,0 +1,198 @@
+/**
+ * The HTTP seam of the registry client: one request in, one response out,
+ * redirects never followed (the client decides about each one).
+ *
+ * TLS, as Deno 2.9 allows it:
+ *
+ * - Verified (the default): `fetch` with a `Deno.createHttpClient` that adds
+ *   `caCerts` to the default roots. A CA given this way must be a CA or a
+ *   self-signed leaf with `CA:FALSE`: rustls refuses a self-signed
+ *   certificate with `CA:TRUE` as the server's own certificate
+ *   (`CaUsedAsEndEntity`), even when it is trusted.
+ * - Unverified (`--tls-verify=false`): `Deno.createHttpClient` has no option
+ *   to skip verification, and the `--unsafely-ignore-certificate-errors`
+ *   flag is process-wide and fixed at start (a compiled binary would carry
+ *   it for every host). `node:https` with `rejectUnauthorized: false` does
+ *   skip it, per request, in Deno 2.9.6, so https requests go through
+ *   `node:https` then (with an explicit, possibly empty, `ca` list: without
+ *   one, node:tls loads the system roots, which needs `--allow-sys` and
+ *   `--allow-env=NODE_USE_SYSTEM_CA`). Plain http always uses `fetch`.
+ *
+ * Every request asks for `Accept-Encoding: identity`: digests and `Range`
+ * offsets are about the stored bytes, so no transfer decoding may happen.
+ *
+ * Permissions: `--allow-net` to the registry and the hosts it redirects to;
+ * `--allow-read` of `certs.d` directories for {@linkcode registryCaCerts}.
+ *
+ * @module
+ */
+
+import { Agent, request as httpsRequest } from "node:https";
+import { Readable } from "node:stream";
+
+/** One HTTP request. */
+export interface TransportRequest {
+  /** Absolute http(s) URL. */
+  url: URL;
+  /** Default `GET`. */
+  method?: "GET" | "HEAD" | "POST";
+  /** Request headers. */
+  headers: Headers;
+  /** Request body (token requests only). */
+  body?: string;
+  /** Aborts the request and its body. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Sends one request and resolves with the response as soon as its headers
+ * have arrived; 3xx responses are returned, not followed. Rejects on
+ * connection and TLS failures. The caller consumes or cancels the body.
+ */
+export type Transport = (request: TransportRequest) => Promise<Response>;
+
+/** A transport that holds connections; `close()` releases them. */
+export interface ClosableTransport {
+  /** Sends one request. */
+  send: Transport;
+  /** Closes idle connections; in-flight bodies may still be read. */
+  close(): void;
+}
+
+/** Options of {@linkcode createTransport}. */
+export interface TransportOptions {
+  /** Verify TLS certificates (default true). */
+  tlsVerify?: boolean;
+  /** Extra trusted CA certificates, PEM. */
+  caCerts?: readonly string[];
+}
+
+/**
+ * Creates the transport for one registry.
+ *
+ * @param options `tlsVerify: false` makes https go through `node:https`
+ * without certificate verification (see the module doc).
+ */
+export function createTransport(
+  options: TransportOptions = {},
+): ClosableTransport {
+  const caCerts = [...(options.caCerts ?? [])];
+  const client = Deno.createHttpClient(
+    caCerts.length > 0 ? { caCerts } : {},
+  );
+  const fetchSend: Transport = (request) =>
+    fetch(request.url, {
+      method: request.method ?? "GET",
+      headers: request.headers,
+      body: request.body,
+      redirect: "manual",
+      signal: request.signal,
+      client,
+    });
+  if (options.tlsVerify !== false) {
+    return { send: fetchSend, close: () => client.close() };
+  }
+  // `ca` is always given, even empty: without it node:tls loads the
+  // system roots, which needs `--allow-sys` and `--allow-env` in Deno 2.9.
+  const agent = new Agent({
+    keepAlive: true,
+    rejectUnauthorized: false,
+    ca: caCerts,
+  });
+  return {
+    send: (request) =>
+      request.url.protocol === "https:"
+        ? nodeSend(request, agent)
+        : fetchSend(request),
+    close: () => {
+      agent.destroy();
+      client.close();
+    },
+  };
+}
+
+/**
+ * The CA certificates podman would use for `registry` (`HOST[:PORT]`):
+ * every `*.crt` file in `DIR/REGISTRY/` for each of `dirs`. Files that
+ * cannot be read are skipped.
+ *
+ * @param dirs Default: `/etc/containers/certs.d`, `/etc/docker/certs.d`,
+ * and `$HOME/.config/containers/certs.d` when `home` is given.
+ */
+export async function registryCaCerts(
+  registry: string,
+  dirs: readonly string[],
+): Promise<string[]> {
+  const certs: string[] = [];
+  if (registry.includes("/") || registry.startsWith(".")) return certs;
+  for (const dir of dirs) {
+    const hostDir = `${dir}/${registry}`;
+    let names: string[];
+    try {
+      names = [];
+      for await (const entry of Deno.readDir(hostDir)) {
+        if (entry.name.endsWith(".crt")) names.push(entry.name);
+      }
+    } catch {
+      continue;
+    }
+    for (const name of names.sort()) {
+      try {
+        certs.push(await Deno.readTextFile(`${hostDir}/${name}`));
+      } catch {
+        // Unreadable: podman skips it too.
+      }
+    }
+  }
+  return certs;
+}
+
+/** podman's certs.d directories. Pure. */
+export function defaultCertsDirs(home: string | undefined): string[] {
+  const dirs = ["/etc/containers/certs.d", "/etc/docker/certs.d"];
+  if (home) dirs.unshift(`${home}/.config/containers/certs.d`);
+  return dirs;
+}
+
+function nodeSend(request: TransportRequest, agent: Agent): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = {};
+    request.headers.forEach((value, name) => {
+      headers[name] = value;
+    });
+    const req = httpsRequest(request.url, {
+      method: request.method ?? "GET",
+      headers,
+      agent,
+      signal: request.signal,
+    }, (res) => {
+      const responseHeaders = new Headers();
+      for (const [name, value] of Object.entries(res.headers)) {
+        if (Array.isArray(value)) {
+          for (const item of value) responseHeaders.append(name, item);
+        } else if (value !== undefined) {
+          responseHeaders.set(name, String(value));
+        }
+      }
+      const status = res.statusCode ?? 0;
+      const noBody = request.method === "HEAD" || status === 204 ||
+        status === 304;
+      if (noBody) res.resume();
+      try {
+        resolve(
+          new Response(
+            noBody
+              ? null
+              : Readable.toWeb(res) as unknown as ReadableStream<Uint8Array>,
+            { status, headers: responseHeaders },
+          ),
+        );
+      } catch (error) {
+        res.destroy();
+        reject(error);
+      }
+    });
+    req.on("error", reject);
+    req.end(request.body);
+  });
+}

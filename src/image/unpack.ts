@@ -1,0 +1,144 @@
+/**
+ * Unpacks a {@linkcode SourceImage} into a directory: each layer is opened,
+ * decompressed, checked against its diff_id while it streams, and applied.
+ *
+ * @module
+ */
+
+import { PolytheneError } from "../errors.ts";
+import type { Log } from "../log.ts";
+import {
+  decompressStream,
+  extractLayer,
+  LayerError,
+  type OwnershipTable,
+} from "./layers/mod.ts";
+import type { SourceImage } from "./reader.ts";
+import { hasherFor } from "./registry/verify.ts";
+
+/** What unpacking produced. */
+export interface UnpackResult {
+  /** Bytes of regular-file content written, over all layers. */
+  fileBytes: number;
+  /** Device nodes skipped because the pull was not root. */
+  skippedDevices: number;
+  /** Owners that could not be applied (unprivileged), when any. */
+  ownership?: OwnershipTable;
+}
+
+/** Options of {@linkcode unpackImage}. */
+export interface UnpackOptions {
+  /** Whether to apply owners, setuid bits and device nodes. */
+  asRoot: boolean;
+  /** The IMAGE argument, for messages. */
+  label: string;
+  /** Verbose log. */
+  log: Log;
+  /** Aborts the unpack between and inside layers. */
+  signal?: AbortSignal;
+  /** Called as layers start: (index, count). */
+  onLayer?: (index: number, count: number) => void;
+}
+
+/** Applies every layer of `image` onto `dir`, bottom first. */
+export async function unpackImage(
+  image: SourceImage,
+  dir: string,
+  options: UnpackOptions,
+): Promise<UnpackResult> {
+  let fileBytes = 0;
+  let skippedDevices = 0;
+  let ownership: OwnershipTable | undefined;
+  for (const [i, layer] of image.layers.entries()) {
+    options.signal?.throwIfAborted();
+    options.onLayer?.(i, image.layers.length);
+    options.log(`layer ${i + 1}/${image.layers.length}: ${layer.mediaType}`);
+    const blob = await layer.open();
+    const check = diffIdCheck(layer.diffId, options.label, i);
+    let stats: Awaited<ReturnType<typeof extractLayer>>;
+    try {
+      const tar = decompressStream(layer.mediaType, blob)
+        .pipeThrough(check.stream)
+        .pipeThrough(abortable(options.signal));
+      stats = await extractLayer(tar, dir, {
+        asRoot: options.asRoot,
+        log: options.log,
+        ownership,
+      });
+    } catch (error) {
+      // Layer errors name the entry, not the image: add it.
+      if (!(error instanceof LayerError)) throw error;
+      await blob.cancel().catch(() => {});
+      throw new PolytheneError(
+        `Cannot pull "${options.label}": layer ${i + 1}: ${error.message}`,
+        { exitCode: error.exitCode, hint: error.hint, cause: error },
+      );
+    }
+    if (!check.verified()) {
+      throw new PolytheneError(
+        `Cannot pull "${options.label}": layer ${
+          i + 1
+        } was not read to its end, so its diff_id is unchecked`,
+        { exitCode: 1 },
+      );
+    }
+    fileBytes += stats.fileBytes;
+    skippedDevices += stats.skippedDevices;
+    ownership = stats.ownership;
+  }
+  return { fileBytes, skippedDevices, ownership };
+}
+
+/**
+ * A pass-through that errors at the end of the stream unless its digest is
+ * `diffId`; `verified()` tells whether that end was reached and matched.
+ */
+export function diffIdCheck(
+  diffId: string,
+  label: string,
+  index: number,
+): { stream: TransformStream<Uint8Array, Uint8Array>; verified(): boolean } {
+  let hash: ReturnType<typeof hasherFor>;
+  try {
+    hash = hasherFor(diffId);
+  } catch (error) {
+    throw new PolytheneError(
+      `Cannot pull "${label}": layer ${
+        index + 1
+      } has an invalid diff_id "${diffId}"`,
+      { exitCode: 1, cause: error },
+    );
+  }
+  const algorithm = diffId.slice(0, diffId.indexOf(":"));
+  let verified = false;
+  const stream = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      hash.update(chunk);
+      controller.enqueue(chunk);
+    },
+    flush() {
+      const actual = `${algorithm}:${hash.digest("hex")}`;
+      if (actual !== diffId) {
+        throw new PolytheneError(
+          `Cannot pull "${label}": layer ${
+            index + 1
+          } does not match its diff_id (the content is ${actual})`,
+          { exitCode: 1 },
+        );
+      }
+      verified = true;
+    },
+  });
+  return { stream, verified: () => verified };
+}
+
+function abortable(
+  signal: AbortSignal | undefined,
+): TransformStream<Uint8Array, Uint8Array> {
+  return new TransformStream({
+    transform(chunk, controller) {
+      signal?.throwIfAborted();
+      controller.enqueue(chunk);
+    },
+  });
+}

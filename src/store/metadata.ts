@@ -1,0 +1,75 @@
+/**
+ * Entry metadata: `STORE/.polythene/entries/<uuid>.json`, written before the
+ * entry is published, and the Python original's `STORE/<uuid>/.polythene-meta`
+ * (`image=...` and `created=...` lines) for compatibility.
+ *
+ * @module
+ */
+
+import type { ImageConfig, Platform } from "../image/types.ts";
+import { stateDir } from "./store.ts";
+
+/** What polythene records about an entry. */
+export interface EntryMetadata {
+  /** Format version of this record. */
+  schema: 1;
+  /** The entry's UUID. */
+  uuid: string;
+  /** The IMAGE argument as given. */
+  reference: string;
+  /** The normalised reference, when it was a registry reference. */
+  normalized?: string;
+  /** Digest of the manifest that was unpacked (`sha256:...`). */
+  digest?: string;
+  /** Platform of the unpacked image. */
+  platform?: Platform;
+  /** `native` or `podman`. */
+  puller: "native" | "podman";
+  /** When the entry was published (ISO 8601, UTC). */
+  created: string;
+  /** Bytes of the unpacked tree (file sizes, as `du --apparent-size`). */
+  size: number;
+  /** The runtime part of the image config. */
+  config?: ImageConfig["config"];
+  /** Owners and modes that could not be applied (non-root pulls). */
+  ownership?: Record<string, { uid: number; gid: number; mode: number }>;
+}
+
+/** `STORE/.polythene/entries/<uuid>.json`. */
+export function metadataPath(store: string, uuid: string): string {
+  return `${stateDir(store)}/entries/${uuid}.json`;
+}
+
+/** The original's `.polythene-meta` text. Pure. */
+export function legacyMeta(image: string, created: string): string {
+  return `image=${image}\ncreated=${created.replace(/\.\d+Z$/, "Z")}\n`;
+}
+
+/** Writes the metadata atomically (temporary file, then rename). */
+export async function writeMetadata(
+  store: string,
+  meta: EntryMetadata,
+): Promise<void> {
+  const path = metadataPath(store, meta.uuid);
+  await Deno.mkdir(`${stateDir(store)}/entries`, {
+    recursive: true,
+    mode: 0o700,
+  });
+  const tmp = `${path}.${Deno.pid}.tmp`;
+  await Deno.writeTextFile(tmp, JSON.stringify(meta, null, 2) + "\n", {
+    mode: 0o644,
+  });
+  await Deno.rename(tmp, path);
+}
+
+/** Reads an entry's metadata, or undefined when it has none. */
+export async function readMetadata(
+  store: string,
+  uuid: string,
+): Promise<EntryMetadata | undefined> {
+  try {
+    return JSON.parse(await Deno.readTextFile(metadataPath(store, uuid)));
+  } catch {
+    return undefined;
+  }
+}
