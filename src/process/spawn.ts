@@ -101,37 +101,46 @@ export interface CapturedResult {
 }
 
 /**
- * Runs a helper tool with stdin closed and its output captured, for probes
- * and version queries. A program that cannot be started is reported as
- * exit 127 with the reason in `stderr`.
+ * Runs a helper tool with its output captured, for probes, version queries
+ * and credential helpers. stdin is closed, or carries `input` when given (a
+ * child that exits without reading it is not an error). A program that
+ * cannot be started is reported as exit 127 with the reason in `stderr`.
  */
 export async function runCaptured(
   argv: readonly string[],
   env: Record<string, string>,
+  input?: string,
 ): Promise<CapturedResult> {
   const [program, ...args] = argv;
   if (program === undefined) throw new TypeError("Cannot run an empty argv");
+  let child: Deno.ChildProcess;
   try {
-    const out = await new Deno.Command(program, {
+    child = new Deno.Command(program, {
       args,
       env,
       clearEnv: true,
-      stdin: "null",
+      stdin: input === undefined ? "null" : "piped",
       stdout: "piped",
       stderr: "piped",
-    }).output();
-    const decoder = new TextDecoder();
-    return {
-      code: out.code,
-      stdout: decoder.decode(out.stdout),
-      stderr: decoder.decode(out.stderr),
-    };
+    }).spawn();
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       return { code: 127, stdout: "", stderr: `${program}: not found` };
     }
     throw error;
   }
+  if (input !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(input)).catch(() => {});
+    await writer.close().catch(() => {});
+  }
+  const out = await child.output();
+  const decoder = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: decoder.decode(out.stdout),
+    stderr: decoder.decode(out.stderr),
+  };
 }
 
 function kill(child: Deno.ChildProcess, signal: Deno.Signal): void {
@@ -195,45 +204,4 @@ async function tail(
     kept = joined.length > limit ? joined.slice(joined.length - limit) : joined;
   }
   return new TextDecoder().decode(kept);
-}
-
-/**
- * Like {@linkcode runCaptured}, but writes `input` to the child's stdin and
- * then closes it (for `docker-credential-NAME get`, which reads the server
- * URL there). A program that cannot be started is exit 127.
- */
-export async function runCapturedWithInput(
-  argv: readonly string[],
-  env: Record<string, string>,
-  input: string,
-): Promise<CapturedResult> {
-  const [program, ...args] = argv;
-  if (program === undefined) throw new TypeError("Cannot run an empty argv");
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command(program, {
-      args,
-      env,
-      clearEnv: true,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      return { code: 127, stdout: "", stderr: `${program}: not found` };
-    }
-    throw error;
-  }
-  const writer = child.stdin.getWriter();
-  // A child that exits without reading stdin breaks the pipe: not an error.
-  await writer.write(new TextEncoder().encode(input)).catch(() => {});
-  await writer.close().catch(() => {});
-  const out = await child.output();
-  const decoder = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: decoder.decode(out.stdout),
-    stderr: decoder.decode(out.stderr),
-  };
 }

@@ -26,7 +26,7 @@
  */
 
 import { PolytheneError } from "../../errors.ts";
-import { runCapturedWithInput } from "../../process/spawn.ts";
+import { runCaptured } from "../../process/spawn.ts";
 import { PULL_FAILED_EXIT_CODE } from "./registry_error.ts";
 
 /** Credentials for one registry. */
@@ -418,7 +418,7 @@ async function defaultRunHelper(
   env: Record<string, string>,
 ): Promise<HelperOutput> {
   try {
-    return await runCapturedWithInput([program, "get"], env, input);
+    return await runCaptured([program, "get"], env, input);
   } catch (error) {
     if (error instanceof Deno.errors.NotCapable) {
       throw new PolytheneError(
