@@ -1,12 +1,20 @@
 /**
  * `deno task bench`: how much slower `polythene exec UUID -- /bin/true` is
- * than what it cannot avoid, namely starting Deno and starting the backend.
+ * than what it cannot avoid, namely starting Deno and starting the backend;
+ * then how `polythene pull` compares with the other ways to stage an image
+ * and with `curl | gzip -d | tar -x` (see `_bench_pull.ts`).
  *
  * ```sh
- * deno run -A scripts/bench.ts [--runs N] [--warmup N]
+ * deno run -A scripts/bench.ts [--only exec|pull|store] [--runs N] [--warmup N]
+ *                              [--pull-runs N] [--pull-warmup N]
  * ```
  *
- * In one run, on a busybox rootfs in a temporary store, it times:
+ * `--only` runs one part; `--runs` and `--warmup` are the exec part's
+ * rounds, `--pull-runs` (default 5) and `--pull-warmup` (default 1) the pull
+ * part's. The pull part needs the Debian test image (`debian_image.ts`),
+ * which is built on first use, as root.
+ *
+ * In one run of the exec part, on a busybox rootfs in a temporary store, it times:
  *
  * - an empty `deno run` script, with polythene's own permission flags;
  * - `deno run main.ts --version`, and a script that only loads every module
@@ -59,8 +67,11 @@ import {
   withoutStatusFdFlag,
 } from "./_bench_stats.ts";
 import { makeBusyboxRootfs } from "./busybox_rootfs.ts";
+import { benchPull } from "./_bench_pull.ts";
+import { benchStore } from "./_bench_store.ts";
 
-const USAGE = "Usage: deno run -A scripts/bench.ts [--runs N] [--warmup N]";
+const USAGE = "Usage: deno run -A scripts/bench.ts [--only exec|pull|store] " +
+  "[--runs N] [--warmup N] [--pull-runs N] [--pull-warmup N]";
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);
 const MAIN_TS = `${ROOT}main.ts`;
 const GOAL = 1.3;
@@ -94,6 +105,10 @@ interface Bench {
 interface Options {
   runs: number;
   warmup: number;
+  /** Which parts to run. */
+  parts: ("exec" | "pull" | "store")[];
+  pullRuns: number;
+  pullWarmup: number;
 }
 
 function parseOptions(args: string[]): Options | undefined {
@@ -102,15 +117,30 @@ function parseOptions(args: string[]): Options | undefined {
     options: {
       runs: { type: "string", default: "30" },
       warmup: { type: "string", default: "3" },
+      only: { type: "string" },
+      "pull-runs": { type: "string", default: "5" },
+      "pull-warmup": { type: "string", default: "1" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
     allowPositionals: false,
   });
   if (values.help) return undefined;
+  const only = values.only;
+  if (
+    only !== undefined && only !== "exec" && only !== "pull" &&
+    only !== "store"
+  ) {
+    throw new RangeError(
+      `Invalid --only "${only}": expected exec, pull or store`,
+    );
+  }
   return {
     runs: parseCount(values.runs, "--runs", 1),
     warmup: parseCount(values.warmup, "--warmup", 0),
+    parts: only === undefined ? ["exec", "pull", "store"] : [only],
+    pullRuns: parseCount(values["pull-runs"], "--pull-runs", 1),
+    pullWarmup: parseCount(values["pull-warmup"], "--pull-warmup", 0),
   };
 }
 
@@ -555,7 +585,22 @@ if (import.meta.main) {
     Deno.exit(0);
   }
   try {
-    console.log(await bench(options));
+    if (options.parts.includes("exec")) console.log(await bench(options));
+    if (options.parts.includes("pull")) {
+      console.log(
+        await benchPull({
+          runs: options.pullRuns,
+          warmup: options.pullWarmup,
+          polythene: (args) => denoRun([MAIN_TS, ...args]),
+          denoRun,
+          env: denoEnv(),
+          progress,
+        }),
+      );
+    }
+    if (options.parts.includes("store")) {
+      console.log(await benchStore({ runs: options.pullRuns }));
+    }
   } catch (error) {
     console.error(`bench: ${error instanceof Error ? error.message : error}`);
     Deno.exit(1);
