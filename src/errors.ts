@@ -40,6 +40,7 @@ export class PolytheneError extends Error {
   /** What to do about it, if there is something to say. */
   readonly hint?: string;
 
+  /** Makes an error with its exit code, hint and cause. */
   constructor(message: string, options: PolytheneErrorOptions) {
     super(message, { cause: options.cause });
     this.name = "PolytheneError";
@@ -53,6 +54,7 @@ export class UsageError extends PolytheneError {
   /** The subcommand whose usage to print, if known. */
   readonly command?: string;
 
+  /** Makes a usage error (exit 2), naming the subcommand when known. */
   constructor(message: string, command?: string) {
     super(message, { exitCode: ExitCode.Usage });
     this.name = "UsageError";
@@ -62,6 +64,7 @@ export class UsageError extends PolytheneError {
 
 /** `STORE/UUID` is not a directory (exit 1). */
 export class RootfsNotFoundError extends PolytheneError {
+  /** Makes the error for `STORE/UUID` at `path` (exit 1). */
   constructor(uuid: string, path: string) {
     super(`No such UUID rootfs: ${uuid} (${path})`, {
       exitCode: ExitCode.NotFound,
@@ -73,6 +76,7 @@ export class RootfsNotFoundError extends PolytheneError {
 
 /** The command's program is not inside the rootfs (exit 127). */
 export class CommandNotFoundError extends PolytheneError {
+  /** Makes the error for `program` missing from `rootfs` (exit 127). */
   constructor(program: string, rootfs: string) {
     super(`Command not found in rootfs: "${program}" (${rootfs})`, {
       exitCode: ExitCode.CommandNotFound,
@@ -96,6 +100,7 @@ export class NoBackendError extends PolytheneError {
   /** One entry per backend tried, in order. */
   readonly rejections: readonly BackendRejection[];
 
+  /** Makes the error from each backend's rejection, in order (exit 126). */
   constructor(rejections: readonly BackendRejection[], detail = "") {
     const lines = rejections.map((r) =>
       `  ${r.backend}: ${r.reason}${r.fix ? ` (${r.fix})` : ""}`
@@ -108,5 +113,30 @@ export class NoBackendError extends PolytheneError {
     );
     this.name = "NoBackendError";
     this.rejections = rejections;
+  }
+}
+
+/** The store root is unsafe to use: a symlink, not ours, or writable by others (exit 1). */
+export class UnsafeStoreError extends PolytheneError {
+  /** Makes the error for `store`, saying why it is unsafe (exit 1). */
+  constructor(store: string, why: string) {
+    super(`Refusing to use the store "${store}": ${why}`, {
+      exitCode: ExitCode.NotFound,
+      hint:
+        "use a directory you own with mode 0700 (chmod go-w), or pick another --store",
+    });
+    this.name = "UnsafeStoreError";
+  }
+}
+
+/** An entry is locked by another process and the caller chose not to wait (exit 1). */
+export class EntryBusyError extends PolytheneError {
+  /** Makes the error for entry `uuid`, busy while `doing` it (exit 1). */
+  constructor(uuid: string, doing: string) {
+    super(`Entry ${uuid} is in use by another process: not ${doing} it`, {
+      exitCode: ExitCode.NotFound,
+      hint: "wait for the command using it to end, or drop --no-wait",
+    });
+    this.name = "EntryBusyError";
   }
 }

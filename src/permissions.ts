@@ -7,14 +7,17 @@
  */
 
 import { runnablePrograms } from "./backends/mod.ts";
+import { CLONE_PROGRAMS } from "./store/clone.ts";
 import { PODMAN_ENV_VARS } from "./image/podman.ts";
 import { AUTH_ENV_VARS, HELPER_ENV_VARS } from "./image/registry/mod.ts";
 
-/** Environment variables the CLI itself reads. */
+/** Environment variables the CLI and the library (`src/mod.ts`) read. */
 export const CLI_ENV_VARS = [
   "POLYTHENE_STORE",
   "POLYTHENE_ISOLATION",
   "POLYTHENE_VERBOSE",
+  // The library's PolytheneSession: proot first on GitHub Actions.
+  "GITHUB_ACTIONS",
   "PATH",
   "TERM",
   "TMPDIR",
@@ -41,6 +44,7 @@ export function allowedPrograms(): string[] {
     ...new Set([
       ...runnablePrograms(),
       ...PULL_PROGRAMS,
+      ...CLONE_PROGRAMS,
       ...CREDENTIAL_HELPERS,
     ]),
   ].sort();
@@ -61,7 +65,9 @@ export function allowedEnv(): string[] {
 /**
  * Deno permission flags for the CLI: `--allow-run` names only what the
  * modules declare they start; read, write and net are unscoped because the
- * store and the registries are chosen at run time.
+ * store and the registries are chosen at run time; env is unscoped because
+ * `exec --env KEY` passes on whichever host variable the user names (the
+ * command still gets nothing from the host it was not asked for).
  */
 export function permissionFlags(): string[] {
   return [
@@ -69,7 +75,9 @@ export function permissionFlags(): string[] {
     "--allow-read",
     "--allow-write",
     "--allow-net",
-    `--allow-env=${allowedEnv().join(",")}`,
+    // Unscoped: `exec --env KEY` passes the host's value of any KEY the
+    // user names. allowedEnv() lists what polythene reads on its own.
+    "--allow-env",
     "--allow-sys=gid,osRelease,uid",
   ];
 }

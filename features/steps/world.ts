@@ -19,6 +19,8 @@ export type CliResult = Awaited<ReturnType<typeof runPolythene>>;
 export class PolytheneWorld extends World {
   /** The store the scenario staged, if any. */
   staged?: StagedStore;
+  /** More placeholders set by steps, such as `<workspace>`. */
+  extraPlaceholders: Record<string, string> = {};
   /** The PATH the CLI runs with, when the scenario narrows it. */
   path?: string;
   /** The last run of the CLI. */
@@ -52,8 +54,12 @@ export class PolytheneWorld extends World {
 
   /** The values of the `<store>` and `<uuid>` placeholders in step text. */
   placeholders(): Record<string, string> {
-    if (this.staged === undefined) return {};
-    return { store: this.staged.store, uuid: this.staged.uuid };
+    if (this.staged === undefined) return { ...this.extraPlaceholders };
+    return {
+      store: this.staged.store,
+      uuid: this.staged.uuid,
+      ...this.extraPlaceholders,
+    };
   }
 
   /**

@@ -31,6 +31,35 @@ export interface RunSpec {
   cwd: string;
   /** Whether polythene's stdin is a terminal. */
   stdinIsTty: boolean;
+  /** Host paths made visible inside, in order (default: none). */
+  mounts?: readonly Mount[];
+  /** `none` gives the command no network but its own loopback. */
+  network?: "host" | "none";
+  /** uid and gid inside (default 0:0). */
+  user?: { uid: number; gid: number };
+  /**
+   * Path inside the rootfs of an `env` program, when it has one. Backends
+   * whose host-side launcher would otherwise inherit the command's
+   * environment (proot, chroot) run the command through it, as
+   * `env -i KEY=VALUE... CMD`, and keep their own environment clean.
+   */
+  envProgram?: string;
+}
+
+/** One bind mount. */
+export interface Mount {
+  /** Absolute host path. */
+  source: string;
+  /** Absolute path inside the rootfs, already resolved: no symlinks. */
+  target: string;
+  /** Mount read-only. */
+  readOnly: boolean;
+  /**
+   * The source is polythene's own private copy (e.g. the host's
+   * `resolv.conf`), so a backend that cannot make it read-only may bind it
+   * writable: writes reach only the copy.
+   */
+  privateCopy?: boolean;
 }
 
 /** The argv to spawn and the environment to spawn it with. */
@@ -65,6 +94,13 @@ export interface Backend {
    * `/` read-only and runs the host's `true`.
    */
   probe(host: HostInfo, programs: Programs): Invocation;
+  /**
+   * Why this backend cannot honour `spec` (one line), or undefined when it
+   * can. A refused backend is skipped, as if it were not installed. Pure.
+   */
+  refuses?(spec: RunSpec, host: HostInfo): string | undefined;
+  /** What the sandbox isolates, for `doctor`. */
+  readonly isolates: Isolation;
   /** Builds the invocation for `spec`. Pure. */
   invocation(spec: RunSpec, host: HostInfo, programs: Programs): Invocation;
   /**
@@ -72,6 +108,18 @@ export interface Backend {
    * a command that sends `signal` to every process of the tree of `pid`.
    */
   signalTree?(pid: number, signal: Deno.Signal, programs: Programs): Invocation;
+}
+
+/** What a backend isolates from the host. */
+export interface Isolation {
+  /** Own pid namespace. */
+  pid: boolean;
+  /** Can give the command no network (`--network none`). */
+  network: boolean;
+  /** Own mount namespace. */
+  mounts: boolean;
+  /** How uid 0 inside is made: `real`, `mapped` (user namespace), `faked`. */
+  root: string;
 }
 
 /** The standard PATH inside a rootfs. */

@@ -9,11 +9,22 @@ import type { Backend, HostInfo, Invocation, RunSpec } from "./backend.ts";
 import { DEFAULT_PATH } from "./backend.ts";
 import { signalTree } from "./signal_tree.ts";
 
-/** Namespace and lifetime flags shared by the probe and the real run. */
-export function bwrapBaseArgs(host: HostInfo): string[] {
-  const user = host.realRoot
-    ? []
-    : ["--unshare-user", "--uid", "0", "--gid", "0"];
+/**
+ * Namespace and lifetime flags shared by the probe and the real run. Real
+ * root with uid 0 inside needs no user namespace; anything else gets one,
+ * with `ids` inside mapped to polythene's own uid and gid.
+ */
+export function bwrapBaseArgs(
+  host: HostInfo,
+  ids: { uid: number; gid: number } = { uid: 0, gid: 0 },
+): string[] {
+  const user = host.realRoot && ids.uid === 0 && ids.gid === 0 ? [] : [
+    "--unshare-user",
+    "--uid",
+    String(ids.uid),
+    "--gid",
+    String(ids.gid),
+  ];
   return [
     ...user,
     "--unshare-pid",
@@ -25,7 +36,8 @@ export function bwrapBaseArgs(host: HostInfo): string[] {
 
 /** Builds bwrap's argv for `spec`. Pure. */
 export function bwrapArgs(spec: RunSpec, host: HostInfo): string[] {
-  const args = bwrapBaseArgs(host);
+  const args = bwrapBaseArgs(host, spec.user);
+  if (spec.network === "none") args.push("--unshare-net");
   if (!spec.stdinIsTty) args.push("--new-session");
   args.push(
     "--bind",
@@ -35,10 +47,15 @@ export function bwrapArgs(spec: RunSpec, host: HostInfo): string[] {
     "/proc",
     "--dev",
     "/dev",
-    "--chdir",
-    spec.cwd,
-    "--clearenv",
   );
+  for (const mount of spec.mounts ?? []) {
+    args.push(
+      mount.readOnly ? "--ro-bind" : "--bind",
+      mount.source,
+      mount.target,
+    );
+  }
+  args.push("--chdir", spec.cwd, "--clearenv");
   for (const [key, value] of Object.entries(spec.env)) {
     args.push("--setenv", key, value);
   }
@@ -53,6 +70,12 @@ export const bubblewrap: Backend = {
   spawns: ["bwrap", "sh"],
   needsRoot: false,
   package: "bubblewrap",
+  isolates: {
+    pid: true,
+    network: true,
+    mounts: true,
+    root: "real as root, else mapped in a user namespace",
+  },
   probe(host, programs): Invocation {
     return {
       argv: [

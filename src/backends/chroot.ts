@@ -1,13 +1,17 @@
 /**
  * chroot: real root only. util-linux `unshare` makes a private mount and pid
- * namespace, a fixed `sh` script mounts `/proc`, a small `/dev` and then runs
- * coreutils `chroot`. The mounts vanish with the namespace.
+ * namespace (and a network namespace for `--network none`), a fixed `sh`
+ * script mounts `/proc`, a small `/dev` and the binds, and then runs the
+ * command with `unshare --root=ROOTFS --wd=DIR` (a chroot that can also set
+ * the working directory, and `--setuid`/`--setgid` for `--user`). The mounts
+ * vanish with the namespace.
  *
  * @module
  */
 
 import type { Backend, Invocation, RunSpec } from "./backend.ts";
 import { DEFAULT_PATH, DEVICES } from "./backend.ts";
+import { guestArgv, launcherEnv, refusesEnv } from "./launcher_env.ts";
 import { signalTree } from "./signal_tree.ts";
 
 /**
@@ -22,8 +26,8 @@ import { signalTree } from "./signal_tree.ts";
  * through `SIGNAL_TREE_SCRIPT` (see `signal_tree.ts`).
  */
 export const CHROOT_SCRIPT = `set -eu
-mount=$1 chroot=$2 root=$3 devices=$4
-shift 4
+mount=$1 unshare=$2 root=$3 devices=$4 cwd=$5 ids=$6 binds=$7
+shift 7
 mkdir -p "$root/proc" "$root/dev" "$root/tmp"
 "$mount" -t proc -o nosuid,nodev,noexec proc "$root/proc"
 "$mount" -t tmpfs -o nosuid,mode=0755 polythene-dev "$root/dev"
@@ -36,10 +40,19 @@ ln -s /proc/self/fd "$root/dev/fd"
 ln -s /proc/self/fd/0 "$root/dev/stdin"
 ln -s /proc/self/fd/1 "$root/dev/stdout"
 ln -s /proc/self/fd/2 "$root/dev/stderr"
+while [ "$binds" -gt 0 ]; do
+  "$mount" --bind -- "$1" "$root$2"
+  if [ "$3" = ro ]; then "$mount" -o remount,bind,ro -- "$root$2"; fi
+  shift 3
+  binds=$((binds - 1))
+done
 set +e
 PWD=/
 exec 4>&2 2>/dev/null
-("$chroot" "$root" "$@" 2>&4 4>&- 3>&-)
+if [ "$ids" = 0:0 ]; then set -- -- "$@"; else
+  set -- --setuid "\${ids%:*}" --setgid "\${ids#*:}" -- "$@"
+fi
+("$unshare" "--root=$root" "--wd=$cwd" "$@" 2>&4 4>&- 3>&-)
 status=$?
 printf '{ "exit-code": %d }\\n' "$status" >&3
 exit "$status"
@@ -48,11 +61,14 @@ exit "$status"
 /** Builds the host argv (after `unshare`) for `spec`. Pure. */
 export function chrootArgs(
   spec: RunSpec,
-  programs: { sh: string; mount: string; chroot: string },
+  programs: { sh: string; mount: string; unshare: string },
 ): string[] {
+  const ids = spec.user ?? { uid: 0, gid: 0 };
+  const mounts = spec.mounts ?? [];
   return [
     "--mount",
     "--pid",
+    ...(spec.network === "none" ? ["--net"] : []),
     "--fork",
     "--kill-child",
     "--propagation",
@@ -63,20 +79,28 @@ export function chrootArgs(
     CHROOT_SCRIPT,
     "polythene-chroot",
     programs.mount,
-    programs.chroot,
+    programs.unshare,
     spec.rootfs,
     DEVICES.join(" "),
-    ...spec.argv,
+    spec.cwd,
+    `${ids.uid}:${ids.gid}`,
+    String(mounts.length),
+    ...mounts.flatMap((m) => [m.source, m.target, m.readOnly ? "ro" : "rw"]),
+    ...guestArgv(spec),
   ];
 }
 
 /** The chroot backend. */
 export const chroot: Backend = {
   name: "chroot",
-  programs: ["unshare", "chroot", "mount", "sh"],
+  programs: ["unshare", "mount", "sh"],
   spawns: ["unshare", "sh"],
   needsRoot: true,
-  package: "util-linux and coreutils",
+  package: "util-linux",
+  isolates: { pid: true, network: true, mounts: true, root: "real" },
+  refuses(spec): string | undefined {
+    return refusesEnv(spec, "unshare, sh and mount");
+  },
   probe(_host, programs): Invocation {
     return {
       argv: [
@@ -100,10 +124,10 @@ export const chroot: Backend = {
         ...chrootArgs(spec, {
           sh: programs.sh!,
           mount: programs.mount!,
-          chroot: programs.chroot!,
+          unshare: programs.unshare!,
         }),
       ],
-      env: { ...spec.env },
+      env: launcherEnv(spec),
       statusFd: true,
     };
   },

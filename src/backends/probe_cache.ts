@@ -24,6 +24,8 @@ export interface ProbeRecord {
   ok: boolean;
   /** Why it could not, one line. */
   reason?: string;
+  /** The failed probe's stderr (its last lines), for `doctor`. */
+  stderr?: string;
   /** The main program's `--version`, first line. */
   version?: string;
   /** When the probe ran (ISO 8601). */

@@ -13,15 +13,23 @@
 import type { Backend, Invocation, RunSpec } from "./backend.ts";
 import { DEFAULT_PATH, DEVICES } from "./backend.ts";
 import { signalTree } from "./signal_tree.ts";
+import { guestArgv, launcherEnv, refusesEnv } from "./launcher_env.ts";
 
 /** Builds proot's argv for `spec`. Pure. */
 export function prootArgs(spec: RunSpec): string[] {
-  const args = ["-r", spec.rootfs, "-0", "-w", spec.cwd];
+  const ids = spec.user ?? { uid: 0, gid: 0 };
+  const user = ids.uid === 0 && ids.gid === 0
+    ? ["-0"]
+    : ["-i", `${ids.uid}:${ids.gid}`];
+  const args = ["-r", spec.rootfs, ...user, "-w", spec.cwd];
   args.push("-b", "/proc");
   for (const device of DEVICES) args.push("-b", `/dev/${device}`);
+  for (const mount of spec.mounts ?? []) {
+    args.push("-b", `${mount.source}:${mount.target}`);
+  }
   // proot 5.1 has no "--": the command starts at the first non-option,
   // which is why `exec` refuses a program name starting with "-".
-  args.push(...spec.argv);
+  args.push(...guestArgv(spec));
   return args;
 }
 
@@ -32,6 +40,17 @@ export const proot: Backend = {
   spawns: ["proot", "sh"],
   needsRoot: false,
   package: "proot",
+  isolates: { pid: false, network: false, mounts: false, root: "faked" },
+  refuses(spec): string | undefined {
+    if (spec.network === "none") {
+      return "cannot isolate the network (--network none)";
+    }
+    const ro = (spec.mounts ?? []).find((m) => m.readOnly && !m.privateCopy);
+    if (ro !== undefined) {
+      return `cannot make a bind read-only ("${ro.source}:${ro.target}:ro")`;
+    }
+    return refusesEnv(spec, "proot");
+  },
   probe(_host, programs): Invocation {
     return {
       argv: [programs.proot!, "-r", "/", "-0", "true"],
@@ -42,7 +61,7 @@ export const proot: Backend = {
   invocation(spec, _host, programs): Invocation {
     return {
       argv: [programs.proot!, ...prootArgs(spec)],
-      env: { ...spec.env },
+      env: launcherEnv(spec),
       statusFd: false,
     };
   },

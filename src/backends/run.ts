@@ -10,7 +10,11 @@
  */
 
 import { type BackendRejection, ExitCode, NoBackendError } from "../errors.ts";
-import { runAttached, runCaptured } from "../process/spawn.ts";
+import {
+  type OutputCapture,
+  runAttached,
+  runCaptured,
+} from "../process/spawn.ts";
 import { type FoundProgram, which } from "../process/which.ts";
 import type { Backend, Programs, RunSpec } from "./backend.ts";
 import type { HostFacts } from "./host.ts";
@@ -31,6 +35,8 @@ export interface SandboxOptions {
   cache: ProbeCache;
   /** Kill the command tree after this many milliseconds. */
   timeoutMs?: number;
+  /** Capture the command's output; default: stdio is inherited. */
+  capture?: OutputCapture;
   /** Verbose log sink. */
   log: (message: string) => void;
 }
@@ -51,31 +57,89 @@ export async function runInSandbox(
       options.log(`${backend.name}: unusable: ${reason}`);
       rejections.push({ backend: backend.name, reason, fix });
     };
-    if (backend.needsRoot && !options.host.realRoot) {
-      reject(
-        "needs real root (uid 0 in the initial user namespace)",
-        "run as root",
-      );
+    const refusal = backend.refuses?.(spec, options.host);
+    if (refusal !== undefined) {
+      reject(refusal);
       continue;
     }
-    const found = findPrograms(backend, options.hostPath);
-    if (typeof found === "string") {
-      reject(`"${found}" not found on PATH`, `install ${backend.package}`);
-      continue;
-    }
-    const key = probeKey(backend.name, found, options.host);
-    const probe = await probeCached(backend, found, key, options);
-    if (!probe.ok) {
-      reject(`probe failed: ${probe.reason ?? "unknown"}`, fixFor(backend));
+    const ready = await assessBackend(backend, options);
+    if (!ready.ok) {
+      reject(ready.reason, ready.fix);
       continue;
     }
     options.log(`using backend ${backend.name}`);
-    const outcome = await runOnce(backend, spec, pathsOf(found), options);
+    const outcome = await runOnce(backend, spec, ready.programs, options);
     if (outcome !== undefined) return outcome;
-    options.cache.set(key, undefined);
+    options.cache.set(ready.key, undefined);
     reject("failed while setting up the sandbox", fixFor(backend));
   }
   throw new NoBackendError(rejections);
+}
+
+/** Whether a backend can run here, before any command: see {@linkcode assessBackend}. */
+export type Readiness =
+  | {
+    ok: true;
+    /** Absolute paths of its programs. */
+    programs: Programs;
+    /** Its probe cache key. */
+    key: string;
+    /** Its probe result (ok). */
+    probe: ProbeRecord;
+  }
+  | {
+    ok: false;
+    /** Which check failed. */
+    stage: "root" | "programs" | "probe";
+    /** One line, as `exec` reports it. */
+    reason: string;
+    /** What to do, when there is something to say. */
+    fix?: string;
+    /** The failed probe, for `stage: "probe"`. */
+    probe?: ProbeRecord;
+  };
+
+/**
+ * The checks `exec` makes before it runs anything in `backend`, in its order:
+ * real root when needed, its programs on PATH, then its probe (from the
+ * cache; probed and cached when absent, or always with `refresh`).
+ * `exec` and `doctor` share it, so `doctor` says what `exec` would do.
+ */
+export async function assessBackend(
+  backend: Backend,
+  options: Pick<SandboxOptions, "hostPath" | "host" | "cache" | "log">,
+  refresh = false,
+): Promise<Readiness> {
+  if (backend.needsRoot && !options.host.realRoot) {
+    return {
+      ok: false,
+      stage: "root",
+      reason: "needs real root (uid 0 in the initial user namespace)",
+      fix: "run as root",
+    };
+  }
+  const found = findPrograms(backend, options.hostPath);
+  if (typeof found === "string") {
+    return {
+      ok: false,
+      stage: "programs",
+      reason: `"${found}" not found on PATH`,
+      fix: `install ${backend.package}`,
+    };
+  }
+  const key = probeKey(backend.name, found, options.host);
+  if (refresh) options.cache.set(key, undefined);
+  const probe = await probeCached(backend, found, key, options);
+  if (!probe.ok) {
+    return {
+      ok: false,
+      stage: "probe",
+      reason: `probe failed: ${probe.reason ?? "unknown"}`,
+      fix: fixFor(backend),
+      probe,
+    };
+  }
+  return { ok: true, programs: pathsOf(found), key, probe };
 }
 
 function findPrograms(
@@ -101,7 +165,7 @@ async function probeCached(
   backend: Backend,
   found: Record<string, FoundProgram>,
   key: string,
-  options: SandboxOptions,
+  options: Pick<SandboxOptions, "host" | "cache" | "log">,
 ): Promise<ProbeRecord> {
   const cached = options.cache.get(key);
   if (cached !== undefined) {
@@ -118,6 +182,7 @@ async function probeCached(
     ok: result.code === 0,
     reason: result.code === 0 ? undefined : lastLine(result.stderr) ??
       `exit ${result.code}`,
+    stderr: result.code === 0 ? undefined : tailOf(result.stderr),
     version: versionOf(backend.programs[0]!, version.stdout + version.stderr),
     probedAt: new Date().toISOString(),
   };
@@ -145,6 +210,7 @@ async function runOnce(
       env: invocation.env,
       timeoutMs: options.timeoutMs,
       forward: ["SIGINT", "SIGTERM"],
+      capture: options.capture,
       signalTree: signalTree && (async (pid, signal) => {
         const reaper = signalTree(pid, signal, programs);
         await runCaptured(reaper.argv, reaper.env);
@@ -181,6 +247,12 @@ function fixFor(backend: Backend): string | undefined {
 export function versionOf(program: string, text: string): string | undefined {
   const match = /\b\d+\.\d+(?:\.\d+)?\b/.exec(text);
   return match ? `${program} ${match[0]}` : undefined;
+}
+
+/** The last 2000 characters of `text`, trimmed; undefined when empty. */
+function tailOf(text: string): string | undefined {
+  const tail = text.trim().slice(-2000);
+  return tail === "" ? undefined : tail;
 }
 
 function lastLine(text: string): string | undefined {

@@ -4,8 +4,9 @@
  * @module
  */
 
-import { execInEntry } from "../exec/exec.ts";
+import { execInEntry, type ExecRequest } from "../exec/exec.ts";
 import { createLog } from "../log.ts";
+import { execOptions } from "./exec_options.ts";
 import type { OptionValues } from "./parse.ts";
 import { isolationValue, stringValue, timeoutSeconds } from "./values.ts";
 
@@ -15,13 +16,19 @@ export async function execCommand(
   positionals: string[],
   rest: string[],
 ): Promise<number> {
-  return await execInEntry({
+  const request: ExecRequest = {
     store: stringValue(values, "store"),
     uuid: positionals[0]!,
     argv: rest,
     isolation: isolationValue(values),
     timeoutSeconds: timeoutSeconds(values, "exec"),
     hostEnv: (name) => Deno.env.get(name),
+    options: execOptions(values),
     log: createLog(values.verbose === true),
-  });
+  };
+  if (values.ephemeral === true) {
+    const { execEphemeral } = await import("../exec/ephemeral.ts");
+    return await execEphemeral(request);
+  }
+  return await execInEntry(request);
 }

@@ -35,8 +35,8 @@ export function rootHelp(): string {
 export function commandHelp(spec: CommandSpec): string {
   const lines = [`Usage: ${usageLine(spec)}`, "", spec.summary];
   if (spec.description) lines.push("", spec.description);
-  lines.push("", "Arguments:");
   const args = [...spec.positionals, ...(spec.rest ? [spec.rest] : [])];
+  if (args.length > 0) lines.push("", "Arguments:");
   const width = Math.max(...args.map((a) => a.name.length));
   for (const a of args) lines.push(`  ${a.name.padEnd(width)}  ${a.help}`);
   lines.push("", "Options:", ...optionLines(spec.options));
@@ -46,7 +46,9 @@ export function commandHelp(spec: CommandSpec): string {
 /** `polythene NAME [options] POSITIONALS [-- REST]`. */
 export function usageLine(spec: CommandSpec): string {
   const words = ["polythene", spec.name, "[options]"];
-  words.push(...spec.positionals.map((p) => p.name));
+  words.push(
+    ...spec.positionals.map((p) => p.variadic ? `${p.name}...` : p.name),
+  );
   if (spec.rest) words.push("--", spec.rest.name);
   return words.join(" ");
 }

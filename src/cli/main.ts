@@ -47,6 +47,30 @@ async function dispatch(parsed: Parsed): Promise<number> {
             parsed.rest,
           );
         }
+        case "list": {
+          const { listCommand } = await import("./list.ts");
+          return await listCommand(parsed.values);
+        }
+        case "inspect": {
+          const { inspectCommand } = await import("./inspect.ts");
+          return await inspectCommand(parsed.values, parsed.positionals);
+        }
+        case "rm": {
+          const { rmCommand } = await import("./rm.ts");
+          return await rmCommand(parsed.values, parsed.positionals);
+        }
+        case "prune": {
+          const { pruneCommand } = await import("./prune.ts");
+          return await pruneCommand(parsed.values);
+        }
+        case "clone": {
+          const { cloneCommand } = await import("./clone.ts");
+          return await cloneCommand(parsed.values, parsed.positionals);
+        }
+        case "doctor": {
+          const { doctorCommand } = await import("./doctor.ts");
+          return await doctorCommand(parsed.values);
+        }
       }
       throw new UsageError(`Unknown command "${parsed.command}"`);
   }

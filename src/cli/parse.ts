@@ -15,7 +15,10 @@ import {
 } from "./table.ts";
 
 /** Option values after applying the command line, then env, then defaults. */
-export type OptionValues = Record<string, string | boolean | undefined>;
+export type OptionValues = Record<
+  string,
+  string | boolean | string[] | undefined
+>;
 
 /** What the command line asks for. */
 export type Parsed =
@@ -75,7 +78,7 @@ function parseSubcommand(
     throw new UsageError(`Missing ${missing.name}`, spec.name);
   }
   const extra = positionals[spec.positionals.length];
-  if (extra !== undefined) {
+  if (extra !== undefined && spec.positionals.at(-1)?.variadic !== true) {
     throw new UsageError(`Unexpected argument "${extra}"`, spec.name);
   }
   if (spec.rest !== undefined && (after === undefined || after.length === 0)) {
@@ -137,15 +140,20 @@ function restStart(spec: CommandSpec, head: string[]): number | undefined {
 
 function optionConfig(
   options: readonly OptionSpec[],
-): Record<string, { type: "string" | "boolean"; short?: string }> {
+): Record<
+  string,
+  { type: "string" | "boolean"; short?: string; multiple?: boolean }
+> {
   const config: Record<
     string,
-    { type: "string" | "boolean"; short?: string }
+    { type: "string" | "boolean"; short?: string; multiple?: boolean }
   > = {};
   for (const o of options) {
-    config[o.name] = o.short
-      ? { type: o.type, short: o.short }
-      : { type: o.type };
+    config[o.name] = {
+      type: o.type,
+      ...(o.short ? { short: o.short } : {}),
+      ...(o.multiple ? { multiple: true } : {}),
+    };
   }
   return config;
 }
@@ -173,8 +181,9 @@ function resolveValue(
   given: OptionValues,
   env: EnvLookup,
   command: string,
-): string | boolean | undefined {
+): string | boolean | string[] | undefined {
   let value = given[option.name];
+  if (option.multiple) return value ?? [];
   let source = `--${option.name}`;
   if (value === undefined && option.env !== undefined) {
     const fromEnv = env(option.env);

@@ -24,6 +24,8 @@ export interface OptionSpec {
   default?: string;
   /** Allowed values, checked by the parser. */
   choices?: readonly string[];
+  /** Repeatable: the value is every occurrence, in order (no env, no default). */
+  multiple?: boolean;
   /** One line of help. */
   help: string;
 }
@@ -34,12 +36,16 @@ export interface PositionalSpec {
   name: string;
   /** One line of help. */
   help: string;
+  /** The last positional only: it may be given more than once. */
+  variadic?: boolean;
 }
 
 /** One subcommand. */
 export interface CommandSpec {
   /** The word typed after `polythene`. */
   name: string;
+  /** Other words for it (`ls` for `list`). */
+  aliases?: readonly string[];
   /** One line shown in the command list. */
   summary: string;
   /** Options accepted before the positionals. */
@@ -88,6 +94,149 @@ export const HELP_OPTION: OptionSpec = {
   type: "boolean",
   help: "show this help and exit",
 };
+
+/** `exec`'s options for the command's environment, files, network and user. */
+export const EXEC_OPTIONS: readonly OptionSpec[] = [
+  {
+    name: "env",
+    short: "e",
+    type: "string",
+    metavar: "KEY[=VALUE]",
+    multiple: true,
+    help: "set a variable (repeatable); KEY alone passes the host's value",
+  },
+  {
+    name: "env-file",
+    type: "string",
+    metavar: "FILE",
+    multiple: true,
+    help: "KEY=VALUE lines; # comments; applied before --env (repeatable)",
+  },
+  {
+    name: "workdir",
+    short: "w",
+    type: "string",
+    metavar: "DIR",
+    help: "working directory inside (default: the image's WorkingDir, else /)",
+  },
+  {
+    name: "bind",
+    short: "b",
+    type: "string",
+    metavar: "SRC:DST[:ro]",
+    multiple: true,
+    help: "bind host SRC at DST inside, created if missing (repeatable)",
+  },
+  {
+    name: "network",
+    type: "string",
+    metavar: "MODE",
+    choices: ["host", "none"],
+    default: "host",
+    help: "host, or none (only loopback; proot cannot, so it is skipped)",
+  },
+  {
+    name: "hosts",
+    type: "string",
+    metavar: "FROM",
+    choices: ["host", "image"],
+    default: "host",
+    help: "whose /etc/resolv.conf and /etc/hosts the command sees",
+  },
+  {
+    name: "user",
+    short: "u",
+    type: "string",
+    metavar: "root|UID[:GID]",
+    help: "uid and gid inside (default: root); GID defaults to UID",
+  },
+];
+
+/** `--json`, for the store commands' machine-readable output. */
+const JSON_OPTION: OptionSpec = {
+  name: "json",
+  type: "boolean",
+  help: "print JSON (schemas in docs/schemas/) instead of a table",
+};
+
+/** The store's lifecycle commands: list, inspect, rm, prune, clone. */
+const STORE_COMMANDS: readonly CommandSpec[] = [
+  {
+    name: "list",
+    aliases: ["ls"],
+    summary: "list the entries of the store",
+    options: [STORE_OPTION, JSON_OPTION, VERBOSE_OPTION, HELP_OPTION],
+    positionals: [],
+    description:
+      "Never waits for, and never fails because of, other processes.",
+  },
+  {
+    name: "inspect",
+    summary: "show all that is known about one entry",
+    options: [STORE_OPTION, JSON_OPTION, VERBOSE_OPTION, HELP_OPTION],
+    positionals: [{ name: "UUID", help: "the entry to show" }],
+  },
+  {
+    name: "rm",
+    aliases: ["remove"],
+    summary: "remove entries (waits for commands running in them)",
+    options: [
+      STORE_OPTION,
+      {
+        name: "no-wait",
+        type: "boolean",
+        help: "fail at once when an entry is in use instead of waiting",
+      },
+      VERBOSE_OPTION,
+      HELP_OPTION,
+    ],
+    positionals: [{
+      name: "UUID",
+      help: "the entries to remove",
+      variadic: true,
+    }],
+  },
+  {
+    name: "prune",
+    summary:
+      "remove old entries, and sweep what interrupted pulls and runs left",
+    options: [
+      STORE_OPTION,
+      {
+        name: "older-than",
+        type: "string",
+        metavar: "DURATION",
+        help:
+          "remove entries last modified longer ago than this (30m, 12h, 7d, 2w)",
+      },
+      {
+        name: "all",
+        type: "boolean",
+        help: "remove every entry that is not in use",
+      },
+      {
+        name: "dry-run",
+        type: "boolean",
+        help: "show what would be removed; change nothing",
+      },
+      JSON_OPTION,
+      VERBOSE_OPTION,
+      HELP_OPTION,
+    ],
+    positionals: [],
+    description:
+      "Always sweeps staging directories of killed pulls, their unfinished blobs,\n" +
+      "clones of killed --ephemeral runs, and cached blobs no entry refers to.\n" +
+      "Entries in use are skipped, never removed.",
+  },
+  {
+    name: "clone",
+    summary:
+      "copy an entry into a new one (reflink where possible); prints its UUID",
+    options: [STORE_OPTION, VERBOSE_OPTION, HELP_OPTION],
+    positionals: [{ name: "UUID", help: "the entry to copy" }],
+  },
+];
 
 /** The subcommands, in the order help lists them. */
 export const COMMANDS: readonly CommandSpec[] = [
@@ -153,6 +302,13 @@ export const COMMANDS: readonly CommandSpec[] = [
         help:
           "backend probed first (bubblewrap | proot | chroot); the rest follow in the default order",
       },
+      ...EXEC_OPTIONS,
+      {
+        name: "ephemeral",
+        type: "boolean",
+        help:
+          "run in a fresh clone of the entry, removed afterwards whatever the outcome",
+      },
       VERBOSE_OPTION,
       HELP_OPTION,
     ],
@@ -162,6 +318,39 @@ export const COMMANDS: readonly CommandSpec[] = [
       "Backends are tried in the order bubblewrap, proot, chroot (chroot only as root).\n" +
       "The command's own exit status is returned; 124 means a timeout, 126 that no\n" +
       "backend can run here, 127 that the command is not in the rootfs.",
+  },
+  ...STORE_COMMANDS,
+  {
+    name: "doctor",
+    summary: "check which backends work here, why not, and how to fix them",
+    options: [
+      STORE_OPTION,
+      {
+        name: "isolation",
+        short: "i",
+        type: "string",
+        metavar: "NAME",
+        env: "POLYTHENE_ISOLATION",
+        choices: BACKEND_NAMES,
+        help: "backend exec would probe first, as for exec",
+      },
+      {
+        name: "json",
+        type: "boolean",
+        help: "print JSON (schema in docs/schemas/doctor.json)",
+      },
+      {
+        name: "refresh",
+        type: "boolean",
+        help: "probe again instead of using the probe cache (and update it)",
+      },
+      VERBOSE_OPTION,
+      HELP_OPTION,
+    ],
+    positionals: [],
+    description:
+      "Uses the probe cache exec uses (STORE/.polythene/probes.json). Exits 0 when\n" +
+      "some backend works, 126 when none does.",
   },
 ];
 
@@ -178,5 +367,5 @@ export const ROOT_OPTIONS: readonly OptionSpec[] = [
 
 /** Finds a subcommand by name. */
 export function findCommand(name: string): CommandSpec | undefined {
-  return COMMANDS.find((c) => c.name === name);
+  return COMMANDS.find((c) => c.name === name || c.aliases?.includes(name));
 }

@@ -15,7 +15,7 @@ export function timeoutSeconds(
   command: string,
 ): number | undefined {
   const raw = values.timeout;
-  if (raw === undefined || typeof raw === "boolean") return undefined;
+  if (typeof raw !== "string") return undefined;
   const seconds = Number(raw);
   if (raw.trim() === "" || !Number.isFinite(seconds) || seconds <= 0) {
     throw new UsageError(
@@ -37,4 +37,19 @@ export function stringValue(values: OptionValues, name: string): string {
 export function isolationValue(values: OptionValues): BackendName | undefined {
   const value = values.isolation;
   return typeof value === "string" && isBackendName(value) ? value : undefined;
+}
+
+/** A repeatable option's values, in order. */
+export function listValue(values: OptionValues, name: string): string[] {
+  const value = values[name];
+  return Array.isArray(value) ? value : [];
+}
+
+/** A string option's value, or undefined when absent. */
+export function optionalString(
+  values: OptionValues,
+  name: string,
+): string | undefined {
+  const value = values[name];
+  return typeof value === "string" ? value : undefined;
 }

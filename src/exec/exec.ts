@@ -14,9 +14,11 @@ import { ProbeCache } from "../backends/probe_cache.ts";
 import { runInSandbox } from "../backends/run.ts";
 import { CommandNotFoundError, UsageError } from "../errors.ts";
 import type { Log } from "../log.ts";
+import type { OutputCapture } from "../process/spawn.ts";
+import { lockForExec } from "../store/lock.ts";
 import { requireEntry, stateDir } from "../store/store.ts";
-import { lookupCommand } from "./command_lookup.ts";
-import { sandboxEnv } from "./sandbox_env.ts";
+import { readMetadata } from "../store/metadata.ts";
+import { type ExecOptions, prepareRun } from "./prepare.ts";
 
 /** What to run, and where. */
 export interface ExecRequest {
@@ -30,8 +32,12 @@ export interface ExecRequest {
   isolation?: BackendName;
   /** Kill the whole tree after this many seconds (exit 124). */
   timeoutSeconds?: number;
-  /** The host's environment, read for `PATH` and `TERM` only. */
+  /** The host's environment: `PATH`, `TERM` and what `--env KEY` names. */
   hostEnv: (name: string) => string | undefined;
+  /** `--env`, `--bind`, `--workdir`, `--network`, `--hosts`, `--user`. */
+  options?: ExecOptions;
+  /** Capture stdout and stderr (stdin closed or `input`); default: inherited. */
+  capture?: OutputCapture;
   /** Verbose log sink. */
   log: Log;
 }
@@ -45,27 +51,33 @@ export interface ExecRequest {
  */
 export async function execInEntry(request: ExecRequest): Promise<number> {
   const rootfs = requireEntry(request.store, request.uuid);
-  const env = sandboxEnv(request.hostEnv("TERM"));
+  // Held until the command ends: rm and prune wait for it.
+  using _lock = await lockForExec(request.store, request.uuid);
   const program = request.argv[0] ?? "";
   if (program.startsWith("-")) {
     throw new UsageError(
       `Invalid command "${program}": a program name cannot start with "-"`,
     );
   }
-  if (lookupCommand(rootfs, program, env.PATH!) === undefined) {
-    throw new CommandNotFoundError(program, rootfs);
-  }
   const host = detectHost();
+  const prepared = await prepareRun({
+    rootfs,
+    argv: request.argv,
+    options: request.options ?? {},
+    config: (await readMetadata(request.store, request.uuid))?.config,
+    hostEnv: request.hostEnv,
+    host,
+    log: request.log,
+  });
+  if (prepared === undefined) throw new CommandNotFoundError(program, rootfs);
+  using _files = { [Symbol.dispose]: prepared.cleanup };
   request.log(
     `host: uid=${host.uid} real-root=${host.realRoot} kernel=${host.kernel}`,
   );
   return await runInSandbox(
     {
-      rootfs,
-      argv: request.argv,
-      env,
-      cwd: "/",
-      stdinIsTty: Deno.stdin.isTerminal(),
+      ...prepared.spec,
+      stdinIsTty: request.capture === undefined && Deno.stdin.isTerminal(),
     },
     {
       preferred: request.isolation,
@@ -75,6 +87,7 @@ export async function execInEntry(request: ExecRequest): Promise<number> {
       timeoutMs: request.timeoutSeconds === undefined
         ? undefined
         : request.timeoutSeconds * 1000,
+      capture: request.capture,
       log: request.log,
     },
   );

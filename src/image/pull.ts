@@ -24,6 +24,7 @@ import {
   writeMetadata,
 } from "../store/metadata.ts";
 import { createStaging, type Staging, sweepStaging } from "../store/staging.ts";
+import { checkStoreRoot } from "../store/root_safety.ts";
 import { formatReference } from "./reference.ts";
 import { formatPlatform, hostPlatform, parsePlatform } from "./platform.ts";
 import { podmanEnv, podmanExport } from "./podman.ts";
@@ -75,6 +76,15 @@ export async function pullImage(request: PullRequest): Promise<string> {
   const platform = request.platform
     ? parsePlatform(request.platform)
     : hostPlatform();
+  await checkStoreRoot(request.store, { create: true }).catch((error) => {
+    if (error instanceof PolytheneError) throw error;
+    throw new PolytheneError(
+      `Cannot pull "${request.image}": cannot create the store "${request.store}": ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+      { exitCode: 1, cause: error },
+    );
+  });
   const swept = await sweepStaging(request.store).catch(() => []);
   if (swept.length) request.log(`swept ${swept.length} interrupted pull(s)`);
   await removeTemporaries(request.store, swept);
@@ -142,13 +152,18 @@ async function fill(
       asRoot,
     ));
   } else {
+    const cache = new BlobCache(request.store, staging.uuid);
     const client = new RegistryClient({
       tlsVerify: request.tlsVerify,
       log: request.log,
       signal,
+      documents: cache,
     });
     try {
-      image = await resolveSource(source, platform, request, staging, client);
+      image = await resolveSource(source, platform, request, staging, {
+        client,
+        cache,
+      });
       const result = await unpackImage(image, staging.dir, {
         asRoot,
         label: request.image,
@@ -194,7 +209,19 @@ async function fill(
     size: fileBytes,
     ...(image?.config.config ? { config: image.config.config } : {}),
     ...(ownership ? { ownership } : {}),
+    blobs: referencedBlobs(image),
   };
+}
+
+/** The cached blobs an entry refers to: manifest, config and layers. */
+function referencedBlobs(image: SourceImage | undefined): string[] {
+  if (image === undefined) return [];
+  const digests = [
+    image.digest,
+    image.configDigest,
+    ...image.layers.map((layer) => layer.digest),
+  ];
+  return [...new Set(digests.filter((d): d is string => d !== undefined))];
 }
 
 async function resolveSource(
@@ -202,15 +229,15 @@ async function resolveSource(
   platform: Platform,
   request: PullRequest,
   staging: Staging,
-  client: RegistryClient,
+  registry: { client: RegistryClient; cache: BlobCache },
 ): Promise<SourceImage> {
   switch (source.kind) {
     case "registry":
       return await registrySource(
-        client,
+        registry.client,
         source.reference,
         platform,
-        new BlobCache(request.store, staging.uuid),
+        registry.cache,
         request.log,
       );
     case "oci":

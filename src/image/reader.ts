@@ -29,6 +29,8 @@ export interface ImageLayer {
 export interface SourceImage {
   /** The manifest's digest, when the source has one. */
   digest?: string;
+  /** The config blob's digest, when the source has one. */
+  configDigest?: string;
   /** The platform of the selected image. */
   platform?: Platform;
   /** The parsed config. */

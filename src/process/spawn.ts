@@ -18,6 +18,21 @@ export interface AttachedResult {
   forwarded?: Deno.Signal;
 }
 
+/**
+ * Asks {@linkcode runAttached} to capture the child's output instead of
+ * passing stdio through: stdout and stderr are piped and collected while the
+ * child runs, and stdin is closed (`/dev/null`) or carries `input`.
+ */
+export interface OutputCapture {
+  /** Bytes for the child's stdin, which is closed after them. */
+  input?: Uint8Array;
+  /**
+   * Receives everything the child wrote, once it has exited and both pipes
+   * have closed. Called once per child started.
+   */
+  collect(stdout: Uint8Array, stderr: Uint8Array): void;
+}
+
 /** Options for {@linkcode runAttached}. */
 export interface AttachedOptions {
   /** The child's whole environment. */
@@ -31,11 +46,13 @@ export interface AttachedOptions {
    * signalling the child alone would not reach it. Default: signal the child.
    */
   signalTree?: (pid: number, signal: Deno.Signal) => Promise<void>;
+  /** Capture stdout and stderr; default: stdio is inherited. */
+  capture?: OutputCapture;
 }
 
 /**
- * Runs `argv` with stdin, stdout and stderr passed straight through, and
- * waits for it.
+ * Runs `argv` with stdin, stdout and stderr passed straight through (or
+ * captured, with `capture`), and waits for it.
  *
  * A timeout or a forwarded signal goes to the child, or through
  * `signalTree` when the backend needs it; the backends make sure that the
@@ -47,14 +64,25 @@ export async function runAttached(
 ): Promise<AttachedResult> {
   const [program, ...args] = argv;
   if (program === undefined) throw new TypeError("Cannot run an empty argv");
+  const capture = options.capture;
   const child = new Deno.Command(program, {
     args,
     env: options.env,
     clearEnv: true,
-    stdin: "inherit",
-    stdout: "inherit",
-    stderr: "inherit",
+    stdin: capture === undefined
+      ? "inherit"
+      : capture.input === undefined
+      ? "null"
+      : "piped",
+    stdout: capture === undefined ? "inherit" : "piped",
+    stderr: capture === undefined ? "inherit" : "piped",
   }).spawn();
+  // Read both pipes while the child runs, so a full pipe never blocks it.
+  const collected = capture === undefined ? undefined : Promise.all([
+    new Response(child.stdout).bytes(),
+    new Response(child.stderr).bytes(),
+    capture.input === undefined ? undefined : feed(child.stdin, capture.input),
+  ]);
 
   let timedOut = false;
   let forwarded: Deno.Signal | undefined;
@@ -81,6 +109,10 @@ export async function runAttached(
   });
   try {
     const status = await child.status;
+    if (collected !== undefined) {
+      const [stdout, stderr] = await collected;
+      capture?.collect(stdout, stderr);
+    }
     return { code: status.code, timedOut, forwarded };
   } finally {
     if (timer !== undefined) clearTimeout(timer);
@@ -141,6 +173,17 @@ export async function runCaptured(
     stdout: decoder.decode(out.stdout),
     stderr: decoder.decode(out.stderr),
   };
+}
+
+/** Writes `input` to a child's stdin and closes it; a child that exits
+ * without reading it all is not an error. */
+async function feed(
+  stdin: WritableStream<Uint8Array>,
+  input: Uint8Array,
+): Promise<void> {
+  const writer = stdin.getWriter();
+  await writer.write(input).catch(() => {});
+  await writer.close().catch(() => {});
 }
 
 function kill(child: Deno.ChildProcess, signal: Deno.Signal): void {

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { digestOf } from "../image/registry/verify.ts";
 import { stateDir } from "./store.ts";
 
 const DIGEST = /^(sha256|sha512):([a-f0-9]{64}|[a-f0-9]{128})$/;
@@ -48,6 +49,39 @@ export class BlobCache {
       return file.readable;
     } catch {
       return undefined;
+    }
+  }
+
+  /** A small cached blob's bytes, when present and matching its digest. */
+  async get(
+    descriptor: { digest: string; size: number },
+  ): Promise<Uint8Array | undefined> {
+    const path = this.path(descriptor.digest);
+    if (path === undefined) return undefined;
+    try {
+      const bytes = await Deno.readFile(path);
+      if (bytes.length !== descriptor.size) return undefined;
+      return digestOf(bytes, descriptor.digest.split(":")[0]) ===
+          descriptor.digest
+        ? bytes
+        : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Keeps a small blob that was verified against its digest. */
+  async put(
+    descriptor: { digest: string },
+    bytes: Uint8Array,
+  ): Promise<void> {
+    const writer = await this.writer(descriptor.digest).catch(() => undefined);
+    if (writer === undefined) return;
+    try {
+      await new Blob([bytes as BlobPart]).stream().pipeTo(writer.writable);
+      await writer.commit();
+    } catch {
+      await writer.abort();
     }
   }
 

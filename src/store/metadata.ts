@@ -23,8 +23,8 @@ export interface EntryMetadata {
   digest?: string;
   /** Platform of the unpacked image. */
   platform?: Platform;
-  /** `native` or `podman`. */
-  puller: "native" | "podman";
+  /** `native` or `podman`; absent for clones of legacy entries. */
+  puller?: "native" | "podman";
   /** When the entry was published (ISO 8601, UTC). */
   created: string;
   /** Bytes of the unpacked tree (file sizes, as `du --apparent-size`). */
@@ -33,6 +33,17 @@ export interface EntryMetadata {
   config?: ImageConfig["config"];
   /** Owners and modes that could not be applied (non-root pulls). */
   ownership?: Record<string, { uid: number; gid: number; mode: number }>;
+  /**
+   * Digests of the layer blobs this entry was unpacked from (the blob cache
+   * keeps them while an entry refers to them). Written by pull since the
+   * store commands landed; an entry without it is treated as referring to
+   * every cached blob.
+   */
+  blobs?: string[];
+  /** For a clone: the UUID it was copied from. */
+  parent?: string;
+  /** A clone made by `exec --ephemeral`, removed when its command ends. */
+  ephemeral?: boolean;
 }
 
 /** `STORE/.polythene/entries/<uuid>.json`. */
@@ -72,4 +83,34 @@ export async function readMetadata(
   } catch {
     return undefined;
   }
+}
+
+/** Removes an entry's metadata file; idempotent. */
+export async function removeMetadata(
+  store: string,
+  uuid: string,
+): Promise<void> {
+  await Deno.remove(metadataPath(store, uuid)).catch((error) => {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  });
+}
+
+/**
+ * Parses the Python original's `.polythene-meta` (`key=value` lines). Pure.
+ *
+ * @returns `image` and `created` when present.
+ */
+export function parseLegacyMeta(
+  text: string,
+): { image?: string; created?: string } {
+  const result: { image?: string; created?: string } = {};
+  for (const line of text.split("\n")) {
+    const at = line.indexOf("=");
+    if (at <= 0) continue;
+    const key = line.slice(0, at).trim();
+    const value = line.slice(at + 1).trim();
+    if (key === "image") result.image = value;
+    if (key === "created") result.created = value;
+  }
+  return result;
 }

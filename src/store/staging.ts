@@ -12,6 +12,7 @@
  * @module
  */
 
+import { type EntryLock, lockNewDirectory } from "./lock.ts";
 import { stateDir } from "./store.ts";
 
 /** A staging directory held by this process. */
@@ -22,8 +23,12 @@ export interface Staging {
   dir: string;
   /** A private scratch directory (e.g. an unpacked archive), made on demand. */
   scratch(): Promise<string>;
-  /** Renames `dir` to `STORE/<uuid>` and releases the lock. */
-  publish(): Promise<string>;
+  /**
+   * Renames `dir` to `STORE/<uuid>` and releases the staging lock. The
+   * rename happens under an exclusive entry lock on `dir` (see `lock.ts`),
+   * or under `held`, a lock on `dir` the caller already took.
+   */
+  publish(held?: EntryLock): Promise<string>;
   /** Removes `dir` and releases the lock; safe to call twice. */
   discard(): Promise<void>;
 }
@@ -67,9 +72,14 @@ export async function createStaging(
       await Deno.mkdir(scratch, { recursive: true, mode: 0o700 });
       return scratch;
     },
-    async publish() {
+    async publish(held?: EntryLock) {
       const target = `${store.replace(/\/+$/, "")}/${uuid}`;
-      await Deno.rename(dir, target);
+      const lock = held ?? await lockNewDirectory(dir, "exclusive");
+      try {
+        await Deno.rename(dir, target);
+      } finally {
+        if (held === undefined) lock.release();
+      }
       await release();
       return target;
     },

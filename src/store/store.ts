@@ -18,6 +18,16 @@ export function stateDir(store: string): string {
   return `${trimSlash(store)}/.polythene`;
 }
 
+/** The store root as an absolute path without trailing slashes. Pure. */
+export function storeRootPath(store: string): string {
+  return trimSlash(store);
+}
+
+/** `STORE/.polythene/trash`, where removal renames entries before deleting. */
+export function trashDir(store: string): string {
+  return `${stateDir(store)}/trash`;
+}
+
 /** The rootfs path of `uuid`, validated first. Pure. */
 export function entryPath(store: string, uuid: string): string {
   return `${trimSlash(store)}/${validateUuid(uuid)}`;

@@ -112,6 +112,19 @@ export interface RegistryClientOptions {
   userAgent?: string;
   /** Aborts every request of this client. */
   signal?: AbortSignal;
+  /** Where configs are kept between pulls (the store's blob cache). */
+  documents?: DocumentCache;
+}
+
+/**
+ * A cache of small verified blobs (configs). `get` returns bytes only when
+ * they match the descriptor's digest.
+ */
+export interface DocumentCache {
+  /** The cached bytes of `descriptor`, verified, or undefined. */
+  get(descriptor: Descriptor): Promise<Uint8Array | undefined>;
+  /** Keeps `bytes`, already verified against `descriptor`. */
+  put(descriptor: Descriptor, bytes: Uint8Array): Promise<void>;
 }
 
 /** A manifest or index as fetched, verified against its digest. */
@@ -177,6 +190,7 @@ export class RegistryClient {
   readonly #log: Log;
   readonly #userAgent: string;
   readonly #signal?: AbortSignal;
+  readonly #documents?: DocumentCache;
   readonly #endpoints = new Map<string, Promise<Endpoint>>();
   readonly #authorizations = new Map<string, Promise<string | undefined>>();
   readonly #credentialCache = new Map<
@@ -198,6 +212,7 @@ export class RegistryClient {
     this.#log = options.log ?? (() => {});
     this.#userAgent = options.userAgent ?? "polythene";
     this.#signal = options.signal;
+    this.#documents = options.documents;
   }
 
   /** Closes every connection the client holds. */
@@ -344,8 +359,12 @@ export class RegistryClient {
         { kind: "too-large" },
       );
     if (descriptor.size > MAX_CONFIG_BYTES) throw tooLarge();
-    const stream = await this.openBlob(ref, descriptor, { what: "config" });
-    const bytes = await readLimited(stream, MAX_CONFIG_BYTES, tooLarge);
+    let bytes = await this.#documents?.get(descriptor);
+    if (bytes === undefined) {
+      const stream = await this.openBlob(ref, descriptor, { what: "config" });
+      bytes = await readLimited(stream, MAX_CONFIG_BYTES, tooLarge);
+      await this.#documents?.put(descriptor, bytes);
+    }
     let config: unknown;
     try {
       config = JSON.parse(new TextDecoder().decode(bytes));

@@ -34,6 +34,7 @@ import type { OpenBlobOptions, RegistryClient } from "./client.ts";
 
 export {
   type CredentialSource,
+  type DocumentCache,
   type FetchedManifest,
   MAX_CONFIG_BYTES,
   MAX_MANIFEST_BYTES,

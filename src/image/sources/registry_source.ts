@@ -29,6 +29,7 @@ export async function registrySource(
   const diffIds = resolved.config.rootfs?.diff_ids ?? [];
   return {
     digest: resolved.manifestDigest,
+    configDigest: resolved.manifest.config.digest,
     platform: resolved.platform,
     config: resolved.config,
     layers: resolved.layers.map((layer, i) => ({

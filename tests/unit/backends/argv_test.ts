@@ -79,7 +79,7 @@ Deno.test("chroot: private mount and pid namespaces, fixed script, argv as data"
   const args = chrootArgs(spec, {
     sh: "/bin/sh",
     mount: "/bin/mount",
-    chroot: "/sbin/chroot",
+    unshare: "/bin/unshare",
   });
   assertEquals(args.slice(0, 10), [
     "--mount",
@@ -93,14 +93,17 @@ Deno.test("chroot: private mount and pid namespaces, fixed script, argv as data"
     "-c",
     CHROOT_SCRIPT,
   ]);
-  assertEquals(args.slice(10, 15), [
+  assertEquals(args.slice(10, 18), [
     "polythene-chroot",
     "/bin/mount",
-    "/sbin/chroot",
+    "/bin/unshare",
     "/store/u 1",
     "null zero full random urandom tty",
+    "/",
+    "0:0",
+    "0",
   ]);
-  assertEquals(args.slice(15), spec.argv);
+  assertEquals(args.slice(18), spec.argv);
   assertEquals(CHROOT_SCRIPT.includes("/store/u 1"), false);
 });
 

@@ -1,0 +1,33 @@
+/**
+ * `polythene list [--json]` (alias `ls`): one row per entry. Never locks.
+ *
+ * @module
+ */
+
+import { listStore } from "../store/entries.ts";
+import { formatTable, humanSize, shortDigest, shortTime } from "./format.ts";
+import type { OptionValues } from "./parse.ts";
+import { stringValue } from "./values.ts";
+
+/** Runs `list`; returns the exit code. */
+export async function listCommand(values: OptionValues): Promise<number> {
+  const store = stringValue(values, "store");
+  const entries = await listStore(store);
+  if (values.json === true) {
+    console.log(JSON.stringify({ schema: 1, store, entries }, null, 2));
+    return 0;
+  }
+  console.log(formatTable(
+    ["UUID", "IMAGE", "DIGEST", "CREATED", "SIZE", "KIND"],
+    entries.map((e) => [
+      e.uuid,
+      e.image ?? "-",
+      shortDigest(e.digest),
+      shortTime(e.created ?? e.modified),
+      humanSize(e.size),
+      e.parent ? `clone of ${e.parent}` : e.kind,
+    ]),
+    ["SIZE"],
+  ));
+  return 0;
+}

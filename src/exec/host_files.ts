@@ -1,0 +1,110 @@
+/**
+ * Files polythene writes for one run and binds into the sandbox: the host's
+ * `/etc/resolv.conf` and `/etc/hosts` (`--hosts host`), and the apt snippet
+ * of root emulation. They live in a private temporary directory, removed
+ * after the run, so a command that writes to them changes only the copies.
+ *
+ * The host's files are read on the host, by polythene, never through the
+ * rootfs; the rootfs's own `etc/resolv.conf` is only a mount point, resolved
+ * inside the rootfs (see `mount_point.ts`), so a symlink there cannot make
+ * polythene read or write anything outside it.
+ *
+ * Permissions: `--allow-read=/etc`, `--allow-write` on the temp dir.
+ *
+ * @module
+ */
+
+import type { Mount } from "../backends/backend.ts";
+import { mountPointInRoot } from "./mount_point.ts";
+import { resolveInRoot } from "./resolve_in_root.ts";
+
+/** The host files `--hosts host` brings in. */
+export const HOST_FILES = ["/etc/resolv.conf", "/etc/hosts"] as const;
+
+/** Where the apt snippet of root emulation is bound. */
+export const APT_SNIPPET = "/etc/apt/apt.conf.d/00polythene-sandbox";
+
+/**
+ * apt drops privileges to `_apt` for downloads, which a faked or mapped root
+ * cannot do. This is Charliecloud's and enroot's fix.
+ */
+export const APT_SNIPPET_TEXT =
+  "// Written by polythene for this run only: root is " +
+  "faked or mapped, so apt cannot switch to _apt.\n" +
+  'APT::Sandbox::User "root";\n';
+
+/** A private directory of files bound into one run. */
+export class RunFiles {
+  #dir: string | undefined;
+  readonly #log: (message: string) => void;
+
+  /** @param log Verbose log sink. */
+  constructor(log: (message: string) => void) {
+    this.#log = log;
+  }
+
+  /**
+   * Copies the host's `/etc/resolv.conf` and `/etc/hosts` and returns their
+   * mounts over the rootfs's own. A file the host lacks, or whose place in
+   * the rootfs cannot be a mount point, is skipped with a log line.
+   */
+  hostFiles(rootfs: string): Mount[] {
+    const mounts: Mount[] = [];
+    for (const path of HOST_FILES) {
+      let text: string;
+      try {
+        text = Deno.readTextFileSync(path);
+      } catch {
+        this.#log(`--hosts host: the host has no readable ${path}; skipped`);
+        continue;
+      }
+      const mount = this.#mount(rootfs, path, text);
+      if (mount !== undefined) mounts.push(mount);
+    }
+    return mounts;
+  }
+
+  /**
+   * The apt snippet's mount, when the rootfs has apt (`/etc/apt/apt.conf.d`).
+   * Its mount point stays behind as an empty file, which apt ignores.
+   */
+  aptSnippet(rootfs: string): Mount | undefined {
+    const dir = resolveInRoot(rootfs, "/etc/apt/apt.conf.d");
+    if (dir === undefined || !isDirectory(dir)) return undefined;
+    return this.#mount(rootfs, APT_SNIPPET, APT_SNIPPET_TEXT);
+  }
+
+  /** Removes the directory. Idempotent. */
+  cleanup(): void {
+    if (this.#dir === undefined) return;
+    try {
+      Deno.removeSync(this.#dir, { recursive: true });
+    } catch {
+      // Already gone.
+    }
+    this.#dir = undefined;
+  }
+
+  #mount(rootfs: string, target: string, text: string): Mount | undefined {
+    let resolved: string;
+    try {
+      resolved = mountPointInRoot(rootfs, target, "file");
+    } catch (error) {
+      this.#log(`${target}: ${(error as Error).message}; skipped`);
+      return undefined;
+    }
+    this.#dir ??= Deno.makeTempDirSync({ prefix: "polythene-run-" });
+    const source = `${this.#dir}/${target.split("/").at(-1)}`;
+    Deno.writeTextFileSync(source, text, { mode: 0o644 });
+    Deno.chmodSync(source, 0o644);
+    return { source, target: resolved, readOnly: true, privateCopy: true };
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
+}

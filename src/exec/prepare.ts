@@ -1,0 +1,171 @@
+/**
+ * Turns `exec`'s options and the entry's recorded image config into the
+ * {@linkcode RunSpec} every backend runs: environment, working directory,
+ * user, binds, network, DNS files and root emulation. Only `stat`, `lstat`,
+ * small reads and writes: no process is started.
+ *
+ * Permissions: `--allow-read`, `--allow-write` (rootfs mount points and the
+ * temp dir), `--allow-env` (for `--env KEY`).
+ *
+ * @module
+ */
+
+import { DEFAULT_PATH, type Mount, type RunSpec } from "../backends/backend.ts";
+import type { HostInfo } from "../backends/backend.ts";
+import { ExitCode, PolytheneError } from "../errors.ts";
+import type { ImageConfig } from "../image/types.ts";
+import { lookupCommand } from "./command_lookup.ts";
+import { RunFiles } from "./host_files.ts";
+import { mountPointInRoot } from "./mount_point.ts";
+import {
+  type BindRequest,
+  commandEnv,
+  type EnvPair,
+  parseEnvArg,
+  parseEnvFile,
+  type UserIds,
+} from "./options.ts";
+
+/** `exec`'s options beyond the command, as parsed. */
+export interface ExecOptions {
+  /** `--env` values, in order. */
+  env?: readonly string[];
+  /** `--env-file` paths, in order. */
+  envFiles?: readonly string[];
+  /** `--workdir`, normalised; default the image's WorkingDir, else `/`. */
+  workdir?: string;
+  /** `--bind` values, parsed. */
+  binds?: readonly BindRequest[];
+  /** `--network`; default `host`. */
+  network?: "host" | "none";
+  /** `--hosts`; default `host`. */
+  hosts?: "host" | "image";
+  /** `--user`; default root. */
+  user?: UserIds;
+}
+
+/** What {@linkcode prepareRun} needs. */
+export interface PrepareInput {
+  /** Host path of the rootfs. */
+  rootfs: string;
+  /** The command. */
+  argv: readonly string[];
+  /** The options. */
+  options: ExecOptions;
+  /** The recorded image config, when there is one. */
+  config?: ImageConfig["config"];
+  /** The host's environment. */
+  hostEnv: (name: string) => string | undefined;
+  /** Facts about the host. */
+  host: HostInfo;
+  /** Verbose log sink. */
+  log: (message: string) => void;
+}
+
+/** A prepared run: the spec and the files to remove afterwards. */
+export interface PreparedRun {
+  /** What the backends run. */
+  spec: Omit<RunSpec, "stdinIsTty">;
+  /** Removes the run's private files. */
+  cleanup(): void;
+}
+
+/**
+ * Prepares one run.
+ *
+ * @returns The spec, or undefined when the program is not in the rootfs.
+ * @throws {PolytheneError} a bad `--env-file`, bind source or mount point
+ * (exit 2).
+ */
+export async function prepareRun(
+  input: PrepareInput,
+): Promise<PreparedRun | undefined> {
+  const { rootfs, options, host } = input;
+  const user = options.user ?? { uid: 0, gid: 0 };
+  const fileEnv: EnvPair[] = [];
+  for (const file of options.envFiles ?? []) {
+    fileEnv.push(...parseEnvFile(await readEnvFile(file), file, input.hostEnv));
+  }
+  const cliEnv = (options.env ?? []).flatMap((arg) => {
+    const pair = parseEnvArg(arg, input.hostEnv);
+    return pair === undefined ? [] : [pair];
+  });
+  const env = commandEnv({
+    imageEnv: input.config?.Env,
+    uid: user.uid,
+    term: input.hostEnv("TERM"),
+    fileEnv,
+    cliEnv,
+  });
+  const workdir = options.workdir ?? imageWorkdir(input.config?.WorkingDir);
+  const cwd = workdir === "/" ? "/" : mountPointInRoot(rootfs, workdir, "dir");
+  const program = input.argv[0] ?? "";
+  if (lookupCommand(rootfs, program, env.PATH ?? "", cwd) === undefined) {
+    return undefined;
+  }
+  const files = new RunFiles(input.log);
+  try {
+    const mounts: Mount[] = [];
+    if ((options.hosts ?? "host") === "host") {
+      mounts.push(...files.hostFiles(rootfs));
+    }
+    if (!host.realRoot && user.uid === 0) {
+      const apt = files.aptSnippet(rootfs);
+      if (apt !== undefined) {
+        input.log(`root emulation: ${apt.target} sets APT::Sandbox::User`);
+        mounts.push(apt);
+      }
+    }
+    for (const bind of options.binds ?? []) {
+      mounts.push(bindMount(rootfs, bind));
+    }
+    return {
+      spec: {
+        rootfs,
+        argv: input.argv,
+        env,
+        cwd,
+        mounts,
+        network: options.network ?? "host",
+        user,
+        envProgram: lookupCommand(rootfs, "env", DEFAULT_PATH),
+      },
+      cleanup: () => files.cleanup(),
+    };
+  } catch (error) {
+    files.cleanup();
+    throw error;
+  }
+}
+
+function imageWorkdir(dir: string | undefined): string {
+  return dir !== undefined && dir.startsWith("/") ? dir : "/";
+}
+
+async function readEnvFile(file: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(file);
+  } catch (error) {
+    throw new PolytheneError(
+      `Cannot read --env-file "${file}": ${(error as Error).message}`,
+      { exitCode: ExitCode.Usage, cause: error },
+    );
+  }
+}
+
+/** A bind's source, checked on the host, and its mount point in the rootfs. */
+function bindMount(rootfs: string, bind: BindRequest): Mount {
+  let source: string;
+  let isDir: boolean;
+  try {
+    source = Deno.realPathSync(bind.source);
+    isDir = Deno.statSync(source).isDirectory;
+  } catch (error) {
+    throw new PolytheneError(
+      `Cannot bind "${bind.source}": ${(error as Error).message}`,
+      { exitCode: ExitCode.Usage, cause: error },
+    );
+  }
+  const target = mountPointInRoot(rootfs, bind.target, isDir ? "dir" : "file");
+  return { source, target, readOnly: bind.readOnly };
+}

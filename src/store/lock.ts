@@ -1,0 +1,162 @@
+/**
+ * Per-entry locks: an `flock` on the entry directory itself
+ * (`STORE/<uuid>`), taken through Deno's `FsFile.lock`. The lock follows the
+ * directory's inode, so it stays with the tree when removal renames it into
+ * the trash, and an entry needs no lock file of its own (legacy entries
+ * included).
+ *
+ * - `exec` holds a shared lock while its command runs.
+ * - `rm`, `prune` and the publish step of `pull` and `clone` hold an
+ *   exclusive lock.
+ * - `list` and `inspect` never lock.
+ *
+ * Locking also re-checks the entry path: it must be a real directory inside
+ * the store (`lstat`, not a symlink), and the directory opened must be the
+ * one that was checked (same device and inode), before and after waiting.
+ *
+ * Permissions: `--allow-read` on the store.
+ *
+ * @module
+ */
+
+import { EntryBusyError, RootfsNotFoundError } from "../errors.ts";
+import { checkStoreRoot } from "./root_safety.ts";
+import { entryPath } from "./store.ts";
+
+/** A held entry lock; `release()` (or `using`) lets it go. Idempotent. */
+export interface EntryLock extends Disposable {
+  /** `STORE/<uuid>` as checked. */
+  readonly path: string;
+  /** Releases the lock; safe to call twice. */
+  release(): void;
+}
+
+/** How to lock. */
+export interface LockOptions {
+  /** `shared` (exec) or `exclusive` (rm, prune). */
+  mode: "shared" | "exclusive";
+  /** false: fail with {@linkcode EntryBusyError} instead of waiting. */
+  wait: boolean;
+  /** What the caller is about to do, for the busy message ("removing"). */
+  doing?: string;
+}
+
+/**
+ * Locks `STORE/<uuid>`.
+ *
+ * @throws {UsageError} for an invalid UUID; {RootfsNotFoundError} when the
+ * entry is missing, is not a real directory, or was removed while waiting;
+ * {EntryBusyError} when `wait` is false and another process holds a
+ * conflicting lock.
+ */
+export async function lockEntry(
+  store: string,
+  uuid: string,
+  options: LockOptions,
+): Promise<EntryLock> {
+  const path = entryPath(store, uuid);
+  const before = await realDirectory(uuid, path);
+  const file = await Deno.open(path, { read: true }).catch(() => {
+    throw new RootfsNotFoundError(uuid, path);
+  });
+  try {
+    if (!sameFile(before, await file.stat())) {
+      throw new RootfsNotFoundError(uuid, path);
+    }
+    const exclusive = options.mode === "exclusive";
+    if (options.wait) {
+      await file.lock(exclusive);
+    } else if (!await file.tryLock(exclusive)) {
+      throw new EntryBusyError(uuid, options.doing ?? "using");
+    }
+    // Removed or replaced while we waited: the lock is on a dead tree.
+    const after = await realDirectory(uuid, path);
+    if (!sameFile(before, after)) throw new RootfsNotFoundError(uuid, path);
+  } catch (error) {
+    file.close();
+    throw error;
+  }
+  return fileLock(path, file);
+}
+
+/**
+ * Locks a directory this process has just made and nobody else knows yet
+ * (a staging directory about to be published); never waits. Pure wrapper
+ * around `FsFile.lock`.
+ */
+export async function lockNewDirectory(
+  path: string,
+  mode: "shared" | "exclusive",
+): Promise<EntryLock> {
+  const file = await Deno.open(path, { read: true });
+  await file.lock(mode === "exclusive");
+  return fileLock(path, file);
+}
+
+/**
+ * Whether another process holds a lock on the directory at `path`; takes
+ * and drops an exclusive lock without waiting. Used only by sweeps, which
+ * must never remove what is in use.
+ *
+ * @returns a held exclusive lock, or undefined when it is busy or gone.
+ */
+export async function tryLockDirectory(
+  path: string,
+): Promise<EntryLock | undefined> {
+  let file: Deno.FsFile;
+  try {
+    const info = await Deno.lstat(path);
+    if (!info.isDirectory) return undefined;
+    file = await Deno.open(path, { read: true });
+  } catch {
+    return undefined;
+  }
+  if (!await file.tryLock(true).catch(() => false)) {
+    file.close();
+    return undefined;
+  }
+  return fileLock(path, file);
+}
+
+function fileLock(path: string, file: Deno.FsFile): EntryLock {
+  let held = true;
+  const release = () => {
+    if (!held) return;
+    held = false;
+    file.close();
+  };
+  return { path, release, [Symbol.dispose]: release };
+}
+
+async function realDirectory(uuid: string, path: string) {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.lstat(path);
+  } catch {
+    throw new RootfsNotFoundError(uuid, path);
+  }
+  if (!info.isDirectory || info.isSymlink) {
+    throw new RootfsNotFoundError(uuid, path);
+  }
+  return info;
+}
+
+function sameFile(a: Deno.FileInfo, b: Deno.FileInfo): boolean {
+  return a.dev === b.dev && a.ino === b.ino;
+}
+
+/**
+ * What `exec` does before it starts the command: checks the store root
+ * (see `root_safety.ts`) and takes a shared lock on the entry, waiting for a
+ * removal in progress (which then reports the entry as gone). One `lstat`
+ * of the root, one of the entry, one `open` and one `flock`.
+ *
+ * @throws {UnsafeStoreError}; {RootfsNotFoundError}.
+ */
+export async function lockForExec(
+  store: string,
+  uuid: string,
+): Promise<EntryLock> {
+  await checkStoreRoot(store);
+  return await lockEntry(store, uuid, { mode: "shared", wait: true });
+}

@@ -1,0 +1,100 @@
+/**
+ * Store root safety. The default store sits under `/var/tmp`, which anyone
+ * can write to, so a store root is used only when it is a real directory
+ * (not a symlink), owned by the current user, and not writable by group or
+ * others. A missing root is created with mode 0700.
+ *
+ * Permissions: `--allow-read` (lstat), `--allow-write` when creating,
+ * `--allow-sys=uid`.
+ *
+ * @module
+ */
+
+import { UnsafeStoreError } from "../errors.ts";
+
+/** What {@linkcode storeRootProblem} looks at. */
+export interface RootFacts {
+  /** From `lstat`: the root itself is a symlink. */
+  isSymlink: boolean;
+  /** It is a directory. */
+  isDirectory: boolean;
+  /** Owner uid. */
+  uid: number | null;
+  /** Permission bits. */
+  mode: number | null;
+}
+
+/**
+ * Why an existing store root must not be used, or undefined when it is
+ * safe. Pure.
+ *
+ * @param facts What `lstat` says about the root.
+ * @param uid The current user's uid.
+ */
+export function storeRootProblem(
+  facts: RootFacts,
+  uid: number,
+): string | undefined {
+  if (facts.isSymlink) return "it is a symlink";
+  if (!facts.isDirectory) return "it is not a directory";
+  if (facts.uid !== null && facts.uid !== uid) {
+    return `it is owned by uid ${facts.uid}, not by you (uid ${uid})`;
+  }
+  const mode = facts.mode ?? 0;
+  if ((mode & 0o022) !== 0) {
+    return `it is writable by ${
+      (mode & 0o020) && (mode & 0o002)
+        ? "group and others"
+        : mode & 0o020
+        ? "its group"
+        : "others"
+    } (mode ${(mode & 0o7777).toString(8).padStart(4, "0")})`;
+  }
+  return undefined;
+}
+
+/**
+ * Checks the store root; creates it with mode 0700 when `create` is set and
+ * it does not exist.
+ *
+ * @returns false when the root does not exist (and was not created).
+ * @throws {UnsafeStoreError} when it exists but is unsafe.
+ */
+export async function checkStoreRoot(
+  store: string,
+  options: { create?: boolean } = {},
+): Promise<boolean> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.lstat(store);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    if (!options.create) return false;
+    await createRoot(store);
+    info = await Deno.lstat(store);
+  }
+  const problem = storeRootProblem(
+    {
+      isSymlink: info.isSymlink,
+      isDirectory: info.isDirectory,
+      uid: info.uid,
+      mode: info.mode,
+    },
+    Deno.uid() ?? 0,
+  );
+  if (problem !== undefined) throw new UnsafeStoreError(store, problem);
+  return true;
+}
+
+async function createRoot(store: string): Promise<void> {
+  const parent = store.replace(/\/+$/, "").replace(/\/[^/]*$/, "");
+  if (parent !== "") await Deno.mkdir(parent, { recursive: true });
+  try {
+    await Deno.mkdir(store, { mode: 0o700 });
+  } catch (error) {
+    // Another process made it first: it is checked like any existing root.
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    return;
+  }
+  await Deno.chmod(store, 0o700);
+}
