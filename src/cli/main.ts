@@ -71,6 +71,10 @@ async function dispatch(parsed: Parsed): Promise<number> {
           const { doctorCommand } = await import("./doctor.ts");
           return await doctorCommand(parsed.values);
         }
+        case "completions": {
+          const { completionsCommand } = await import("./completions.ts");
+          return completionsCommand(parsed.positionals);
+        }
       }
       throw new UsageError(`Unknown command "${parsed.command}"`);
   }

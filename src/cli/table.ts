@@ -352,6 +352,15 @@ export const COMMANDS: readonly CommandSpec[] = [
       "Uses the probe cache exec uses (STORE/.polythene/probes.json). Exits 0 when\n" +
       "some backend works, 126 when none does.",
   },
+  {
+    name: "completions",
+    summary: "print a shell completion script (bash, zsh or fish)",
+    options: [HELP_OPTION],
+    positionals: [{ name: "SHELL", help: "bash, zsh or fish" }],
+    description:
+      'bash: source <(polythene completions bash); zsh and fish: the same with "zsh" or\n' +
+      '"fish". Completes commands, options, backend names and the UUIDs in the store.',
+  },
 ];
 
 /** Options of `polythene` itself, before any subcommand. */
