@@ -39,6 +39,8 @@ export interface SandboxOptions {
   capture?: OutputCapture;
   /** Verbose log sink. */
   log: (message: string) => void;
+  /** Called with the backend's name once a command has run in it. */
+  onRan?: (backend: BackendName) => void;
 }
 
 /**
@@ -69,7 +71,10 @@ export async function runInSandbox(
     }
     options.log(`using backend ${backend.name}`);
     const outcome = await runOnce(backend, spec, ready.programs, options);
-    if (outcome !== undefined) return outcome;
+    if (outcome !== undefined) {
+      options.onRan?.(backend.name);
+      return outcome;
+    }
     options.cache.set(ready.key, undefined);
     reject("failed while setting up the sandbox", fixFor(backend));
   }

@@ -18,13 +18,14 @@ export async function listCommand(values: OptionValues): Promise<number> {
     return 0;
   }
   console.log(formatTable(
-    ["UUID", "IMAGE", "DIGEST", "CREATED", "SIZE", "KIND"],
+    ["UUID", "IMAGE", "DIGEST", "CREATED", "SIZE", "BACKEND", "KIND"],
     entries.map((e) => [
       e.uuid,
       e.image ?? "-",
       shortDigest(e.digest),
       shortTime(e.created ?? e.modified),
       humanSize(e.size),
+      e.lastBackend ?? "-",
       e.parent ? `clone of ${e.parent}` : e.kind,
     ]),
     ["SIZE"],

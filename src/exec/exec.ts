@@ -15,6 +15,7 @@ import { runInSandbox } from "../backends/run.ts";
 import { CommandNotFoundError, UsageError } from "../errors.ts";
 import type { Log } from "../log.ts";
 import type { OutputCapture } from "../process/spawn.ts";
+import { recordLastBackend } from "../store/last_backend.ts";
 import { lockForExec } from "../store/lock.ts";
 import { requireEntry, stateDir } from "../store/store.ts";
 import { readMetadata } from "../store/metadata.ts";
@@ -89,6 +90,8 @@ export async function execInEntry(request: ExecRequest): Promise<number> {
         : request.timeoutSeconds * 1000,
       capture: request.capture,
       log: request.log,
+      onRan: (backend) =>
+        recordLastBackend(request.store, request.uuid, backend),
     },
   );
 }

@@ -17,6 +17,7 @@ import {
   readMetadata,
 } from "./metadata.ts";
 import { checkStoreRoot } from "./root_safety.ts";
+import { readLastBackend } from "./last_backend.ts";
 import { entryPath, storeRootPath } from "./store.ts";
 import { uuidProblem } from "./uuid.ts";
 
@@ -55,6 +56,8 @@ export interface EntryInfo {
   config: ImageConfig["config"] | null;
   /** Layer blob digests, or null when not recorded. */
   blobs: string[] | null;
+  /** The backend that last ran a command in it, or null. */
+  lastBackend: string | null;
   /** `STORE/<uuid>`. */
   path: string;
 }
@@ -82,6 +85,7 @@ export function entryInfo(
     ephemeral: false,
     config: null,
     blobs: null,
+    lastBackend: null,
     path,
   };
   if (meta !== undefined) {
@@ -178,5 +182,8 @@ async function readEntry(store: string, uuid: string): Promise<EntryInfo> {
       legacy = undefined;
     }
   }
-  return entryInfo(uuid, path, stat.mtime ?? new Date(0), meta, legacy);
+  return {
+    ...entryInfo(uuid, path, stat.mtime ?? new Date(0), meta, legacy),
+    lastBackend: await readLastBackend(store, uuid),
+  };
 }

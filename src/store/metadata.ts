@@ -7,6 +7,7 @@
  */
 
 import type { ImageConfig, Platform } from "../image/types.ts";
+import { removeLastBackend } from "./last_backend.ts";
 import { stateDir } from "./store.ts";
 
 /** What polythene records about an entry. */
@@ -85,7 +86,7 @@ export async function readMetadata(
   }
 }
 
-/** Removes an entry's metadata file; idempotent. */
+/** Removes an entry's metadata file and backend record; idempotent. */
 export async function removeMetadata(
   store: string,
   uuid: string,
@@ -93,6 +94,7 @@ export async function removeMetadata(
   await Deno.remove(metadataPath(store, uuid)).catch((error) => {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   });
+  await removeLastBackend(store, uuid);
 }
 
 /**

@@ -238,7 +238,7 @@ async function sweepOrphanMetadata(
   let swept = 0;
   try {
     for await (const e of Deno.readDir(dir)) {
-      const uuid = /^(.+)\.json$/.exec(e.name)?.[1];
+      const uuid = /^(.+)\.(json|backend)$/.exec(e.name)?.[1];
       if (uuid === undefined || live.names.has(uuid)) continue;
       const exists = await Deno.lstat(`${storeRootPath(store)}/${uuid}`)
         .then(() => true, () => false);

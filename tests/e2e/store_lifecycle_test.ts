@@ -138,12 +138,36 @@ testNeeding(
       assert.equal(inspected.config.WorkingDir, "/etc");
       assert.deepEqual(inspected.config.Cmd, ["sh"]);
       const table = await ok(["ls", "-s", store]);
-      assert.match(table, /^UUID\s+IMAGE\s+DIGEST\s+CREATED\s+SIZE\s+KIND\n/);
+      assert.match(
+        table,
+        /^UUID\s+IMAGE\s+DIGEST\s+CREATED\s+SIZE\s+BACKEND\s+KIND\n/,
+      );
+      assert.equal(entry.lastBackend, null, "no command has run in it yet");
       assert.match(
         table,
         new RegExp(`${uuid}\\s+\\S+life:1\\s+sha256:[0-9a-f]{12}\\s`),
       );
       assert.match(table, /\d(\.\d)? (B|KiB|MiB)/);
+    });
+
+    await t.step("list shows the backend that last ran a command", async () => {
+      await ok([
+        "exec",
+        "-s",
+        store,
+        "--isolation",
+        "proot",
+        uuid,
+        "--",
+        "echo",
+      ]);
+      const [entry] = JSON.parse(await ok(["list", "--json", "-s", store]))
+        .entries;
+      assert.equal(entry.lastBackend, "proot");
+      assert.match(
+        await ok(["ls", "-s", store]),
+        new RegExp(`${uuid}\\s.*\\sproot\\s+pulled\\n`),
+      );
     });
 
     let clone = "";
