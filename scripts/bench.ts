@@ -100,6 +100,8 @@ interface Bench {
   floor: string;
   /** The `polythene exec` candidate id. */
   polythene: string;
+  /** `polythene exec` with env, binds and a workdir (issue 5's options). */
+  options: string;
 }
 
 interface Options {
@@ -160,6 +162,25 @@ function denoEnv(): Record<string, string> {
 
 function denoRun(args: string[]): string[] {
   return [Deno.execPath(), "run", "--no-prompt", ...permissionFlags(), ...args];
+}
+
+/**
+ * Two variables, a read-write bind, a read-only bind where the backend can
+ * enforce one (proot cannot), and a working directory.
+ */
+function optionFlags(backend: string, tmp: string): string[] {
+  const flags = [
+    "-e",
+    "A=1",
+    "-e",
+    "B=2",
+    "-b",
+    `${tmp}:/mnt/rw`,
+    "-w",
+    "/tmp",
+  ];
+  if (backend !== "proot") flags.push("-b", `${tmp}:/mnt/ro:ro`);
+  return flags;
 }
 
 function polytheneExec(
@@ -327,6 +348,7 @@ async function prepareBackend(
     raw: `${name}:raw`,
     floor: `${name}:floor`,
     polythene: `${name}:polythene`,
+    options: `${name}:options`,
   };
   const candidates: Candidate[] = [];
   const rawArgv = invocation.statusFd
@@ -361,6 +383,12 @@ async function prepareBackend(
     id: bench.polythene,
     label: `${name}: polythene exec`,
     argv: exec,
+    env,
+  });
+  candidates.push({
+    id: bench.options,
+    label: `${name}: polythene exec with -e, -b and -w`,
+    argv: polytheneExec(store, name, uuid, optionFlags(name, tmp)),
     env,
   });
   return { note, bench, candidates };
@@ -468,6 +496,7 @@ function report(
       `goal <= ${GOAL}`,
       "ratio, raw without wrapper",
       "ratio of the spawn-only script",
+      "ratio with -e, -b, -w",
     ],
     benches.map((b) => {
       const p = of(b.polythene);
@@ -484,9 +513,20 @@ function report(
           ? "-"
           : formatRatio(median(roundRatios(p, [empty, of(b.bare)]))),
         formatRatio(median(roundRatios(of(b.floor), [empty, raw]))),
+        formatRatio(median(roundRatios(of(b.options), [empty, raw]))),
       ];
     }),
-    ["left", "right", "right", "right", "right", "left", "right", "right"],
+    [
+      "left",
+      "right",
+      "right",
+      "right",
+      "right",
+      "left",
+      "right",
+      "right",
+      "right",
+    ],
   );
 
   const breakdown = markdownTable(

@@ -18,7 +18,7 @@ import type { OutputCapture } from "../process/spawn.ts";
 import { recordLastBackend } from "../store/last_backend.ts";
 import { lockForExec } from "../store/lock.ts";
 import { requireEntry, stateDir } from "../store/store.ts";
-import { readMetadata } from "../store/metadata.ts";
+import { readMetadataSync } from "../store/metadata.ts";
 import { type ExecOptions, prepareRun } from "./prepare.ts";
 
 /** What to run, and where. */
@@ -53,7 +53,7 @@ export interface ExecRequest {
 export async function execInEntry(request: ExecRequest): Promise<number> {
   const rootfs = requireEntry(request.store, request.uuid);
   // Held until the command ends: rm and prune wait for it.
-  using _lock = await lockForExec(request.store, request.uuid);
+  using _lock = lockForExec(request.store, request.uuid);
   const program = request.argv[0] ?? "";
   if (program.startsWith("-")) {
     throw new UsageError(
@@ -65,7 +65,7 @@ export async function execInEntry(request: ExecRequest): Promise<number> {
     rootfs,
     argv: request.argv,
     options: request.options ?? {},
-    config: (await readMetadata(request.store, request.uuid))?.config,
+    config: readMetadataSync(request.store, request.uuid)?.config,
     hostEnv: request.hostEnv,
     host,
     log: request.log,

@@ -20,7 +20,7 @@
  */
 
 import { EntryBusyError, RootfsNotFoundError } from "../errors.ts";
-import { checkStoreRoot } from "./root_safety.ts";
+import { checkStoreRoot, checkStoreRootSync } from "./root_safety.ts";
 import { entryPath } from "./store.ts";
 
 /** A held entry lock; `release()` (or `using`) lets it go. Idempotent. */
@@ -146,17 +146,48 @@ function sameFile(a: Deno.FileInfo, b: Deno.FileInfo): boolean {
 }
 
 /**
- * What `exec` does before it starts the command: checks the store root
- * (see `root_safety.ts`) and takes a shared lock on the entry, waiting for a
- * removal in progress (which then reports the entry as gone). One `lstat`
- * of the root, one of the entry, one `open` and one `flock`.
+ * The shared lock `exec` holds while its command runs: the store root is
+ * checked, then the entry is locked as {@linkcode lockEntry} does, with
+ * synchronous calls (each async file call is a thread-pool round trip, and
+ * this is the hot path). It waits while `rm` or `prune` holds the entry.
  *
- * @throws {UnsafeStoreError}; {RootfsNotFoundError}.
+ * @throws {UnsafeStoreError}; {RootfsNotFoundError} when the entry is not a
+ * real directory, or was replaced while waiting.
  */
-export async function lockForExec(
-  store: string,
-  uuid: string,
-): Promise<EntryLock> {
-  await checkStoreRoot(store);
-  return await lockEntry(store, uuid, { mode: "shared", wait: true });
+export function lockForExec(store: string, uuid: string): EntryLock {
+  checkStoreRootSync(store);
+  const path = entryPath(store, uuid);
+  const before = realDirectorySync(uuid, path);
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(path, { read: true });
+  } catch {
+    throw new RootfsNotFoundError(uuid, path);
+  }
+  try {
+    if (!sameFile(before, file.statSync())) {
+      throw new RootfsNotFoundError(uuid, path);
+    }
+    file.lockSync(false);
+    if (!sameFile(before, realDirectorySync(uuid, path))) {
+      throw new RootfsNotFoundError(uuid, path);
+    }
+  } catch (error) {
+    file.close();
+    throw error;
+  }
+  return fileLock(path, file);
+}
+
+function realDirectorySync(uuid: string, path: string): Deno.FileInfo {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.lstatSync(path);
+  } catch {
+    throw new RootfsNotFoundError(uuid, path);
+  }
+  if (!info.isDirectory || info.isSymlink) {
+    throw new RootfsNotFoundError(uuid, path);
+  }
+  return info;
 }

@@ -86,6 +86,18 @@ export async function readMetadata(
   }
 }
 
+/** {@linkcode readMetadata}, synchronously, for `exec`'s hot path. */
+export function readMetadataSync(
+  store: string,
+  uuid: string,
+): EntryMetadata | undefined {
+  try {
+    return JSON.parse(Deno.readTextFileSync(metadataPath(store, uuid)));
+  } catch {
+    return undefined;
+  }
+}
+
 /** Removes an entry's metadata file and backend record; idempotent. */
 export async function removeMetadata(
   store: string,

@@ -86,6 +86,34 @@ export async function checkStoreRoot(
   return true;
 }
 
+/**
+ * {@linkcode checkStoreRoot} for an existing root, synchronously: one
+ * `lstat`, for `exec`'s hot path.
+ *
+ * @returns false when the root does not exist.
+ * @throws {UnsafeStoreError} when it exists but is unsafe.
+ */
+export function checkStoreRootSync(store: string): boolean {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.lstatSync(store);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+  const problem = storeRootProblem(
+    {
+      isSymlink: info.isSymlink,
+      isDirectory: info.isDirectory,
+      uid: info.uid,
+      mode: info.mode,
+    },
+    Deno.uid() ?? 0,
+  );
+  if (problem !== undefined) throw new UnsafeStoreError(store, problem);
+  return true;
+}
+
 async function createRoot(store: string): Promise<void> {
   const parent = store.replace(/\/+$/, "").replace(/\/[^/]*$/, "");
   if (parent !== "") await Deno.mkdir(parent, { recursive: true });
