@@ -10,18 +10,29 @@
 
 import { COMPILE_TARGETS, compileArgv } from "../src/permissions.ts";
 
-async function sha256(path: string): Promise<string> {
-  const digest = await crypto.subtle.digest(
-    "SHA-256",
-    await Deno.readFile(path),
-  );
-  return Array.from(new Uint8Array(digest))
-    .map((b) => b.toString(16).padStart(2, "0")).join("");
+/**
+ * Writes `dir/SHA256SUMS` for `files` (names inside `dir`), one `HEX  NAME`
+ * line each as `sha256sum` writes them, so `sha256sum -c` checks it.
+ */
+export async function writeChecksums(
+  dir: string,
+  files: readonly string[],
+): Promise<void> {
+  const lines: string[] = [];
+  for (const file of files) {
+    const digest = await crypto.subtle.digest(
+      "SHA-256",
+      await Deno.readFile(`${dir}/${file}`),
+    );
+    const hex = Array.from(new Uint8Array(digest))
+      .map((b) => b.toString(16).padStart(2, "0")).join("");
+    lines.push(`${hex}  ${file}`);
+  }
+  await Deno.writeTextFile(`${dir}/SHA256SUMS`, lines.join("\n") + "\n");
 }
 
 if (import.meta.main) {
   await Deno.mkdir("dist", { recursive: true });
-  const sums: string[] = [];
   for (const target of COMPILE_TARGETS) {
     const [program, ...args] = compileArgv(target);
     console.error(`$ ${[program, ...args].join(" ")}`);
@@ -30,8 +41,9 @@ if (import.meta.main) {
       console.error(`compile: deno compile failed for ${target}`);
       Deno.exit(status.code || 1);
     }
-    const file = `polythene-${target}`;
-    sums.push(`${await sha256(`dist/${file}`)}  ${file}`);
   }
-  await Deno.writeTextFile("dist/SHA256SUMS", sums.join("\n") + "\n");
+  await writeChecksums(
+    "dist",
+    COMPILE_TARGETS.map((target) => `polythene-${target}`),
+  );
 }

@@ -94,7 +94,7 @@ function report(error: unknown, verbose: boolean): number {
   if (error instanceof PolytheneError) {
     console.error(`polythene: ${error.message}`);
     if (error.hint) console.error(`hint: ${error.hint}`);
-    if (verbose && error.cause !== undefined) console.error(error.cause);
+    if (verbose && error.cause !== undefined) printDetails(error.cause);
     return error.exitCode;
   }
   console.error(
@@ -102,7 +102,17 @@ function report(error: unknown, verbose: boolean): number {
       error instanceof Error ? error.message : String(error)
     }`,
   );
-  if (verbose) console.error(error);
+  if (verbose) printDetails(error);
   else console.error("Run again with --verbose for details.");
   return 70;
+}
+
+/**
+ * Prints an error's details (stack, cause, properties) for `--verbose`, in
+ * colour only when stderr is a terminal and `NO_COLOR` is unset
+ * (`Deno.noColor`, which needs no env permission).
+ */
+function printDetails(value: unknown): void {
+  const colors = !Deno.noColor && Deno.stderr.isTerminal();
+  console.error(Deno.inspect(value, { colors }));
 }

@@ -12,6 +12,15 @@ export interface Progress {
   done(): void;
 }
 
+/** The terminal's width; 80 when unknown or reported as 0 (a bare pty). */
+function columns(): number {
+  try {
+    return Deno.consoleSize().columns || 80;
+  } catch {
+    return 80;
+  }
+}
+
 /**
  * A progress line when `enabled` and stderr is a terminal; otherwise a
  * display that does nothing.
@@ -25,7 +34,7 @@ export function createProgress(enabled: boolean): Progress {
   const write = (text: string) => Deno.stderr.writeSync(encoder.encode(text));
   return {
     update(text) {
-      const width = Deno.consoleSize?.().columns ?? 80;
+      const width = columns();
       write(`\r\x1b[2K${text.slice(0, Math.max(10, width - 1))}`);
       shown = true;
     },

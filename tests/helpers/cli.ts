@@ -61,12 +61,16 @@ export interface TestUser {
 const REPO = new URL("../../", import.meta.url).pathname;
 
 /**
- * The argv that starts the CLI under test.
+ * The argv that starts the CLI under test: `bin` alone, or else the source
+ * under `deno run --quiet --no-prompt` with exactly the compile flags.
  *
  * @param source Directory holding `main.ts` (default: this checkout).
+ * @param bin The compiled binary (default: `POLYTHENE_BIN`, when set).
  */
-export function cliArgv(source = REPO): string[] {
-  const bin = Deno.env.get("POLYTHENE_BIN");
+export function cliArgv(
+  source = REPO,
+  bin = Deno.env.get("POLYTHENE_BIN"),
+): string[] {
   if (bin) return [bin];
   return [
     Deno.execPath(),

@@ -4,6 +4,7 @@ import {
   compileArgv,
   permissionFlags,
 } from "../../src/permissions.ts";
+import { cliArgv } from "../helpers/cli.ts";
 
 const denoJson = JSON.parse(
   await Deno.readTextFile(new URL("../../deno.json", import.meta.url)),
@@ -49,4 +50,30 @@ Deno.test("the compile argv builds both linux-gnu targets with the same list", (
 Deno.test("deno.json keeps strict type checks", () => {
   assertEquals(denoJson.compilerOptions.strict, true);
   assertEquals(denoJson.compilerOptions.noUncheckedIndexedAccess, true);
+});
+
+Deno.test("the e2e suite runs the source with exactly the compile flags", () => {
+  const source = "/src/polythene";
+  const argv = cliArgv(source, ""); // "": no binary, whatever the env says
+  assertEquals(argv, [
+    Deno.execPath(),
+    "run",
+    "--quiet",
+    "--no-prompt",
+    ...permissionFlags(),
+    "/src/polythene/main.ts",
+  ]);
+  // The same flags, in the same order, as the binary bakes in.
+  const compiled = compileArgv("x86_64-unknown-linux-gnu");
+  assertEquals(
+    argv.slice(2, -1),
+    compiled.slice(2, compiled.indexOf("--target")),
+  );
+  assertEquals(argv.includes("-A") || argv.includes("--allow-all"), false);
+});
+
+Deno.test("with POLYTHENE_BIN the binary alone is the CLI under test", () => {
+  assertEquals(cliArgv("/src/polythene", "/opt/polythene"), [
+    "/opt/polythene",
+  ]);
 });
