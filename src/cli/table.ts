@@ -87,6 +87,18 @@ export const TIMEOUT_OPTION: OptionSpec = {
   help: "kill the whole command tree after this long (exit 124)",
 };
 
+/** `-i/--isolation`, for exec and doctor. */
+export const ISOLATION_OPTION: OptionSpec = {
+  name: "isolation",
+  short: "i",
+  type: "string",
+  metavar: "NAME",
+  env: "POLYTHENE_ISOLATION",
+  choices: BACKEND_NAMES,
+  help:
+    "backend probed first (bubblewrap | proot | chroot); the rest follow in the default order",
+};
+
 /** `-h/--help`, accepted everywhere. */
 export const HELP_OPTION: OptionSpec = {
   name: "help",
@@ -292,16 +304,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: [
       STORE_OPTION,
       TIMEOUT_OPTION,
-      {
-        name: "isolation",
-        short: "i",
-        type: "string",
-        metavar: "NAME",
-        env: "POLYTHENE_ISOLATION",
-        choices: BACKEND_NAMES,
-        help:
-          "backend probed first (bubblewrap | proot | chroot); the rest follow in the default order",
-      },
+      ISOLATION_OPTION,
       ...EXEC_OPTIONS,
       {
         name: "ephemeral",
@@ -326,12 +329,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: [
       STORE_OPTION,
       {
-        name: "isolation",
-        short: "i",
-        type: "string",
-        metavar: "NAME",
-        env: "POLYTHENE_ISOLATION",
-        choices: BACKEND_NAMES,
+        ...ISOLATION_OPTION,
         help: "backend exec would probe first, as for exec",
       },
       {

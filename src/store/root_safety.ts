@@ -73,16 +73,7 @@ export async function checkStoreRoot(
     await createRoot(store);
     info = await Deno.lstat(store);
   }
-  const problem = storeRootProblem(
-    {
-      isSymlink: info.isSymlink,
-      isDirectory: info.isDirectory,
-      uid: info.uid,
-      mode: info.mode,
-    },
-    Deno.uid() ?? 0,
-  );
-  if (problem !== undefined) throw new UnsafeStoreError(store, problem);
+  refuseUnsafe(store, info);
   return true;
 }
 
@@ -101,6 +92,12 @@ export function checkStoreRootSync(store: string): boolean {
     if (error instanceof Deno.errors.NotFound) return false;
     throw error;
   }
+  refuseUnsafe(store, info);
+  return true;
+}
+
+/** Throws {@linkcode UnsafeStoreError} when `info` shows an unsafe root. */
+function refuseUnsafe(store: string, info: Deno.FileInfo): void {
   const problem = storeRootProblem(
     {
       isSymlink: info.isSymlink,
@@ -111,7 +108,6 @@ export function checkStoreRootSync(store: string): boolean {
     Deno.uid() ?? 0,
   );
   if (problem !== undefined) throw new UnsafeStoreError(store, problem);
-  return true;
 }
 
 async function createRoot(store: string): Promise<void> {
