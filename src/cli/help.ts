@@ -13,7 +13,10 @@ import {
 
 /** The help for `polythene` itself: usage and the list of commands. */
 export function rootHelp(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  const names = COMMANDS.map((c) =>
+    c.aliases?.length ? `${c.name} (${c.aliases.join(", ")})` : c.name
+  );
+  const width = Math.max(...names.map((n) => n.length));
   const lines = [
     "polythene: stage root filesystems and run commands in them without a container engine",
     "",
@@ -21,7 +24,7 @@ export function rootHelp(): string {
     "       polythene --version | --help",
     "",
     "Commands:",
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    ...COMMANDS.map((c, i) => `  ${names[i]!.padEnd(width)}  ${c.summary}`),
     "",
     "Options:",
     ...optionLines(ROOT_OPTIONS),
