@@ -2,7 +2,7 @@
 # Installs what Polythene's tests need on a Debian 12 machine, as root:
 # the sandbox tools (bubblewrap, proot, busybox-static, util-linux), hyperfine,
 # the registry rig (docker-registry, openssl, zstd, skopeo, umoci, podman,
-# debootstrap),
+# debootstrap), the shells whose completions are tested (zsh, fish),
 # Deno $DENO_VERSION from the npm registry, the unprivileged user
 # $TEST_USER, and the npm packages pinned in deno.lock.
 #
@@ -13,7 +13,7 @@ readonly DENO_VERSION=2.9.6
 readonly DENO_PREFIX=/opt/polythene-deno
 readonly DENO_LINK=/usr/local/bin/deno
 readonly TEST_USER=polythene-test
-readonly APT_PACKAGES=(bubblewrap proot busybox-static util-linux hyperfine docker-registry openssl zstd skopeo umoci podman debootstrap)
+readonly APT_PACKAGES=(bubblewrap proot busybox-static util-linux hyperfine docker-registry openssl zstd skopeo umoci podman debootstrap zsh fish)
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 case ":$PATH:" in

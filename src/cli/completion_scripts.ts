@@ -25,7 +25,12 @@ export function completionScript(shell: Shell): string {
     case "bash":
       return bashScript();
     case "zsh":
-      return `#compdef polythene\nautoload -U +X bashcompinit && bashcompinit\n${bashScript()}`;
+      return [
+        "#compdef polythene",
+        "(( $+functions[compdef] )) || { autoload -U +X compinit && compinit; }",
+        "autoload -U +X bashcompinit && bashcompinit",
+        bashScript(),
+      ].join("\n");
     case "fish":
       return fishScript();
   }

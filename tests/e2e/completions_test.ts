@@ -93,3 +93,68 @@ testNeeding(
     );
   },
 );
+
+async function shellOutput(argv: string[]): Promise<string> {
+  const out = await new Deno.Command(argv[0]!, {
+    args: argv.slice(1),
+    stdin: "null",
+  }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  return new TextDecoder().decode(out.stdout);
+}
+
+testNeeding(
+  onPath("fish") ? undefined : "fish",
+  "completions: fish completes commands, backends and UUIDs",
+  async () => {
+    const generated = await runPolythene(["completions", "fish"]);
+    assert.equal(generated.code, 0, generated.stderr);
+    const file = await Deno.makeTempFile({ suffix: ".fish" });
+    const staged = await makeBusyboxStore();
+    try {
+      await Deno.writeTextFile(file, generated.stdout);
+      const complete = (line: string) =>
+        shellOutput(["fish", "-c", `source ${file}; complete -C '${line}'`]);
+      assert.equal(await complete("polythene ex"), "exec\n");
+      assert.deepEqual(
+        (await complete("polythene exec --isolation ")).split("\n").filter(
+          (l) => l,
+        ).sort(),
+        ["bubblewrap", "chroot", "proot"],
+      );
+      assert.equal(
+        await complete(`polythene exec -s ${staged.store} `),
+        `${staged.uuid}\n`,
+      );
+    } finally {
+      await staged.cleanup();
+      await Deno.remove(file);
+    }
+  },
+);
+
+testNeeding(
+  onPath("zsh") ? undefined : "zsh",
+  "completions: zsh loads the script through bashcompinit",
+  async () => {
+    const generated = await runPolythene(["completions", "zsh"]);
+    assert.equal(generated.code, 0, generated.stderr);
+    const file = await Deno.makeTempFile({ suffix: ".zsh" });
+    try {
+      await Deno.writeTextFile(file, generated.stdout);
+      // As zsh's bashcompinit runs it: sh emulation, so arrays start at 0.
+      const program = `source "$1" || exit 1
+emulate -L sh
+COMP_WORDS=(polythene exec --isolation ''); COMP_CWORD=3; COMPREPLY=()
+_polythene; print -l -- "\${COMPREPLY[@]}"`;
+      const out = await shellOutput(["zsh", "-f", "-c", program, "zsh", file]);
+      assert.deepEqual(out.split("\n").filter((l) => l), [
+        "bubblewrap",
+        "proot",
+        "chroot",
+      ]);
+    } finally {
+      await Deno.remove(file);
+    }
+  },
+);
