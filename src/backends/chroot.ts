@@ -26,6 +26,11 @@ import { signalTree } from "./signal_tree.ts";
  * through `SIGNAL_TREE_SCRIPT` (see `signal_tree.ts`).
  */
 export const CHROOT_SCRIPT = `set -eu
+IFS=' 	
+'
+cmdpath=\${PATH-}
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
+export PATH
 mount=$1 unshare=$2 root=$3 devices=$4 cwd=$5 ids=$6 binds=$7
 shift 7
 mkdir -p "$root/proc" "$root/dev" "$root/tmp"
@@ -52,7 +57,7 @@ exec 4>&2 2>/dev/null
 if [ "$ids" = 0:0 ]; then set -- -- "$@"; else
   set -- --setuid "\${ids%:*}" --setgid "\${ids#*:}" -- "$@"
 fi
-("$unshare" "--root=$root" "--wd=$cwd" "$@" 2>&4 4>&- 3>&-)
+(PATH=$cmdpath; "$unshare" "--root=$root" "--wd=$cwd" "$@" 2>&4 4>&- 3>&-)
 status=$?
 printf '{ "exit-code": %d }\\n' "$status" >&3
 exit "$status"

@@ -14,23 +14,27 @@ import { DEFAULT_PATH } from "./backend.ts";
 
 /**
  * Variables that change how a host-side launcher (proot, or chroot's
- * `unshare`, `sh` and `chroot`) itself runs: the dynamic loader's, glibc's
- * unsecure list, and proot's own. They must reach only the command.
+ * `unshare`, `sh` and `mount`) itself runs: the dynamic loader's, glibc's
+ * unsecure list, util-linux's libraries' and proot's own. They must reach
+ * only the command. (`PATH` is not among them: the chroot script uses a fixed
+ * `PATH` for its own tools and gives the command's back only to the final
+ * `unshare`, which resolves the command inside the rootfs.)
  */
 export function affectsLauncher(key: string): boolean {
-  return /^(LD_|PROOT_|MALLOC_)/.test(key) || [
-    "GCONV_PATH",
-    "GETCONF_DIR",
-    "HOSTALIASES",
-    "LOCALDOMAIN",
-    "LOCPATH",
-    "NIS_PATH",
-    "NLSPATH",
-    "RESOLV_HOST_CONF",
-    "RES_OPTIONS",
-    "TMPDIR",
-    "TZDIR",
-  ].includes(key);
+  return /^(LD_|PROOT_|MALLOC_|LIBMOUNT_|LIBBLKID_|LIBSMARTCOLS_)/.test(key) ||
+    [
+      "GCONV_PATH",
+      "GETCONF_DIR",
+      "HOSTALIASES",
+      "LOCALDOMAIN",
+      "LOCPATH",
+      "NIS_PATH",
+      "NLSPATH",
+      "RESOLV_HOST_CONF",
+      "RES_OPTIONS",
+      "TMPDIR",
+      "TZDIR",
+    ].includes(key);
 }
 
 /**
