@@ -19,6 +19,7 @@ import { type EntryLock, lockEntry, lockNewDirectory } from "./lock.ts";
 import {
   type EntryMetadata,
   parseLegacyMeta,
+  readLegacyMetaFile,
   readMetadata,
   writeMetadata,
 } from "./metadata.ts";
@@ -139,7 +140,7 @@ async function cloneMetadata(
   let image = "";
   try {
     image = parseLegacyMeta(
-      await Deno.readTextFile(`${parentPath}/.polythene-meta`),
+      await readLegacyMetaFile(parentPath),
     ).image ?? "";
   } catch {
     // Not even a legacy entry: a hand-made tree.

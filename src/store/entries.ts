@@ -14,6 +14,7 @@ import type { ImageConfig } from "../image/types.ts";
 import {
   type EntryMetadata,
   parseLegacyMeta,
+  readLegacyMetaFile,
   readMetadata,
 } from "./metadata.ts";
 import { checkStoreRoot } from "./root_safety.ts";
@@ -176,7 +177,7 @@ async function readEntry(store: string, uuid: string): Promise<EntryInfo> {
   if (meta === undefined) {
     try {
       legacy = parseLegacyMeta(
-        await Deno.readTextFile(`${path}/.polythene-meta`),
+        await readLegacyMetaFile(path),
       );
     } catch {
       legacy = undefined;

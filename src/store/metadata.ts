@@ -52,6 +52,33 @@ export function metadataPath(store: string, uuid: string): string {
   return `${stateDir(store)}/entries/${uuid}.json`;
 }
 
+/**
+ * Reads `ENTRY/.polythene-meta`, the Python original's metadata, only when it
+ * is a small regular file: a symlink in an image must not make polythene
+ * read a host file.
+ *
+ * @throws when it is missing, not a regular file, or over 64 KiB.
+ */
+export async function readLegacyMetaFile(entry: string): Promise<string> {
+  const path = `${entry}/.polythene-meta`;
+  // lstat first: opening a symlink to a FIFO would block.
+  const named = await Deno.lstat(path);
+  if (!named.isFile) throw new Error(`${path} is not a regular file`);
+  const file = await Deno.open(path, { read: true });
+  try {
+    const held = await file.stat();
+    if (
+      named.ino !== held.ino || named.dev !== held.dev || held.size > 65536
+    ) {
+      throw new Error(`${path} changed or is too large`);
+    }
+    return new TextDecoder().decode(await new Response(file.readable).bytes());
+  } catch (error) {
+    file.close();
+    throw error;
+  }
+}
+
 /** The original's `.polythene-meta` text. Pure. */
 export function legacyMeta(image: string, created: string): string {
   return `image=${image}\ncreated=${created.replace(/\.\d+Z$/, "Z")}\n`;

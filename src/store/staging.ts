@@ -48,12 +48,7 @@ export async function createStaging(
   const root = stagingRoot(store);
   await Deno.mkdir(store, { recursive: true, mode: 0o700 });
   await Deno.mkdir(root, { recursive: true, mode: 0o700 });
-  const lock = await Deno.open(`${root}/${uuid}.lock`, {
-    create: true,
-    write: true,
-    mode: 0o600,
-  });
-  await lock.lock(true);
+  const lock = await lockStagingFile(`${root}/${uuid}.lock`);
   const dir = `${root}/${uuid}`;
   const scratch = `${root}/${uuid}.src`;
   await Deno.mkdir(dir, { mode: 0o755 });
@@ -114,6 +109,8 @@ export async function sweepStaging(store: string): Promise<string[]> {
     try {
       lock = await Deno.open(lockPath, { create: true, write: true });
       if (!await lock.tryLock(true)) continue;
+      // Unlinked or replaced meanwhile: the lock is not this path's.
+      if (!await stillAt(lock, lockPath)) continue;
       await removeTree(`${root}/${uuid}`);
       await removeTree(`${root}/${uuid}.src`);
       await removeQuietly(lockPath);
@@ -125,6 +122,34 @@ export async function sweepStaging(store: string): Promise<string[]> {
     }
   }
   return swept;
+}
+
+/**
+ * Opens and exclusively locks a staging lock file, retrying when a sweeper
+ * unlinked it between the open and the lock (the lock would then be held on
+ * a file no one else can find).
+ */
+async function lockStagingFile(path: string): Promise<Deno.FsFile> {
+  for (;;) {
+    const file = await Deno.open(path, {
+      create: true,
+      write: true,
+      mode: 0o600,
+    });
+    await file.lock(true);
+    if (await stillAt(file, path)) return file;
+    file.close();
+  }
+}
+
+/** Whether `file` is still the file at `path`. */
+async function stillAt(file: Deno.FsFile, path: string): Promise<boolean> {
+  try {
+    const [held, named] = await Promise.all([file.stat(), Deno.stat(path)]);
+    return held.dev === named.dev && held.ino === named.ino;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -143,3 +143,27 @@ Deno.test("cloneArgv copies the tree's contents with reflink=auto", () => {
     "/s/.polythene/staging/b/",
   ]);
 });
+
+Deno.test("a legacy .polythene-meta that is a symlink is never followed", async () => {
+  const { readLegacyMetaFile } = await import("../../../src/store/metadata.ts");
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/secret`, "image=host-secret\n");
+    await Deno.mkdir(`${dir}/entry`);
+    await Deno.symlink(`${dir}/secret`, `${dir}/entry/.polythene-meta`);
+    let refused = false;
+    try {
+      await readLegacyMetaFile(`${dir}/entry`);
+    } catch {
+      refused = true;
+    }
+    if (!refused) throw new Error("the symlink was followed");
+    await Deno.remove(`${dir}/entry/.polythene-meta`);
+    await Deno.writeTextFile(`${dir}/entry/.polythene-meta`, "image=a\n");
+    if (await readLegacyMetaFile(`${dir}/entry`) !== "image=a\n") {
+      throw new Error("a regular file was not read");
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
