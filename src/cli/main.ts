@@ -19,7 +19,7 @@ export async function main(args: string[]): Promise<number> {
     const parsed = parseCommandLine(args, (name) => Deno.env.get(name));
     return await dispatch(parsed);
   } catch (error) {
-    return report(error, verbose);
+    return report(error, verbose, findCommand(args[0] ?? "")?.name);
   }
 }
 
@@ -80,9 +80,13 @@ async function dispatch(parsed: Parsed): Promise<number> {
   }
 }
 
-function report(error: unknown, verbose: boolean): number {
+function report(
+  error: unknown,
+  verbose: boolean,
+  command: string | undefined,
+): number {
   if (error instanceof UsageError) {
-    const spec = error.command ? findCommand(error.command) : undefined;
+    const spec = findCommand(error.command ?? command ?? "");
     const usage = spec
       ? `Usage: ${
         usageLine(spec)

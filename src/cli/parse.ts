@@ -185,6 +185,12 @@ function resolveValue(
   let value = given[option.name];
   if (option.multiple) return value ?? [];
   let source = `--${option.name}`;
+  if (value === "") {
+    throw new UsageError(
+      `Option --${option.name} needs a non-empty value`,
+      command,
+    );
+  }
   if (value === undefined && option.env !== undefined) {
     const fromEnv = env(option.env);
     if (fromEnv !== undefined && fromEnv !== "") {
@@ -210,6 +216,13 @@ function resolveValue(
 
 function firstSentence(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
+  const ambiguous =
+    /^Option '(-\w)(?:, (--[\w-]+))?[^']*' argument is ambiguous/
+      .exec(message);
+  if (ambiguous) {
+    return `Option ${ambiguous[1]} needs a value; a value starting with "-" ` +
+      `must be attached, as in ${ambiguous[1]}-VALUE`;
+  }
   const end = message.search(/\.\s/);
   return end === -1 ? message : message.slice(0, end);
 }

@@ -16,15 +16,19 @@ export function timeoutSeconds(
 ): number | undefined {
   const raw = values.timeout;
   if (typeof raw !== "string") return undefined;
-  const seconds = Number(raw);
-  if (raw.trim() === "" || !Number.isFinite(seconds) || seconds <= 0) {
+  const seconds = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : NaN;
+  if (!(seconds > 0) || seconds > MAX_TIMEOUT_SECONDS) {
     throw new UsageError(
-      `Invalid --timeout "${raw}": expected a positive number of seconds`,
+      `Invalid --timeout "${raw}": expected a positive number of seconds, ` +
+        `at most ${MAX_TIMEOUT_SECONDS}`,
       command,
     );
   }
   return seconds;
 }
+
+/** The longest timeout a timer can hold (2^31 - 1 ms, about 24.8 days). */
+export const MAX_TIMEOUT_SECONDS = 2_147_483;
 
 /** A string option's value ("" never reaches here: the parser drops it). */
 export function stringValue(values: OptionValues, name: string): string {

@@ -31,6 +31,44 @@ export function lookupCommand(
   return undefined;
 }
 
+/**
+ * The interpreter a script's `#!` line names, when that interpreter is not an
+ * executable file inside the rootfs; undefined otherwise (not a script, or
+ * its interpreter is there). Checked before any backend starts, so a script
+ * whose interpreter is missing is exit 127 on every backend alike, and is
+ * never mistaken for a backend that failed while setting up.
+ *
+ * @param root The rootfs.
+ * @param program The program's path inside the rootfs.
+ */
+export function missingInterpreter(
+  root: string,
+  program: string,
+): string | undefined {
+  const host = resolveInRoot(root, program);
+  if (host === undefined) return undefined;
+  let head: Uint8Array;
+  try {
+    const file = Deno.openSync(host, { read: true });
+    try {
+      head = new Uint8Array(256);
+      head = head.subarray(0, file.readSync(head) ?? 0);
+    } finally {
+      file.close();
+    }
+  } catch {
+    return undefined;
+  }
+  if (head[0] !== 0x23 || head[1] !== 0x21) return undefined; // "#!"
+  const line = new TextDecoder().decode(head.subarray(2)).split("\n")[0]!;
+  const interpreter = line.trim().split(/\s+/)[0] ?? "";
+  if (!interpreter.startsWith("/")) return undefined;
+  const resolved = resolveInRoot(root, interpreter);
+  return resolved !== undefined && isExecutableFile(resolved)
+    ? undefined
+    : interpreter;
+}
+
 function isExecutableFile(path: string): boolean {
   try {
     const info = Deno.statSync(path);

@@ -14,7 +14,7 @@ import { DEFAULT_PATH, type Mount, type RunSpec } from "../backends/backend.ts";
 import type { HostInfo } from "../backends/backend.ts";
 import { ExitCode, PolytheneError } from "../errors.ts";
 import type { ImageConfig } from "../image/types.ts";
-import { lookupCommand } from "./command_lookup.ts";
+import { lookupCommand, missingInterpreter } from "./command_lookup.ts";
 import { RunFiles } from "./host_files.ts";
 import { mountPointInRoot } from "./mount_point.ts";
 import {
@@ -100,8 +100,14 @@ export async function prepareRun(
   const workdir = options.workdir ?? imageWorkdir(input.config?.WorkingDir);
   const cwd = workdir === "/" ? "/" : mountPointInRoot(rootfs, workdir, "dir");
   const program = input.argv[0] ?? "";
-  if (lookupCommand(rootfs, program, env.PATH ?? "", cwd) === undefined) {
-    return undefined;
+  const found = lookupCommand(rootfs, program, env.PATH ?? "", cwd);
+  if (found === undefined) return undefined;
+  const interpreter = missingInterpreter(rootfs, found);
+  if (interpreter !== undefined) {
+    throw new PolytheneError(
+      `Command "${program}" is a script for "${interpreter}", which is not in the rootfs (${rootfs})`,
+      { exitCode: ExitCode.CommandNotFound },
+    );
   }
   const files = new RunFiles(input.log);
   try {

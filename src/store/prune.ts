@@ -129,7 +129,7 @@ export async function pruneStore(
     const entries = await listEntries(store);
     const gone = new Set<string>();
     for (const { entry, reason } of selectForPrune(entries, filter)) {
-      const outcome = dryRun ? "removed" : await tryRemove(store, entry.uuid);
+      const outcome = await tryRemove(store, entry.uuid, dryRun);
       if (outcome === "busy") {
         if (reason !== "ephemeral") report.busy.push(entry.uuid);
         continue;
@@ -164,15 +164,21 @@ async function pruneLock(store: string): Promise<Deno.FsFile> {
   return file;
 }
 
+/** Removes an entry unless it is in use; dry, only tells whether it is. */
 async function tryRemove(
   store: string,
   uuid: string,
+  dryRun: boolean,
 ): Promise<"removed" | "busy" | "gone"> {
   try {
     const lock = await lockEntry(store, uuid, {
       mode: "exclusive",
       wait: false,
     });
+    if (dryRun) {
+      lock.release();
+      return "removed";
+    }
     await removeLocked(store, uuid, lock);
     return "removed";
   } catch (error) {

@@ -68,9 +68,11 @@ export async function checkStoreRoot(
   try {
     info = await Deno.lstat(store);
   } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    if (!(error instanceof Deno.errors.NotFound)) throw unusable(store, error);
     if (!options.create) return false;
-    await createRoot(store);
+    await createRoot(store).catch((error) => {
+      throw unusable(store, error);
+    });
     info = await Deno.lstat(store);
   }
   refuseUnsafe(store, info);
@@ -90,10 +92,20 @@ export function checkStoreRootSync(store: string): boolean {
     info = Deno.lstatSync(store);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
+    throw unusable(store, error);
   }
   refuseUnsafe(store, info);
   return true;
+}
+
+/** The error for a store root that cannot even be looked at or made. */
+function unusable(store: string, error: unknown): UnsafeStoreError {
+  const why = error instanceof Deno.errors.PermissionDenied
+    ? "permission denied"
+    : error instanceof Deno.errors.NotADirectory
+    ? "a parent of it is not a directory"
+    : (error as Error).message.replace(/ \(os error \d+\).*$/, "");
+  return new UnsafeStoreError(store, `it cannot be used: ${why}`);
 }
 
 /** Throws {@linkcode UnsafeStoreError} when `info` shows an unsafe root. */

@@ -400,6 +400,11 @@ Deno.test("store: prune keeps an entry in use", async () => {
   const staged = await makeBusyboxStore();
   try {
     const { result: run } = await startExec(staged.store, staged.uuid, "busy");
+    const dry = JSON.parse(
+      await ok(["prune", "--all", "--dry-run", "--json", "-s", staged.store]),
+    );
+    assert.deepEqual(dry.removed, [], "a dry run tells the truth too");
+    assert.deepEqual(dry.busy, [staged.uuid]);
     const report = JSON.parse(
       await ok(["prune", "--all", "--json", "-s", staged.store]),
     );

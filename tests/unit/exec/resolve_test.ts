@@ -69,3 +69,17 @@ Deno.test("the sandbox env has PATH, HOME and the host's TERM, nothing else", ()
   assertEquals(sandboxEnv("xterm").TERM, "xterm");
   assertEquals("TERM" in sandboxEnv(""), false);
 });
+
+Deno.test("a script whose interpreter is missing is caught before any backend", async () => {
+  const { missingInterpreter } = await import(
+    "../../../src/exec/command_lookup.ts"
+  );
+  await withRoot(async (root) => {
+    await Deno.writeTextFile(`${root}/usr/bin/py`, "#!/usr/bin/python3 -u\n");
+    await Deno.writeTextFile(`${root}/usr/bin/ok`, "#! /bin/tool\n");
+    assertEquals(missingInterpreter(root, "/usr/bin/py"), "/usr/bin/python3");
+    assertEquals(missingInterpreter(root, "/usr/bin/ok"), undefined);
+    assertEquals(missingInterpreter(root, "/usr/bin/tool"), "/bin/sh");
+    assertEquals(missingInterpreter(root, "/usr/bin/data"), undefined);
+  });
+});
