@@ -47,6 +47,10 @@ function optionWords(options: readonly OptionSpec[]): string[] {
   ) => [`--${o.name}`, ...(o.short ? [`-${o.short}`] : [])]);
 }
 
+function positionalChoices(spec: CommandSpec): string[] {
+  return spec.positionals.flatMap((p) => [...(p.choices ?? [])]);
+}
+
 function takesUuid(spec: CommandSpec): boolean {
   return spec.positionals.some((p) => p.name.startsWith("UUID"));
 }
@@ -80,7 +84,9 @@ function bashScript(): string {
       `    case "$prev" in`,
       ...valueCase(spec.options),
       `    esac`,
-      `    opts=${quoteWords(optionWords(spec.options))}`,
+      `    opts=${
+        quoteWords([...optionWords(spec.options), ...positionalChoices(spec)])
+      }`,
       `    uuid=${takesUuid(spec) ? 1 : 0}`,
       `    ;;`,
     ].join("\n");
@@ -153,6 +159,10 @@ function fishScript(): string {
     }
     if (takesUuid(spec)) {
       lines.push(`complete -c polythene ${when} -a '(__polythene_uuids)'`);
+    }
+    const choices = positionalChoices(spec);
+    if (choices.length > 0) {
+      lines.push(`complete -c polythene ${when} -a ${quoteWords(choices)}`);
     }
   }
   return lines.join("\n") + "\n";

@@ -38,6 +38,8 @@ export interface PositionalSpec {
   help: string;
   /** The last positional only: it may be given more than once. */
   variadic?: boolean;
+  /** The values it takes, for completions. */
+  choices?: readonly string[];
 }
 
 /** One subcommand. */
@@ -75,7 +77,8 @@ export const VERBOSE_OPTION: OptionSpec = {
   short: "v",
   type: "boolean",
   env: "POLYTHENE_VERBOSE",
-  help: "progress lines on stderr, timestamped (env: any non-empty value)",
+  help:
+    "progress lines on stderr, timestamped (any non-empty env value turns it on)",
 };
 
 /** `-t/--timeout`, shared by commands that run something. */
@@ -257,7 +260,10 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: "stage an image's root filesystem in the store; prints its UUID",
     options: [
       STORE_OPTION,
-      TIMEOUT_OPTION,
+      {
+        ...TIMEOUT_OPTION,
+        help: "give up after this long (exit 124); nothing is published",
+      },
       {
         name: "platform",
         type: "string",
@@ -354,7 +360,11 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: "completions",
     summary: "print a shell completion script (bash, zsh or fish)",
     options: [HELP_OPTION],
-    positionals: [{ name: "SHELL", help: "bash, zsh or fish" }],
+    positionals: [{
+      name: "SHELL",
+      help: "bash, zsh or fish",
+      choices: ["bash", "zsh", "fish"],
+    }],
     description:
       'bash: source <(polythene completions bash); zsh and fish: the same with "zsh" or\n' +
       '"fish". Completes commands, options, backend names and the UUIDs in the store.',

@@ -73,7 +73,7 @@ export function mountPointInRoot(
     }
     if (!last && !info.isDirectory) throw fail(`"${part}" is not a directory`);
     if (last && kind === "dir" && !info.isDirectory) {
-      throw fail("it is not a directory, and the source is");
+      throw fail("it is not a directory");
     }
     if (last && kind === "file" && info.isDirectory) {
       throw fail("it is a directory, and the source is not");

@@ -44,7 +44,7 @@ export type EnvPair = readonly [string, string];
 
 /** True when `key` may name an environment variable. Pure. */
 export function isEnvKey(key: string): boolean {
-  return key !== "" && !key.includes("=") && !key.includes("\0");
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(key);
 }
 
 /**
@@ -62,7 +62,7 @@ export function parseEnvArg(
   const key = eq === -1 ? arg : arg.slice(0, eq);
   if (!isEnvKey(key) || arg.includes("\0")) {
     throw new UsageError(
-      `Invalid ${source} "${arg}": expected KEY=VALUE or KEY`,
+      `Invalid ${source} "${arg}": expected KEY=VALUE or KEY, where KEY is letters, digits and _ (not starting with a digit)`,
       "exec",
     );
   }

@@ -98,7 +98,7 @@ export async function prepareRun(
     cliEnv,
   });
   const workdir = options.workdir ?? imageWorkdir(input.config?.WorkingDir);
-  const cwd = workdir === "/" ? "/" : mountPointInRoot(rootfs, workdir, "dir");
+  const cwd = workdir === "/" ? "/" : workdirInRoot(rootfs, workdir);
   const program = input.argv[0] ?? "";
   const found = lookupCommand(rootfs, program, env.PATH ?? "", cwd);
   if (found === undefined) return undefined;
@@ -160,6 +160,19 @@ async function readEnvFile(file: string): Promise<string> {
 }
 
 /** A bind's source, checked on the host, and its mount point in the rootfs. */
+/** The working directory inside the rootfs, created when missing. */
+function workdirInRoot(rootfs: string, workdir: string): string {
+  try {
+    return mountPointInRoot(rootfs, workdir, "dir");
+  } catch (error) {
+    const why = (error as Error).message.replace(/^.*inside the rootfs: /, "");
+    throw new PolytheneError(`Invalid --workdir "${workdir}": ${why}`, {
+      exitCode: ExitCode.Usage,
+      cause: error,
+    });
+  }
+}
+
 function bindMount(rootfs: string, bind: BindRequest): Mount {
   let source: string;
   let isDir: boolean;
@@ -167,10 +180,15 @@ function bindMount(rootfs: string, bind: BindRequest): Mount {
     source = Deno.realPathSync(bind.source);
     isDir = Deno.statSync(source).isDirectory;
   } catch (error) {
-    throw new PolytheneError(
-      `Cannot bind "${bind.source}": ${(error as Error).message}`,
-      { exitCode: ExitCode.Usage, cause: error },
-    );
+    const why = error instanceof Deno.errors.NotFound
+      ? "it does not exist on the host"
+      : error instanceof Deno.errors.PermissionDenied
+      ? "permission denied"
+      : (error as Error).message.replace(/ \(os error \d+\).*$/, "");
+    throw new PolytheneError(`Cannot bind "${bind.source}": ${why}`, {
+      exitCode: ExitCode.Usage,
+      cause: error,
+    });
   }
   const target = mountPointInRoot(rootfs, bind.target, isDir ? "dir" : "file");
   return { source, target, readOnly: bind.readOnly };

@@ -77,12 +77,15 @@ export async function pullImage(request: PullRequest): Promise<string> {
     ? parsePlatform(request.platform)
     : hostPlatform();
   await checkStoreRoot(request.store, { create: true }).catch((error) => {
-    if (error instanceof PolytheneError) throw error;
     throw new PolytheneError(
-      `Cannot pull "${request.image}": cannot create the store "${request.store}": ${
+      `Cannot pull "${request.image}": ${
         error instanceof Error ? error.message : String(error)
       }`,
-      { exitCode: 1, cause: error },
+      {
+        exitCode: error instanceof PolytheneError ? error.exitCode : 1,
+        hint: error instanceof PolytheneError ? error.hint : undefined,
+        cause: error,
+      },
     );
   });
   const swept = await sweepStaging(request.store).catch(() => []);

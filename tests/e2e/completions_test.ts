@@ -51,6 +51,12 @@ testNeeding(
 
     assert.deepEqual(await complete(script, ["polythene", "ex"]), ["exec"]);
     assert.deepEqual(
+      await complete(script, ["polythene", "completions", "f"]),
+      [
+        "fish",
+      ],
+    );
+    assert.deepEqual(
       await complete(script, ["polythene", "exec", "--isolation", ""]),
       ["bubblewrap", "proot", "chroot"],
     );

@@ -8,7 +8,11 @@
 
 import { PolytheneError } from "../../errors.ts";
 import { manifestKind } from "../media_types.ts";
-import { selectManifest } from "../platform.ts";
+import {
+  formatPlatform,
+  platformMatches,
+  selectManifest,
+} from "../platform.ts";
 import {
   type ImageLayer,
   MAX_DOCUMENT_BYTES,
@@ -101,12 +105,14 @@ export class OciLayout {
     } catch (error) {
       throw this.#fail(message(error), error);
     }
+    let fromIndex = false;
     for (let depth = 0; depth < 4; depth++) {
       const bytes = await this.#document(entry);
       const kind = manifestKind(entry.mediaType);
       if (kind === "index") {
         try {
           entry = selectManifest(JSON.parse(decode(bytes)), platform);
+          fromIndex = true;
         } catch (error) {
           throw this.#fail(message(error), error);
         }
@@ -115,7 +121,12 @@ export class OciLayout {
       if (kind !== "manifest") {
         throw this.#fail(`unsupported manifest type "${entry.mediaType}"`);
       }
-      return await this.#image(entry, JSON.parse(decode(bytes)), platform);
+      return await this.#image(
+        entry,
+        JSON.parse(decode(bytes)),
+        platform,
+        fromIndex,
+      );
     }
     throw this.#fail("indexes nest too deeply");
   }
@@ -124,10 +135,25 @@ export class OciLayout {
     entry: Descriptor,
     manifest: Manifest,
     platform: Platform,
+    fromIndex: boolean,
   ): Promise<SourceImage> {
     const config: ImageConfig = JSON.parse(
       decode(await this.#document(manifest.config)),
     );
+    const own = config.os && config.architecture
+      ? {
+        os: config.os,
+        architecture: config.architecture,
+        ...(config.variant ? { variant: config.variant } : {}),
+      }
+      : undefined;
+    if (!fromIndex && own !== undefined && !platformMatches(own, platform)) {
+      throw this.#fail(
+        `the image is for ${formatPlatform(own)}, not ${
+          formatPlatform(platform)
+        }; choose its platform with --platform`,
+      );
+    }
     const diffIds = config.rootfs?.diff_ids ?? [];
     if (diffIds.length !== manifest.layers.length) {
       throw this.#fail(

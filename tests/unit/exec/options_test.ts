@@ -43,11 +43,15 @@ Deno.test("env: --env KEY passes the host's value, or nothing", () => {
   assertEquals(parseEnvArg("K=a=b", host), ["K", "a=b"]);
   assertEquals(parseEnvArg("K=", host), ["K", ""]);
   assertThrows(() => parseEnvArg("=v", host), UsageError);
-  assertEquals(parseEnvFile("# c\n\nA=1\r\nH\n B=x\n", "f", host), [
+  assertEquals(parseEnvFile("# c\n\nA=1\r\nH\nB_2=x y\n", "f", host), [
     ["A", "1"],
     ["H", "host"],
-    [" B", "x"],
+    ["B_2", "x y"],
   ]);
+  for (const bad of ["A B=1", "1A=x", "-x=1", "a.b=1"]) {
+    assertThrows(() => parseEnvArg(bad, host), UsageError);
+  }
+  assertThrows(() => parseEnvFile("A=1\nbad line\n", "f", host), UsageError);
 });
 
 Deno.test("bind, user and workdir values", () => {
