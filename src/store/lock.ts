@@ -20,7 +20,7 @@
  */
 
 import { EntryBusyError, RootfsNotFoundError } from "../errors.ts";
-import { checkStoreRoot, checkStoreRootSync } from "./root_safety.ts";
+import { checkStoreRootSync } from "./root_safety.ts";
 import { entryPath } from "./store.ts";
 
 /** A held entry lock; `release()` (or `using`) lets it go. Idempotent. */
