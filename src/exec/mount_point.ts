@@ -13,8 +13,7 @@
  */
 
 import { ExitCode, PolytheneError } from "../errors.ts";
-
-const MAX_SYMLINKS = 40;
+import { walkInRoot } from "./resolve_in_root.ts";
 
 /**
  * Resolves `path` inside `root`, creating what is missing: directories, and
@@ -33,57 +32,35 @@ export function mountPointInRoot(
     new PolytheneError(`Cannot mount on "${path}" inside the rootfs: ${why}`, {
       exitCode: ExitCode.Usage,
     });
-  const pending = split(path);
-  const resolved: string[] = [];
-  let hops = 0;
-  while (pending.length > 0) {
-    const part = pending.shift()!;
-    if (part === ".") continue;
-    if (part === "..") {
-      resolved.pop();
-      continue;
-    }
-    const host = `${root}/${[...resolved, part].join("/")}`;
-    const last = pending.length === 0;
-    let info: Deno.FileInfo | undefined;
+  const walk = walkInRoot(root, path, (host, last) => {
     try {
-      info = Deno.lstatSync(host);
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) throw fail(String(error));
-    }
-    if (info === undefined) {
-      try {
-        if (last && kind === "file") {
-          Deno.openSync(host, { createNew: true, write: true }).close();
-        } else {
-          Deno.mkdirSync(host, { mode: 0o755 });
-        }
-      } catch (error) {
-        throw fail(`cannot create "${host}": ${(error as Error).message}`);
+      if (last && kind === "file") {
+        Deno.openSync(host, { createNew: true, write: true }).close();
+      } else {
+        Deno.mkdirSync(host, { mode: 0o755 });
       }
-      resolved.push(part);
-      continue;
+    } catch (error) {
+      throw fail(`cannot create "${host}": ${(error as Error).message}`);
     }
-    if (info.isSymlink) {
-      if (++hops > MAX_SYMLINKS) throw fail("too many symlinks");
-      const target = Deno.readLinkSync(host);
-      if (target.startsWith("/")) resolved.length = 0;
-      pending.unshift(...split(target));
-      continue;
+    return true;
+  });
+  if (!walk.ok) {
+    switch (walk.stop) {
+      case "loop":
+        throw fail("too many symlinks");
+      case "not-a-directory":
+        throw fail(`"${walk.part}" is not a directory`);
+      default:
+        throw fail(String(walk.error));
     }
-    if (!last && !info.isDirectory) throw fail(`"${part}" is not a directory`);
-    if (last && kind === "dir" && !info.isDirectory) {
-      throw fail("it is not a directory");
-    }
-    if (last && kind === "file" && info.isDirectory) {
-      throw fail("it is a directory, and the source is not");
-    }
-    resolved.push(part);
   }
-  if (resolved.length === 0) throw fail("it is the rootfs itself");
-  return `/${resolved.join("/")}`;
-}
-
-function split(path: string): string[] {
-  return path.split("/").filter((p) => p !== "");
+  const info = walk.info;
+  if (info !== undefined && kind === "dir" && !info.isDirectory) {
+    throw fail("it is not a directory");
+  }
+  if (info !== undefined && kind === "file" && info.isDirectory) {
+    throw fail("it is a directory, and the source is not");
+  }
+  if (walk.parts.length === 0) throw fail("it is the rootfs itself");
+  return `/${walk.parts.join("/")}`;
 }

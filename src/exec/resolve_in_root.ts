@@ -10,6 +10,80 @@
 
 const MAX_SYMLINKS = 40;
 
+/** How a {@linkcode walkInRoot} ended. */
+export type Walk =
+  | {
+    ok: true;
+    /** The resolved components (no symlinks), from the root. */
+    parts: string[];
+    /** The last component as found; undefined when it was just made. */
+    info?: Deno.FileInfo;
+  }
+  | {
+    ok: false;
+    /** Why: a component missing, too many symlinks, a file used as a
+     * directory, or another error reading a component. */
+    stop: "missing" | "loop" | "not-a-directory" | "error";
+    /** The component it stopped at. */
+    part: string;
+    /** The error, for `"error"`. */
+    error?: unknown;
+  };
+
+/**
+ * Walks `path` (absolute inside the rootfs) the way the kernel would after
+ * `chroot`: symlinks are followed relative to `root`, at most 40 of them,
+ * and `..` stops at the root. A missing component is handed to `onMissing`
+ * (its host path, and whether it is the last one), which may create it and
+ * return true to go on; without it, the walk stops there.
+ */
+export function walkInRoot(
+  root: string,
+  path: string,
+  onMissing?: (host: string, last: boolean) => boolean,
+): Walk {
+  const pending = splitPath(path);
+  const parts: string[] = [];
+  let info: Deno.FileInfo | undefined;
+  let hops = 0;
+  while (pending.length > 0) {
+    const part = pending.shift()!;
+    if (part === "." || part === "..") {
+      if (part === "..") parts.pop();
+      info = undefined;
+      continue;
+    }
+    const host = `${root}/${[...parts, part].join("/")}`;
+    const last = pending.length === 0;
+    try {
+      info = Deno.lstatSync(host);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) {
+        return { ok: false, stop: "error", part, error };
+      }
+      if (onMissing === undefined || !onMissing(host, last)) {
+        return { ok: false, stop: "missing", part };
+      }
+      info = undefined;
+      parts.push(part);
+      continue;
+    }
+    if (info.isSymlink) {
+      if (++hops > MAX_SYMLINKS) return { ok: false, stop: "loop", part };
+      const target = Deno.readLinkSync(host);
+      if (target.startsWith("/")) parts.length = 0;
+      pending.unshift(...splitPath(target));
+      info = undefined;
+      continue;
+    }
+    if (!last && !info.isDirectory) {
+      return { ok: false, stop: "not-a-directory", part };
+    }
+    parts.push(part);
+  }
+  return { ok: true, parts, info };
+}
+
 /**
  * Resolves `path` (absolute inside the rootfs) to a host path under `root`,
  * following symlinks within `root`.
@@ -18,34 +92,9 @@ const MAX_SYMLINKS = 40;
  * a directory where one is needed, or symlinks loop.
  */
 export function resolveInRoot(root: string, path: string): string | undefined {
-  const pending = splitPath(path);
-  const resolved: string[] = [];
-  let hops = 0;
-  while (pending.length > 0) {
-    const part = pending.shift()!;
-    if (part === ".") continue;
-    if (part === "..") {
-      resolved.pop();
-      continue;
-    }
-    const host = `${root}/${[...resolved, part].join("/")}`;
-    let info: Deno.FileInfo;
-    try {
-      info = Deno.lstatSync(host);
-    } catch {
-      return undefined;
-    }
-    if (info.isSymlink) {
-      if (++hops > MAX_SYMLINKS) return undefined;
-      const target = Deno.readLinkSync(host);
-      if (target.startsWith("/")) resolved.length = 0;
-      pending.unshift(...splitPath(target));
-      continue;
-    }
-    if (pending.length > 0 && !info.isDirectory) return undefined;
-    resolved.push(part);
-  }
-  return resolved.length === 0 ? root : `${root}/${resolved.join("/")}`;
+  const walk = walkInRoot(root, path);
+  if (!walk.ok) return undefined;
+  return walk.parts.length === 0 ? root : `${root}/${walk.parts.join("/")}`;
 }
 
 function splitPath(path: string): string[] {
