@@ -20,25 +20,11 @@ import {
   runPolythene,
 } from "../helpers/cli.ts";
 import {
+  backendMissingAsRoot as missingFor,
   makeBusyboxStore,
-  onPath,
   type StagedStore,
   testNeeding,
 } from "../helpers/fixtures.ts";
-
-/** Host programs each backend needs besides root. */
-const NEEDS: Record<BackendName, string[]> = {
-  bubblewrap: ["bwrap"],
-  proot: ["proot"],
-  chroot: ["unshare", "chroot", "mount"],
-};
-
-/** Why `backend` cannot be tested here, or undefined when it can. */
-function missingFor(backend: BackendName): string | undefined {
-  if (Deno.uid() !== 0) return "root (these checks run as uid 0)";
-  const absent = NEEDS[backend].filter((p) => !onPath(p));
-  return absent.length === 0 ? undefined : `${absent.join(", ")} not on PATH`;
-}
 
 /** Host environment given to the CLI: none of it may reach the command. */
 const HOST_ENV = {

@@ -5,6 +5,7 @@
  */
 
 import { makeBusyboxRootfs } from "../../scripts/busybox_rootfs.ts";
+import { type BackendName, BACKENDS } from "../../src/backends/mod.ts";
 import type { TestUser } from "./cli.ts";
 
 /** A temporary store with one busybox entry. */
@@ -63,6 +64,17 @@ async function chownTree(path: string, uid: number, gid: number) {
   if (!out.success) {
     throw new Error(`chown ${path}: ${new TextDecoder().decode(out.stderr)}`);
   }
+}
+
+/**
+ * Why `backend` cannot be tested as root here (not root, or a program it
+ * declares is not on PATH), or undefined when it can.
+ */
+export function backendMissingAsRoot(backend: BackendName): string | undefined {
+  if (Deno.uid() !== 0) return "root (these checks run as uid 0)";
+  const programs = BACKENDS.find((b) => b.name === backend)!.programs;
+  const absent = programs.filter((p) => !onPath(p));
+  return absent.length === 0 ? undefined : `${absent.join(", ")} not on PATH`;
 }
 
 /** Whether `program` is on this process's PATH. */
