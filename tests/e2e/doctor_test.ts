@@ -22,7 +22,11 @@ import {
   sourceReadableBy,
   type TestUser,
 } from "../helpers/cli.ts";
-import { show } from "../helpers/exec_shapes.ts";
+import {
+  NO_MORE_NAMESPACES,
+  show,
+  withPathOf,
+} from "../helpers/exec_shapes.ts";
 import {
   makeBusyboxStore,
   type StagedStore,
@@ -32,18 +36,6 @@ import {
 
 const USER = testUser();
 const CHROOT_TOOLS = ["unshare", "chroot", "mount", "sh", "cat"];
-
-/** A child user namespace where no further one may be created. */
-const NO_MORE_NAMESPACES = [
-  "unshare",
-  "--user",
-  "--map-root-user",
-  "--mount",
-  "sh",
-  "-c",
-  'echo 0 > /proc/sys/user/max_user_namespaces && exec "$@"',
-  "sh",
-];
 
 function lacking(programs: string[]): string | undefined {
   const missing: string[] = [];
@@ -70,23 +62,6 @@ async function withUserStore(
     }
   } finally {
     await source.cleanup();
-  }
-}
-
-/** A PATH directory holding links to `tools` only. */
-async function withPathOf(
-  tools: string[],
-  fn: (path: string) => Promise<void>,
-): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "polythene-path-" });
-  try {
-    await Deno.chmod(dir, 0o755);
-    for (const tool of tools) {
-      await Deno.symlink(hostProgram(tool)!, `${dir}/${tool}`);
-    }
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
   }
 }
 

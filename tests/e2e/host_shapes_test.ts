@@ -28,6 +28,7 @@ import {
   testNeeding,
   testUser,
 } from "../helpers/fixtures.ts";
+import { NO_MORE_NAMESPACES, withPathOf } from "../helpers/exec_shapes.ts";
 
 const USER = testUser();
 
@@ -37,21 +38,6 @@ const STATUS = 7;
 
 /** Tools the root-owned PATH directories hold, besides the backends. */
 const CHROOT_TOOLS = ["unshare", "chroot", "mount", "sh"];
-
-/**
- * The child-namespace shape: a user namespace where that user is root, and
- * where no further user namespace may be created.
- */
-const NO_MORE_NAMESPACES = [
-  "unshare",
-  "--user",
-  "--map-root-user",
-  "--mount",
-  "sh",
-  "-c",
-  'echo 0 > /proc/sys/user/max_user_namespaces && exec "$@"',
-  "sh",
-];
 
 /** What this machine lacks for a test, or undefined when nothing. */
 function lacking(
@@ -96,28 +82,6 @@ async function withStore(
     }
   } finally {
     await source?.cleanup();
-  }
-}
-
-/**
- * Runs `fn` with a temporary PATH directory (mode 0755) holding a symlink to
- * each of `tools` on this machine, and nothing else.
- */
-async function withPathOf(
-  tools: string[],
-  fn: (path: string) => Promise<void>,
-): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "polythene-path-" });
-  try {
-    await Deno.chmod(dir, 0o755);
-    for (const tool of tools) {
-      const target = hostProgram(tool);
-      assert.ok(target !== undefined, `This machine lacks "${tool}"`);
-      await Deno.symlink(target, `${dir}/${tool}`);
-    }
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
   }
 }
 

@@ -189,3 +189,40 @@ async function withShape(
     await source?.cleanup();
   }
 }
+
+/**
+ * The child-namespace shape: a user namespace where that user is root, and
+ * where no further user namespace may be created.
+ */
+export const NO_MORE_NAMESPACES = [
+  "unshare",
+  "--user",
+  "--map-root-user",
+  "--mount",
+  "sh",
+  "-c",
+  'echo 0 > /proc/sys/user/max_user_namespaces && exec "$@"',
+  "sh",
+];
+
+/**
+ * Runs `fn` with a temporary PATH directory (mode 0755) holding a symlink to
+ * each of `tools` on this machine, and nothing else.
+ */
+export async function withPathOf(
+  tools: string[],
+  fn: (path: string) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "polythene-path-" });
+  try {
+    await Deno.chmod(dir, 0o755);
+    for (const tool of tools) {
+      const target = hostProgram(tool);
+      assert.ok(target !== undefined, `This machine lacks "${tool}"`);
+      await Deno.symlink(target, `${dir}/${tool}`);
+    }
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
