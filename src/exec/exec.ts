@@ -17,8 +17,7 @@ import type { Log } from "../log.ts";
 import type { OutputCapture } from "../process/spawn.ts";
 import { recordLastBackend } from "../store/last_backend.ts";
 import { lockForExec } from "../store/lock.ts";
-import { checkStoreRootSync } from "../store/root_safety.ts";
-import { requireEntry, stateDir } from "../store/store.ts";
+import { stateDir } from "../store/store.ts";
 import { readMetadataSync } from "../store/metadata.ts";
 import { type ExecOptions, prepareRun } from "./prepare.ts";
 
@@ -52,11 +51,10 @@ export interface ExecRequest {
  * {CommandNotFoundError} (127); {NoBackendError} (126).
  */
 export async function execInEntry(request: ExecRequest): Promise<number> {
-  // The store first, so an unusable store is not reported as a missing entry.
-  checkStoreRootSync(request.store);
-  const rootfs = requireEntry(request.store, request.uuid);
-  // Held until the command ends: rm and prune wait for it.
-  using _lock = lockForExec(request.store, request.uuid);
+  // Checks the store root, then that the entry is a real directory, and is
+  // held until the command ends: rm and prune wait for it.
+  using lock = lockForExec(request.store, request.uuid);
+  const rootfs = lock.path;
   const program = request.argv[0] ?? "";
   if (program.startsWith("-")) {
     throw new UsageError(

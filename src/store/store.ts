@@ -7,7 +7,6 @@
  */
 
 import { resolve } from "node:path";
-import { RootfsNotFoundError } from "../errors.ts";
 import { validateUuid } from "./uuid.ts";
 
 /** The default store root. */
@@ -31,24 +30,6 @@ export function trashDir(store: string): string {
 /** The rootfs path of `uuid`, validated first. Pure. */
 export function entryPath(store: string, uuid: string): string {
   return `${trimSlash(store)}/${validateUuid(uuid)}`;
-}
-
-/**
- * The rootfs of `uuid`, which must be a directory.
- *
- * @throws {UsageError} for an invalid UUID.
- * @throws {RootfsNotFoundError} (exit 1) when it is not a directory.
- */
-export function requireEntry(store: string, uuid: string): string {
-  const path = entryPath(store, uuid);
-  let isDirectory = false;
-  try {
-    isDirectory = Deno.statSync(path).isDirectory;
-  } catch {
-    isDirectory = false;
-  }
-  if (!isDirectory) throw new RootfsNotFoundError(uuid, path);
-  return path;
 }
 
 /** The store root as an absolute path without trailing slashes. */
