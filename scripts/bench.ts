@@ -49,7 +49,7 @@ import type { Backend, RunSpec } from "../src/backends/backend.ts";
 import { detectHost, type HostFacts } from "../src/backends/host.ts";
 import { BACKENDS } from "../src/backends/mod.ts";
 import { withStatusFd } from "../src/backends/status.ts";
-import { sandboxEnv } from "../src/exec/sandbox_env.ts";
+import { commandEnv } from "../src/exec/options.ts";
 import { permissionFlags } from "../src/permissions.ts";
 import { which } from "../src/process/which.ts";
 import {
@@ -338,7 +338,7 @@ async function prepareBackend(
   const spec: RunSpec = {
     rootfs: `${store}/${uuid}`,
     argv: COMMAND,
-    env: sandboxEnv(undefined),
+    env: commandEnv({ uid: 0, fileEnv: [], cliEnv: [] }),
     cwd: "/",
     stdinIsTty: false,
   };

@@ -1,7 +1,7 @@
 import { assertEquals } from "../../helpers/assert.ts";
 import { resolveInRoot } from "../../../src/exec/resolve_in_root.ts";
 import { lookupCommand } from "../../../src/exec/command_lookup.ts";
-import { sandboxEnv } from "../../../src/exec/sandbox_env.ts";
+import { commandEnv } from "../../../src/exec/options.ts";
 
 async function withRoot(fn: (root: string) => void | Promise<void>) {
   const root = await Deno.makeTempDir({ prefix: "polythene-resolve-" });
@@ -62,12 +62,14 @@ Deno.test("missing, non-executable and directory commands are not found", () =>
   }));
 
 Deno.test("the sandbox env has PATH, HOME and the host's TERM, nothing else", () => {
-  assertEquals(sandboxEnv(undefined), {
+  const env = (term?: string) =>
+    commandEnv({ uid: 0, term, fileEnv: [], cliEnv: [] });
+  assertEquals(env(undefined), {
     PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     HOME: "/root",
   });
-  assertEquals(sandboxEnv("xterm").TERM, "xterm");
-  assertEquals("TERM" in sandboxEnv(""), false);
+  assertEquals(env("xterm").TERM, "xterm");
+  assertEquals("TERM" in env(""), false);
 });
 
 Deno.test("a script whose interpreter is missing is caught before any backend", async () => {
