@@ -78,7 +78,7 @@ export const VERBOSE_OPTION: OptionSpec = {
   type: "boolean",
   env: "POLYTHENE_VERBOSE",
   help:
-    "progress lines on stderr, timestamped (any non-empty env value turns it on)",
+    "progress lines on stderr, timestamped (env: 1/true/yes/on, or 0/false/no/off)",
 };
 
 /** `-t/--timeout`, shared by commands that run something. */
@@ -280,11 +280,10 @@ export const COMMANDS: readonly CommandSpec[] = [
       },
       {
         name: "tls-verify",
-        type: "string",
-        metavar: "BOOL",
-        choices: ["true", "false"],
+        type: "boolean",
         default: "true",
-        help: "false allows plain http and unverified TLS for this pull",
+        help:
+          "verify TLS and require https (default); --tls-verify=false allows plain http and unverified TLS",
       },
       {
         name: "quiet",
@@ -369,6 +368,15 @@ export const COMMANDS: readonly CommandSpec[] = [
       'bash: source <(polythene completions bash); zsh and fish: the same with "zsh" or\n' +
       '"fish". Completes commands, options, backend names and the UUIDs in the store.',
   },
+];
+
+/**
+ * Options that may also come before the command, as in
+ * `polythene -s DIR list`; the command must accept them.
+ */
+export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
+  STORE_OPTION,
+  VERBOSE_OPTION,
 ];
 
 /** Options of `polythene` itself, before any subcommand. */

@@ -106,7 +106,6 @@ for (const backend of BACKEND_NAMES) {
         "--isolation",
         backend,
         uuid,
-        "--",
         ...argv,
       ]);
     try {
@@ -158,6 +157,30 @@ for (const backend of BACKEND_NAMES) {
         ];
         const result = await run(["printf", "%s\\n", ...args]);
         assertRun(result, 0, args.map((a) => `${a}\n`).join(""));
+      });
+
+      await t.step("a -- inside the command is the command's own", async () => {
+        // With and without the separating "--" after the UUID.
+        for (const separator of [["--"], []]) {
+          const echo = await plain(staged.uuid, [
+            ...separator,
+            "echo",
+            "a",
+            "--",
+            "b",
+          ]);
+          assertRun(echo, 0, "a -- b\n");
+          const sh = await plain(staged.uuid, [
+            ...separator,
+            "sh",
+            "-c",
+            'echo "$@"',
+            "x",
+            "--",
+            "y",
+          ]);
+          assertRun(sh, 0, "-- y\n");
+        }
       });
 
       await t.step("env is exactly PATH, HOME and TERM", async () => {
