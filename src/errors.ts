@@ -15,7 +15,10 @@ export const ExitCode = {
   Usage: 2,
   /** The command ran longer than `--timeout`. */
   Timeout: 124,
-  /** No backend can run on this host. */
+  /**
+   * No backend can run on this host; or, as in shells, the command was
+   * found but cannot be executed (a directory, no execute bit).
+   */
   NoBackend: 126,
   /** The command does not exist inside the rootfs. */
   CommandNotFound: 127,
@@ -82,6 +85,23 @@ export class CommandNotFoundError extends PolytheneError {
       exitCode: ExitCode.CommandNotFound,
     });
     this.name = "CommandNotFoundError";
+  }
+}
+
+/** The command exists inside the rootfs but cannot be executed (exit 126). */
+export class CommandNotExecutableError extends PolytheneError {
+  /** Makes the error for `program`, found at `path`, which is `why`. */
+  constructor(program: string, path: string, why: string) {
+    super(
+      `Command cannot be executed: "${program}" (${path} inside the rootfs) is ${why}`,
+      {
+        exitCode: ExitCode.NoBackend,
+        hint: why === "a directory"
+          ? "name the program inside it"
+          : `make it executable, e.g. chmod +x ${path} inside the rootfs`,
+      },
+    );
+    this.name = "CommandNotExecutableError";
   }
 }
 

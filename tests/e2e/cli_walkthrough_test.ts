@@ -1,0 +1,96 @@
+/**
+ * Findings of a newcomer walkthrough, each through the real CLI: the
+ * behaviour the guide promises, checked as a user would check it.
+ */
+
+import assert from "node:assert/strict";
+import { makeBusyboxRootfs } from "../../scripts/busybox_rootfs.ts";
+import { runPolythene } from "../helpers/cli.ts";
+import { makeBusyboxStore } from "../helpers/fixtures.ts";
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("prune --all --older-than 1h removes only what is older", async () => {
+  const staged = await makeBusyboxStore();
+  try {
+    const fresh = await makeBusyboxRootfs(staged.store);
+    const old = staged.uuid;
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    await Deno.utime(`${staged.store}/${old}`, twoHoursAgo, twoHoursAgo);
+    const result = await runPolythene([
+      "prune",
+      "--all",
+      "--older-than",
+      "1h",
+      "--store",
+      staged.store,
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(await exists(`${staged.store}/${old}`), false, "old entry");
+    assert.equal(await exists(`${staged.store}/${fresh}`), true, "fresh entry");
+  } finally {
+    await staged.cleanup();
+  }
+});
+
+Deno.test("global options may come before the command", async () => {
+  const staged = await makeBusyboxStore();
+  try {
+    const result = await runPolythene(["-s", staged.store, "list", "--json"]);
+    assert.equal(result.code, 0, result.stderr);
+    const listed = JSON.parse(result.stdout) as {
+      store: string;
+      entries: { uuid: string }[];
+    };
+    assert.equal(listed.store, staged.store);
+    assert.deepEqual(listed.entries.map((e) => e.uuid), [staged.uuid]);
+  } finally {
+    await staged.cleanup();
+  }
+});
+
+Deno.test("an option after the UUID is refused with the rule", async () => {
+  const staged = await makeBusyboxStore();
+  try {
+    const result = await runPolythene([
+      "exec",
+      "-s",
+      staged.store,
+      staged.uuid,
+      "-w",
+      "/tmp",
+      "pwd",
+    ]);
+    assert.equal(result.code, 2);
+    assert.equal(result.stdout, "");
+    assert.match(
+      result.stderr,
+      /^polythene: Invalid command "-w": polythene's options go before the UUID/,
+    );
+  } finally {
+    await staged.cleanup();
+  }
+});
+
+Deno.test("pull --tls-verify false is refused with the = form to use", async () => {
+  const result = await runPolythene([
+    "pull",
+    "--store",
+    "/nonexistent-polythene-store",
+    "--tls-verify",
+    "false",
+    "localhost:5000/img",
+  ]);
+  assert.equal(result.code, 2);
+  assert.match(
+    result.stderr,
+    /^polythene: Option --tls-verify is a flag: write --tls-verify=false, with "="/,
+  );
+});
