@@ -67,12 +67,23 @@ export class UsageError extends PolytheneError {
 
 /** `STORE/UUID` is not a directory (exit 1). */
 export class RootfsNotFoundError extends PolytheneError {
-  /** Makes the error for `STORE/UUID` at `path` (exit 1). */
-  constructor(uuid: string, path: string) {
-    super(`No such UUID rootfs: ${uuid} (${path})`, {
-      exitCode: ExitCode.NotFound,
-      hint: "Run `polythene pull IMAGE` to stage one, or check --store",
-    });
+  /**
+   * Makes the error for `STORE/UUID` at `path` (exit 1): missing, or there
+   * but `what` (`a symlink`, `not a directory`), which the store never
+   * follows or uses.
+   */
+  constructor(uuid: string, path: string, what?: string) {
+    super(
+      what === undefined
+        ? `No such UUID rootfs: ${uuid} (${path})`
+        : `Not a UUID rootfs: ${uuid} (${path} is ${what}; entries are plain directories, and links in the store are never followed)`,
+      {
+        exitCode: ExitCode.NotFound,
+        hint: what === undefined
+          ? "Run `polythene list` to see the entries (or `polythene pull IMAGE` to stage one), or check --store"
+          : "remove it, and use an entry that pull or clone made",
+      },
+    );
     this.name = "RootfsNotFoundError";
   }
 }

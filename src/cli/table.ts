@@ -297,7 +297,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     positionals: [{
       name: "IMAGE",
       help:
-        "a registry reference (busybox, host:5000/ns/img@sha256:...), oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE or containers-storage:REF",
+        "a registry reference (busybox, host:5000/ns/img@sha256:...), oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF|:@N] (N from 0) or containers-storage:REF",
     }],
     description:
       "The image is unpacked into a temporary directory inside the store and\n" +
@@ -365,8 +365,10 @@ export const COMMANDS: readonly CommandSpec[] = [
       choices: ["bash", "zsh", "fish"],
     }],
     description:
-      'bash: source <(polythene completions bash); zsh and fish: the same with "zsh" or\n' +
-      '"fish". Completes commands, options, backend names and the UUIDs in the store.',
+      "bash: source <(polythene completions bash); zsh: source <(polythene completions zsh);\n" +
+      "fish: polythene completions fish | source (or save it under\n" +
+      "~/.config/fish/completions/polythene.fish). Completes commands, options,\n" +
+      "backend names and the UUIDs in the store.",
   },
 ];
 

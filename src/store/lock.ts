@@ -135,8 +135,12 @@ async function realDirectory(uuid: string, path: string) {
   } catch {
     throw new RootfsNotFoundError(uuid, path);
   }
-  if (!info.isDirectory || info.isSymlink) {
-    throw new RootfsNotFoundError(uuid, path);
+  if (info.isSymlink || !info.isDirectory) {
+    throw new RootfsNotFoundError(
+      uuid,
+      path,
+      info.isSymlink ? "a symlink" : "not a directory",
+    );
   }
   return info;
 }
@@ -186,8 +190,12 @@ function realDirectorySync(uuid: string, path: string): Deno.FileInfo {
   } catch {
     throw new RootfsNotFoundError(uuid, path);
   }
-  if (!info.isDirectory || info.isSymlink) {
-    throw new RootfsNotFoundError(uuid, path);
+  if (info.isSymlink || !info.isDirectory) {
+    throw new RootfsNotFoundError(
+      uuid,
+      path,
+      info.isSymlink ? "a symlink" : "not a directory",
+    );
   }
   return info;
 }

@@ -94,3 +94,46 @@ Deno.test("pull --tls-verify false is refused with the = form to use", async () 
     /^polythene: Option --tls-verify is a flag: write --tls-verify=false, with "="/,
   );
 });
+
+Deno.test("a symlinked entry is named as a symlink by exec, inspect and rm", async () => {
+  const staged = await makeBusyboxStore();
+  const link = "0b7e4c2a-6f0d-4e8a-9c55-3d2f1a9e8b71";
+  try {
+    await Deno.symlink(staged.rootfs, `${staged.store}/${link}`);
+    for (
+      const args of [
+        ["exec", "-s", staged.store, link, "true"],
+        ["inspect", "-s", staged.store, link],
+        ["rm", "-s", staged.store, link],
+      ]
+    ) {
+      const result = await runPolythene(args);
+      assert.equal(result.code, 1, args.join(" "));
+      assert.match(
+        result.stderr,
+        new RegExp(
+          `^polythene: Not a UUID rootfs: ${link} \\(.* is a symlink;`,
+        ),
+        args.join(" "),
+      );
+      assert.doesNotMatch(result.stderr, /polythene pull/, args.join(" "));
+    }
+    assert.equal(await exists(staged.rootfs), true, "the link's target stays");
+  } finally {
+    await staged.cleanup();
+  }
+});
+
+Deno.test("pull of a bare path suggests oci:PATH", async () => {
+  const result = await runPolythene([
+    "pull",
+    "--store",
+    "/nonexistent-polythene-store",
+    "/tmp/busybox-oci",
+  ]);
+  assert.equal(result.code, 2);
+  assert.match(
+    result.stderr,
+    /^polythene: Invalid image reference "\/tmp\/busybox-oci": it is a path, not a registry reference: write oci:\/tmp\/busybox-oci/,
+  );
+});
