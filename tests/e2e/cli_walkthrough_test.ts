@@ -137,3 +137,75 @@ Deno.test("pull of a bare path suggests oci:PATH", async () => {
     /^polythene: Invalid image reference "\/tmp\/busybox-oci": it is a path, not a registry reference: write oci:\/tmp\/busybox-oci/,
   );
 });
+
+/** Lines of `/proc/locks` about the file whose inode is `ino`. */
+async function locksOn(ino: number): Promise<string[]> {
+  const text = await Deno.readTextFile("/proc/locks");
+  return text.split("\n").filter((line) => line.includes(`:${ino} `));
+}
+
+/** Polls `check` every 20 ms until it holds (at most 30 s). */
+async function until(
+  check: () => Promise<boolean> | boolean,
+  what: string,
+): Promise<void> {
+  for (let i = 0; i < 1500; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`Gave up waiting for ${what}`);
+}
+
+Deno.test("a waiting rm is not starved by new execs", async () => {
+  const staged = await makeBusyboxStore();
+  try {
+    const a = runPolythene([
+      "exec",
+      "-s",
+      staged.store,
+      staged.uuid,
+      "sh",
+      "-c",
+      "touch /a-running; while [ ! -e /release ]; do sleep 0.05; done",
+    ]);
+    await until(() => exists(`${staged.rootfs}/a-running`), "exec A to run");
+    let rmDone = false;
+    const rm = runPolythene(["rm", "-s", staged.store, staged.uuid]).finally(
+      () => rmDone = true,
+    );
+    const gate = `${staged.store}/.polythene/gates/${staged.uuid}`;
+    // rm holds the gate while it waits for A.
+    await until(async () => {
+      const ino = (await Deno.stat(gate).catch(() => undefined))?.ino;
+      return ino != null &&
+        (await locksOn(ino)).some((l) => /FLOCK\s+ADVISORY\s+WRITE/.test(l));
+    }, "rm to hold the gate");
+    assert.equal(rmDone, false, "rm waits for exec A");
+    let bDone = false;
+    const b = runPolythene([
+      "exec",
+      "-s",
+      staged.store,
+      staged.uuid,
+      "sh",
+      "-c",
+      "touch /b-ran",
+    ]).finally(() => bDone = true);
+    // B queues behind the waiting rm: it shows as a blocked waiter.
+    const ino = (await Deno.stat(gate)).ino!;
+    await until(
+      async () => bDone || (await locksOn(ino)).some((l) => l.includes("->")),
+      "exec B to queue or finish",
+    );
+    assert.equal(await exists(`${staged.rootfs}/b-ran`), false, "B ran");
+    await Deno.writeTextFile(`${staged.rootfs}/release`, "");
+    const [ra, rr, rb] = await Promise.all([a, rm, b]);
+    assert.equal(ra.code, 0, ra.stderr);
+    assert.equal(rr.code, 0, rr.stderr);
+    assert.equal(rb.code, 1, `exec B: ${rb.stdout}${rb.stderr}`);
+    assert.match(rb.stderr, /^polythene: No such UUID rootfs/);
+    assert.equal(await exists(staged.rootfs), false);
+  } finally {
+    await staged.cleanup();
+  }
+});
