@@ -140,3 +140,15 @@ export class EntryBusyError extends PolytheneError {
     this.name = "EntryBusyError";
   }
 }
+
+/**
+ * `text` with control characters escaped (ESC as the four characters `\x1b`), for strings
+ * from images and registries that go into a message. Pure.
+ */
+export function printable(text: string): string {
+  return text.replace(
+    // deno-lint-ignore no-control-regex
+    /[\x00-\x1f\x7f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+}
