@@ -15,7 +15,10 @@ export const ExitCode = {
   Usage: 2,
   /** The command ran longer than `--timeout`. */
   Timeout: 124,
-  /** No backend can run on this host. */
+  /**
+   * No backend can run on this host (or none at or above the isolation
+   * floor), or the one chosen failed while setting up its sandbox.
+   */
   NoBackend: 126,
   /** The command does not exist inside the rootfs. */
   CommandNotFound: 127,
@@ -113,6 +116,37 @@ export class NoBackendError extends PolytheneError {
     );
     this.name = "NoBackendError";
     this.rejections = rejections;
+  }
+}
+
+/**
+ * The backend chosen by its probe failed while setting up the sandbox for
+ * the real run (exit 126). exec never tries another backend then: what fails
+ * there may be the image's doing, and no image may choose a weaker backend.
+ */
+export class SandboxSetupError extends PolytheneError {
+  /** The backend that failed. */
+  readonly backend: string;
+
+  /**
+   * Makes the error for `backend`, which exited `code`; `reason` is its last
+   * line on stderr, when polythene saw it (otherwise it is on the terminal).
+   */
+  constructor(backend: string, code: number, reason?: string) {
+    super(
+      `${backend} failed while setting up the sandbox (exit ${code})${
+        reason === undefined
+          ? "; its own message is above"
+          : `: ${printable(reason)}`
+      }`,
+      {
+        exitCode: ExitCode.NoBackend,
+        hint:
+          "no other backend was tried; the next run probes it again (polythene doctor says more)",
+      },
+    );
+    this.name = "SandboxSetupError";
+    this.backend = backend;
   }
 }
 

@@ -4,7 +4,9 @@
  * while setting up, and exec then ran the command under proot, where the
  * guest sees the host's `/proc`. Now exec refuses such an image before any
  * backend starts (exit 1, one line), and a bad `--bind` target is a usage
- * error (exit 2), never a fall-back.
+ * error (exit 2), never a fall-back. A backend that fails while setting up
+ * the real run is an error; a fall-back because one is missing is said on
+ * stderr; and the isolation floor bounds how weak a backend may be.
  *
  * @module
  */
@@ -12,8 +14,8 @@
 import assert from "node:assert/strict";
 import { writeMetadata } from "../../src/store/metadata.ts";
 import type { ImageConfig } from "../../src/image/types.ts";
-import { type CliResult, runPolythene } from "../helpers/cli.ts";
-import { show } from "../helpers/exec_shapes.ts";
+import { type CliResult, hostProgram, runPolythene } from "../helpers/cli.ts";
+import { show, withPathOf } from "../helpers/exec_shapes.ts";
 import {
   backendMissingAsRoot,
   makeBusyboxStore,
@@ -173,6 +175,164 @@ testNeeding(
       }
       assert.deepEqual([...Deno.readDirSync(`${staged.rootfs}/proc`)], []);
     } finally {
+      await staged.cleanup();
+    }
+  },
+);
+
+testNeeding(
+  MISSING,
+  "exec: a fall-back because bwrap is missing is said in one stderr line, without --verbose",
+  async () => {
+    const staged = await makeBusyboxStore();
+    try {
+      await withPathOf(["proot", "sh"], async (path) => {
+        const result = await runPolythene(
+          ["exec", "--store", staged.store, staged.uuid, "--", "echo", "ran"],
+          { path },
+        );
+        assert.equal(result.code, 0, show(result));
+        assert.equal(result.stdout, "ran\n");
+        assert.equal(
+          result.stderr,
+          'polythene: bubblewrap unusable here ("bwrap" not found on PATH); using proot\n',
+        );
+        // Asked for by name and used: nothing to say.
+        const asked = await runPolythene(
+          [
+            "exec",
+            "-s",
+            staged.store,
+            "-i",
+            "proot",
+            staged.uuid,
+            "--",
+            "true",
+          ],
+          { path },
+        );
+        assert.equal(asked.code, 0, show(asked));
+        assert.equal(asked.stderr, "", show(asked));
+      });
+    } finally {
+      await staged.cleanup();
+    }
+  },
+);
+
+testNeeding(
+  MISSING,
+  "exec: with the isolation floor at bubblewrap and bwrap missing, exit 126 and nothing runs",
+  async () => {
+    const staged = await makeBusyboxStore();
+    try {
+      await withPathOf(["proot", "sh", "unshare", "mount"], async (path) => {
+        for (
+          const [options, env] of [
+            [["--isolation-floor", "bubblewrap"], {}],
+            [[], { POLYTHENE_ISOLATION_FLOOR: "bubblewrap" }],
+          ] as const
+        ) {
+          const result = await runPolythene([
+            "exec",
+            "--store",
+            staged.store,
+            ...options,
+            staged.uuid,
+            "--",
+            "touch",
+            "/tmp/ran",
+          ], { path, env });
+          assert.equal(result.code, 126, show(result));
+          assert.match(result.stderr, /isolation floor \(bubblewrap/);
+          assert.match(result.stderr, /^ {2}bubblewrap: "bwrap" not found/m);
+          assert.doesNotMatch(result.stderr, /using|^ {2}proot/m);
+          await assert.rejects(
+            Deno.lstat(`${staged.rootfs}/tmp/ran`),
+            Deno.errors.NotFound,
+          );
+        }
+        // A floor of proot allows proot.
+        const proot = await runPolythene([
+          "exec",
+          "--store",
+          staged.store,
+          "--isolation-floor",
+          "proot",
+          staged.uuid,
+          "--",
+          "echo",
+          "ran",
+        ], { path });
+        assert.equal(proot.code, 0, show(proot));
+        assert.match(proot.stderr, /using proot/);
+        // Asking for a backend below the floor is a usage error.
+        const below = await runPolythene([
+          "exec",
+          "--store",
+          staged.store,
+          "--isolation-floor",
+          "bubblewrap",
+          "--isolation",
+          "proot",
+          staged.uuid,
+          "--",
+          "true",
+        ], { path });
+        assert.equal(below.code, 2, show(below));
+      });
+    } finally {
+      await staged.cleanup();
+    }
+  },
+);
+
+testNeeding(
+  MISSING,
+  "exec: bwrap failing while setting up the real run is an error naming it, never a fall-back",
+  async () => {
+    const staged = await makeBusyboxStore();
+    const bin = await Deno.makeTempDir({ prefix: "polythene-bwrap-" });
+    try {
+      // The real bwrap, made to fail while setting up the real run (the
+      // one with --json-status-fd): its probe still passes.
+      await Deno.writeTextFile(
+        `${bin}/bwrap`,
+        `#!/bin/sh\ncase " $* " in *" --json-status-fd "*) exec ${
+          hostProgram("bwrap")
+        } --bind /nonexistent-polythene /x "$@";; esac\nexec ${
+          hostProgram("bwrap")
+        } "$@"\n`,
+      );
+      await Deno.chmod(`${bin}/bwrap`, 0o755);
+      await withPathOf(["proot", "sh"], async (path) => {
+        const result = await runPolythene([
+          "exec",
+          "--store",
+          staged.store,
+          staged.uuid,
+          "--",
+          "cat",
+          "/proc/1/cmdline",
+        ], { path: `${bin}:${path}` });
+        assert.equal(result.code, 126, show(result));
+        assert.match(
+          result.stderr,
+          /^polythene: bubblewrap failed while setting up the sandbox \(exit 1\)/m,
+        );
+        assert.doesNotMatch(result.stderr, /using proot/, show(result));
+        assert.ok(!result.stdout.includes(hostInit()), show(result));
+        // The probe cache entry is gone: the next run probes again.
+        const cache = JSON.parse(
+          await Deno.readTextFile(`${staged.store}/.polythene/probes.json`),
+        );
+        assert.deepEqual(
+          Object.keys(cache).filter((k) => k.startsWith("bubblewrap|")),
+          [],
+        );
+      });
+    } finally {
+      await Deno.remove(bin, { recursive: true });
       await staged.cleanup();
     }
   },
