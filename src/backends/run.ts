@@ -31,7 +31,7 @@ import type { HostFacts } from "./host.ts";
 import type { BackendName } from "./names.ts";
 import { type ProbeCache, probeKey, type ProbeRecord } from "./probe_cache.ts";
 import { BACKENDS, backendsInOrder } from "./mod.ts";
-import { reportedExitCode, withStatusFd } from "./status.ts";
+import { nulSeparated, reportedExitCode, withStatusFd } from "./status.ts";
 
 /** How to choose and drive the backend. */
 export interface SandboxOptions {
@@ -56,6 +56,11 @@ export interface SandboxOptions {
   capture?: OutputCapture;
   /** Verbose log sink. */
   log: (message: string) => void;
+  /**
+   * A directory only this user can enter (mode 0700; made when missing),
+   * for the file that carries `fdArgs` (default: the temp dir).
+   */
+  privateDir?: string;
   /** Called with the backend's name once a command has run in it. */
   onRan?: (backend: BackendName) => void;
 }
@@ -74,6 +79,13 @@ export async function runInSandbox(
 ): Promise<number> {
   const rejections: BackendRejection[] = [];
   const backends = backendsInOrder(options.preferred, options.floor);
+  // Names only: values may be secrets (--env, --env-file), and the image's
+  // are in `polythene inspect` for whoever needs them.
+  options.log(
+    `environment: ${
+      Object.keys(spec.env).map((k) => `${k}=<redacted>`).join(" ")
+    }`,
+  );
   for (const backend of backends) {
     const reject = (reason: string, fix?: string) => {
       options.log(`${backend.name}: unusable: ${reason}`);
@@ -259,10 +271,14 @@ async function runOnce(
   const statusFile = invocation.statusFd
     ? Deno.makeTempFileSync({ prefix: "polythene-status-" })
     : undefined;
+  const argsFile = invocation.fdArgs && writeArgsFile(
+    invocation.fdArgs,
+    options.privateDir,
+  );
   try {
     const argv = statusFile === undefined
       ? invocation.argv
-      : withStatusFd(programs.sh!, statusFile, invocation.argv);
+      : withStatusFd(programs.sh!, statusFile, invocation.argv, argsFile);
     options.log(`running: ${invocation.argv.join(" ")}`);
     const signalTree = backend.signalTree?.bind(backend);
     let stderr: Uint8Array | undefined;
@@ -299,7 +315,20 @@ async function runOnce(
     };
   } finally {
     if (statusFile !== undefined) removeQuietly(statusFile);
+    if (argsFile !== undefined) removeQuietly(argsFile);
   }
+}
+
+/**
+ * Writes `args` NUL-separated to a new file of mode 0600 in `dir` (made
+ * 0700 when missing), for bwrap's `--args 4`; removed once the backend
+ * exits.
+ */
+function writeArgsFile(args: readonly string[], dir?: string): string {
+  if (dir !== undefined) Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = Deno.makeTempFileSync({ dir, prefix: "polythene-args-" });
+  Deno.writeTextFileSync(file, nulSeparated(args));
+  return file;
 }
 
 function fixFor(backend: Backend): string | undefined {

@@ -96,6 +96,7 @@ export async function execInEntry(request: ExecRequest): Promise<number> {
       hostPath: request.hostEnv("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin",
       host,
       cache: new ProbeCache(`${stateDir(request.store)}/probes.json`),
+      privateDir: stateDir(request.store),
       timeoutMs: request.timeoutSeconds === undefined
         ? undefined
         : request.timeoutSeconds * 1000,

@@ -14,6 +14,7 @@ import { DEFAULT_PATH, type Mount, type RunSpec } from "../backends/backend.ts";
 import type { HostInfo } from "../backends/backend.ts";
 import { ExitCode, PolytheneError, printable } from "../errors.ts";
 import type { ImageConfig } from "../image/types.ts";
+import { affectsLauncher } from "../backends/launcher_env.ts";
 import { lookupCommand, missingInterpreter } from "./command_lookup.ts";
 import { RunFiles } from "./host_files.ts";
 import { mountPointInRoot } from "./mount_point.ts";
@@ -138,7 +139,9 @@ export async function prepareRun(
         mounts,
         network: options.network ?? "host",
         user,
-        envProgram: lookupCommand(rootfs, "env", DEFAULT_PATH),
+        guestShell: Object.keys(env).some(affectsLauncher)
+          ? lookupCommand(rootfs, "sh", DEFAULT_PATH)
+          : undefined,
       },
       cleanup: () => files.cleanup(),
     };
