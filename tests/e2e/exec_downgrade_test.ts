@@ -15,6 +15,7 @@ import assert from "node:assert/strict";
 import { writeMetadata } from "../../src/store/metadata.ts";
 import type { ImageConfig } from "../../src/image/types.ts";
 import { type CliResult, hostProgram, runPolythene } from "../helpers/cli.ts";
+import { canJail, jailPrefix } from "../helpers/jail.ts";
 import { show, withPathOf } from "../helpers/exec_shapes.ts";
 import {
   backendMissingAsRoot,
@@ -46,7 +47,14 @@ async function withConfig(
   });
 }
 
+/**
+ * Runs exec on a hostile entry. As root it runs in a jail: the host is
+ * read-only but for the test's own directory, so a regression that lets the
+ * image redirect a mount or a write fails the test instead of touching the
+ * host.
+ */
 function exec(staged: StagedStore, options: string[], argv: string[]) {
+  const dir = staged.store.slice(0, staged.store.lastIndexOf("/"));
   return runPolythene([
     "exec",
     "--store",
@@ -55,7 +63,7 @@ function exec(staged: StagedStore, options: string[], argv: string[]) {
     staged.uuid,
     "--",
     ...argv,
-  ]);
+  ], canJail() ? { prefix: jailPrefix([dir]), env: { TMPDIR: dir } } : {});
 }
 
 /** Asserts exit `code`, one stderr line matching `line`, and nothing ran. */
