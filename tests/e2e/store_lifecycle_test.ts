@@ -19,13 +19,14 @@ import {
   testNeeding,
   testUser,
 } from "../helpers/fixtures.ts";
+import { startFaultProxy } from "../helpers/fault_proxy.ts";
+import { flocksOn } from "../helpers/locks.ts";
 import { buildImage } from "../helpers/oci_image.ts";
 import {
   assertPulled,
   busyboxEntries,
   entries,
   explain,
-  noise,
   stagingLeftovers,
   tempStore,
   UUID_V7,
@@ -278,40 +279,62 @@ testNeeding(
 
 testNeeding(
   MISSING,
-  "store: list never blocks during a pull",
+  "store: list runs while a pull holds its staging lock",
   async () => {
     await using registry = await startRegistry();
     const image = await buildImage({
-      layers: [
-        { compression: "gzip", entries: busyboxEntries() },
-        {
-          compression: "none",
-          entries: [{ name: "data/noise", content: noise(48 << 20) }],
-        },
-      ],
+      layers: [{ compression: "gzip", entries: busyboxEntries() }],
     });
-    await pushImage(registry, "test/slow", "1", image);
+    await pushImage(registry, "test/held", "1", image);
+    const layer = image.layers[0]!.descriptor.digest;
+    // The layer's download waits until the test has run list.
+    let requested!: () => void;
+    const blobRequested = new Promise<void>((r) => requested = r);
+    let release!: () => void;
+    const released = new Promise<void>((r) => release = r);
+    await using proxy = startFaultProxy(registry);
+    proxy.plan({
+      hook: async (request, { kind, forward }) => {
+        if (kind !== "blob" || !new URL(request.url).pathname.endsWith(layer)) {
+          return undefined;
+        }
+        requested();
+        await released;
+        return await forward(request);
+      },
+    });
     await using files = await tempStore();
     const pull = runPolythene([
       "pull",
       "-q",
+      "--tls-verify=false",
       "--store",
       files.store,
-      `${registry.host}/test/slow:1`,
+      `${proxy.host}/test/held:1`,
     ]);
-    let lists = 0;
-    let done = false;
-    pull.finally(() => done = true);
-    while (!done) {
-      const started = Date.now();
+    pull.catch(() => {});
+    try {
+      await Promise.race([
+        blobRequested,
+        pull.then((r) => assert.fail(`pull ended first: ${explain(r)}`)),
+      ]);
+      const staged = await stagingLeftovers(files.store);
+      const lockFile = staged.find((name) => name.endsWith(".lock"));
+      assert.ok(lockFile !== undefined, `a staging lock: ${staged}`);
+      const path = `${files.store}/.polythene/staging/${lockFile}`;
+      const held = await flocksOn((await Deno.stat(path)).ino!);
+      assert.ok(
+        held.some((l) => l.mode === "WRITE" && !l.waiting),
+        "the pull holds its staging lock",
+      );
       const list = await runPolythene(["list", "--json", "-s", files.store]);
       assert.equal(list.code, 0, explain(list));
-      assert.ok(Date.now() - started < 10_000);
-      JSON.parse(list.stdout);
-      lists++;
+      assert.deepEqual(JSON.parse(list.stdout).entries, []);
+      assert.deepEqual(await stagingLeftovers(files.store), staged);
+    } finally {
+      release();
     }
     const uuid = assertPulled(await pull);
-    assert.ok(lists >= 1);
     const list = JSON.parse(await ok(["list", "--json", "-s", files.store]));
     assert.deepEqual(list.entries.map((e: { uuid: string }) => e.uuid), [uuid]);
   },
