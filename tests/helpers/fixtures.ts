@@ -108,3 +108,25 @@ export function testNeeding(
     Deno.test({ name: `${name} (skipped: ${missing})`, ignore: true, fn });
   }
 }
+
+/**
+ * A step that needs something this machine lacks (`missing` says what):
+ * skipped, but under `CI=true` a failed step instead.
+ */
+export async function stepNeeding(
+  t: Deno.TestContext,
+  missing: string,
+  name: string,
+): Promise<void> {
+  if (Deno.env.get("CI") === "true") {
+    await t.step(name, () => {
+      throw new Error(`Cannot run under CI=true: ${missing}`);
+    });
+  } else {
+    await t.step({
+      name: `${name} (skipped: ${missing})`,
+      ignore: true,
+      fn() {},
+    });
+  }
+}

@@ -140,3 +140,45 @@ Deno.test("bwrap: the environment goes to fd 4, never the argv", () => {
     "--setenv\0PATH\0/bin\0--setenv\0HOME\0/root\0",
   );
 });
+
+/** The pids of `pid`'s children, from /proc. */
+function childrenOf(pid: number): number[] {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`)
+      .trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+Deno.test("the signal script signals the grandchildren, not the children", async () => {
+  const { signalTree } = await import("../../../src/backends/signal_tree.ts");
+  // top -> mid (a shell) -> sleep: only the sleep may get the signal.
+  const top = new Deno.Command("/bin/sh", {
+    args: ["-c", 'sh -c "sleep 600; echo mid-survived"; echo top-done'],
+    stdout: "piped",
+  }).spawn();
+  try {
+    for (let i = 0; i < 500; i++) {
+      const [mid] = childrenOf(top.pid);
+      if (mid !== undefined && childrenOf(mid).length > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const tree = signalTree("/bin/sh", "grandchildren", top.pid, "SIGTERM");
+    const sent = await new Deno.Command(tree.argv[0]!, {
+      args: tree.argv.slice(1),
+      clearEnv: true,
+      env: tree.env,
+    }).output();
+    assertEquals(sent.code, 0);
+    const out = await top.output();
+    assertEquals(
+      new TextDecoder().decode(out.stdout),
+      "mid-survived\ntop-done\n",
+    );
+  } finally {
+    try {
+      top.kill("SIGKILL");
+    } catch { /* exited */ }
+  }
+});
