@@ -6,12 +6,19 @@
  * the working directory, and `--setuid`/`--setgid` for `--user`). The mounts
  * vanish with the namespace.
  *
+ * That last `unshare` runs under util-linux `setpriv` (`capabilities.ts`),
+ * after the set-up that needs more: the guest keeps Docker's default
+ * capabilities (`CAP_SYS_CHROOT` and `CAP_SETUID`/`CAP_SETGID` among them,
+ * which `unshare` itself needs), a bounding set narrowed to them, and
+ * `no_new_privs`. A `--user` other than root loses them all at its setuid.
+ *
  * @module
  */
 
 import type { Backend, Invocation, RunSpec } from "./backend.ts";
 import { DEFAULT_PATH, DEVICES } from "./backend.ts";
 import { guestArgv, launcherEnv, refusesEnv } from "./launcher_env.ts";
+import { setprivArgs } from "./capabilities.ts";
 import { signalTree } from "./signal_tree.ts";
 
 /**
@@ -31,8 +38,8 @@ IFS='
 cmdpath=\${PATH-}
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
-mount=$1 unshare=$2 root=$3 devices=$4 cwd=$5 ids=$6 binds=$7
-shift 7
+mount=$1 unshare=$2 setpriv=$3 root=$4 devices=$5 cwd=$6 ids=$7 binds=$8
+shift 8
 mkdir -p "$root/proc" "$root/dev" "$root/tmp"
 "$mount" -t proc -o nosuid,nodev,noexec proc "$root/proc"
 "$mount" -t tmpfs -o nosuid,mode=0755 polythene-dev "$root/dev"
@@ -57,7 +64,8 @@ exec 4>&2 2>/dev/null
 if [ "$ids" = 0:0 ]; then set -- -- "$@"; else
   set -- --setuid "\${ids%:*}" --setgid "\${ids#*:}" -- "$@"
 fi
-(PATH=$cmdpath; "$unshare" "--root=$root" "--wd=$cwd" "$@" 2>&4 4>&- 3>&-)
+(PATH=$cmdpath; "$setpriv" ${setprivArgs().join(" ")} -- \
+  "$unshare" "--root=$root" "--wd=$cwd" "$@" 2>&4 4>&- 3>&-)
 status=$?
 printf '{ "exit-code": %d }\\n' "$status" >&3
 exit "$status"
@@ -66,7 +74,7 @@ exit "$status"
 /** Builds the host argv (after `unshare`) for `spec`. Pure. */
 export function chrootArgs(
   spec: RunSpec,
-  programs: { sh: string; mount: string; unshare: string },
+  programs: { sh: string; mount: string; unshare: string; setpriv: string },
 ): string[] {
   const ids = spec.user ?? { uid: 0, gid: 0 };
   const mounts = spec.mounts ?? [];
@@ -85,6 +93,7 @@ export function chrootArgs(
     "polythene-chroot",
     programs.mount,
     programs.unshare,
+    programs.setpriv,
     spec.rootfs,
     DEVICES.join(" "),
     spec.cwd,
@@ -98,13 +107,13 @@ export function chrootArgs(
 /** The chroot backend. */
 export const chroot: Backend = {
   name: "chroot",
-  programs: ["unshare", "mount", "sh"],
+  programs: ["unshare", "mount", "setpriv", "sh"],
   spawns: ["unshare", "sh"],
   needsRoot: true,
   package: "util-linux",
   isolates: { pid: true, network: true, mounts: true, root: "real" },
   refuses(spec): string | undefined {
-    return refusesEnv(spec, "unshare, sh and mount");
+    return refusesEnv(spec, "unshare, setpriv, sh and mount");
   },
   probe(_host, programs): Invocation {
     return {
@@ -115,6 +124,9 @@ export const chroot: Backend = {
         "--fork",
         "--kill-child",
         "--mount-proc",
+        "--",
+        programs.setpriv!,
+        ...setprivArgs(),
         "--",
         "true",
       ],
@@ -130,6 +142,7 @@ export const chroot: Backend = {
           sh: programs.sh!,
           mount: programs.mount!,
           unshare: programs.unshare!,
+          setpriv: programs.setpriv!,
         }),
       ],
       env: launcherEnv(spec),

@@ -49,7 +49,7 @@ async function run(
 const REFUSED = /Requires [\w ]*access|NotCapable|not allowed to run/;
 
 const MISSING = Deno.uid() !== 0 ? "root" : registryMissing() ??
-  (["bwrap", "proot", "unshare", "podman", "mknod", "cp"].find((p) =>
+  (["bwrap", "proot", "setpriv", "unshare", "podman", "mknod", "cp"].find((p) =>
     !onPath(p)
   ));
 
@@ -117,6 +117,7 @@ testNeeding(
         ["bwrap", exec("bubblewrap")],
         ["sh", exec("bubblewrap")],
         ["proot", exec("proot")],
+        ["setpriv", exec("proot")],
         ["unshare", exec("chroot")],
         ["cp", ["clone", "-s", staged.store, staged.uuid]],
         ["mknod", pull()],
