@@ -15,7 +15,10 @@ export const ExitCode = {
   Usage: 2,
   /** The command ran longer than `--timeout`. */
   Timeout: 124,
-  /** No backend can run on this host. */
+  /**
+   * No backend can run on this host; or, as in shells, the command was
+   * found but cannot be executed (a directory, no execute bit).
+   */
   NoBackend: 126,
   /** The command does not exist inside the rootfs. */
   CommandNotFound: 127,
@@ -64,12 +67,23 @@ export class UsageError extends PolytheneError {
 
 /** `STORE/UUID` is not a directory (exit 1). */
 export class RootfsNotFoundError extends PolytheneError {
-  /** Makes the error for `STORE/UUID` at `path` (exit 1). */
-  constructor(uuid: string, path: string) {
-    super(`No such UUID rootfs: ${uuid} (${path})`, {
-      exitCode: ExitCode.NotFound,
-      hint: "Run `polythene pull IMAGE` to stage one, or check --store",
-    });
+  /**
+   * Makes the error for `STORE/UUID` at `path` (exit 1): missing, or there
+   * but `what` (`a symlink`, `not a directory`), which the store never
+   * follows or uses.
+   */
+  constructor(uuid: string, path: string, what?: string) {
+    super(
+      what === undefined
+        ? `No such UUID rootfs: ${uuid} (${path})`
+        : `Not a UUID rootfs: ${uuid} (${path} is ${what}; entries are plain directories, and links in the store are never followed)`,
+      {
+        exitCode: ExitCode.NotFound,
+        hint: what === undefined
+          ? "Run `polythene list` to see the entries (or `polythene pull IMAGE` to stage one), or check --store"
+          : "remove it, and use an entry that pull or clone made",
+      },
+    );
     this.name = "RootfsNotFoundError";
   }
 }
@@ -82,6 +96,23 @@ export class CommandNotFoundError extends PolytheneError {
       exitCode: ExitCode.CommandNotFound,
     });
     this.name = "CommandNotFoundError";
+  }
+}
+
+/** The command exists inside the rootfs but cannot be executed (exit 126). */
+export class CommandNotExecutableError extends PolytheneError {
+  /** Makes the error for `program`, found at `path`, which is `why`. */
+  constructor(program: string, path: string, why: string) {
+    super(
+      `Command cannot be executed: "${program}" (${path} inside the rootfs) is ${why}`,
+      {
+        exitCode: ExitCode.NoBackend,
+        hint: why === "a directory"
+          ? "name the program inside it"
+          : `make it executable, e.g. chmod +x ${path} inside the rootfs`,
+      },
+    );
+    this.name = "CommandNotExecutableError";
   }
 }
 

@@ -47,7 +47,7 @@ import {
   type UserIds,
 } from "./exec/options.ts";
 import type { PullRequest } from "./image/pull.ts";
-import { createLog } from "./log.ts";
+import { createLog, isTrue } from "./log.ts";
 import { cloneEntry } from "./store/clone.ts";
 import { type EntryInfo, inspectEntry, listStore } from "./store/entries.ts";
 import { type PruneReport, pruneStore } from "./store/prune.ts";
@@ -84,7 +84,7 @@ export interface StoreOptions {
   store?: string;
   /**
    * Verbose log sink (the CLI's `--verbose` lines); default: timestamped
-   * lines on stderr when `POLYTHENE_VERBOSE` is set, else nothing.
+   * lines on stderr when `POLYTHENE_VERBOSE` is 1, true, yes or on, else nothing.
    */
   log?: (message: string) => void;
 }
@@ -613,8 +613,7 @@ function storeOf(options: StoreOptions): string {
 
 function logOf(options: StoreOptions): (message: string) => void {
   if (options.log !== undefined) return options.log;
-  const verbose = hostEnv("POLYTHENE_VERBOSE");
-  return createLog(verbose !== undefined && verbose !== "");
+  return createLog(isTrue(hostEnv("POLYTHENE_VERBOSE")));
 }
 
 function bindOf(bind: Bind | string): BindRequest {

@@ -78,7 +78,7 @@ export const VERBOSE_OPTION: OptionSpec = {
   type: "boolean",
   env: "POLYTHENE_VERBOSE",
   help:
-    "progress lines on stderr, timestamped (any non-empty env value turns it on)",
+    "progress lines on stderr, timestamped (env: 1/true/yes/on, or 0/false/no/off)",
 };
 
 /** `-t/--timeout`, shared by commands that run something. */
@@ -280,11 +280,10 @@ export const COMMANDS: readonly CommandSpec[] = [
       },
       {
         name: "tls-verify",
-        type: "string",
-        metavar: "BOOL",
-        choices: ["true", "false"],
+        type: "boolean",
         default: "true",
-        help: "false allows plain http and unverified TLS for this pull",
+        help:
+          "verify TLS and require https (default); --tls-verify=false allows plain http and unverified TLS",
       },
       {
         name: "quiet",
@@ -298,7 +297,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     positionals: [{
       name: "IMAGE",
       help:
-        "a registry reference (busybox, host:5000/ns/img@sha256:...), oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE or containers-storage:REF",
+        "a registry reference (busybox, host:5000/ns/img@sha256:...), oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF|:@N] (N from 0) or containers-storage:REF",
     }],
     description:
       "The image is unpacked into a temporary directory inside the store and\n" +
@@ -366,9 +365,20 @@ export const COMMANDS: readonly CommandSpec[] = [
       choices: ["bash", "zsh", "fish"],
     }],
     description:
-      'bash: source <(polythene completions bash); zsh and fish: the same with "zsh" or\n' +
-      '"fish". Completes commands, options, backend names and the UUIDs in the store.',
+      "bash: source <(polythene completions bash); zsh: source <(polythene completions zsh);\n" +
+      "fish: polythene completions fish | source (or save it under\n" +
+      "~/.config/fish/completions/polythene.fish). Completes commands, options,\n" +
+      "backend names and the UUIDs in the store.",
   },
+];
+
+/**
+ * Options that may also come before the command, as in
+ * `polythene -s DIR list`; the command must accept them.
+ */
+export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
+  STORE_OPTION,
+  VERBOSE_OPTION,
 ];
 
 /** Options of `polythene` itself, before any subcommand. */

@@ -12,9 +12,17 @@
 
 import { DEFAULT_PATH, type Mount, type RunSpec } from "../backends/backend.ts";
 import type { HostInfo } from "../backends/backend.ts";
-import { ExitCode, PolytheneError } from "../errors.ts";
+import {
+  CommandNotExecutableError,
+  ExitCode,
+  PolytheneError,
+} from "../errors.ts";
 import type { ImageConfig } from "../image/types.ts";
-import { lookupCommand, missingInterpreter } from "./command_lookup.ts";
+import {
+  lookupCommand,
+  missingInterpreter,
+  unexecutableCommand,
+} from "./command_lookup.ts";
 import { RunFiles } from "./host_files.ts";
 import { mountPointInRoot } from "./mount_point.ts";
 import {
@@ -101,7 +109,11 @@ export async function prepareRun(
   const cwd = workdir === "/" ? "/" : workdirInRoot(rootfs, workdir);
   const program = input.argv[0] ?? "";
   const found = lookupCommand(rootfs, program, env.PATH ?? "", cwd);
-  if (found === undefined) return undefined;
+  if (found === undefined) {
+    const denied = unexecutableCommand(rootfs, program, env.PATH ?? "", cwd);
+    if (denied === undefined) return undefined;
+    throw new CommandNotExecutableError(program, denied.path, denied.why);
+  }
   const interpreter = missingInterpreter(rootfs, found);
   if (interpreter !== undefined) {
     throw new PolytheneError(
