@@ -4,7 +4,9 @@
  * own capability sets and `NoNewPrivs` from `/proc/self/status`, and a real
  * `open_by_handle_at` (the "shocker" escape, a static C program built here
  * with `gcc -static`) is aimed at a sentinel file beside the store: it must
- * fail with EPERM and leave the sentinel as it was.
+ * fail with EPERM and leave the sentinel as it was. As root that payload
+ * runs in the jail of `tests/helpers/jail.ts` (the host read-only but for
+ * the test's own directory).
  *
  * Needs root, gcc and each backend's programs; under `CI=true` a missing one
  * fails the test instead of skipping it.
@@ -25,6 +27,7 @@ import {
   cProbesMissing,
   HANDLE_PROBE_C,
 } from "../helpers/c_probes.ts";
+import { jailPrefix } from "../helpers/jail.ts";
 
 /**
  * Docker's default set, as a mask: CHOWN 0, DAC_OVERRIDE 1, FOWNER 3,
@@ -129,10 +132,10 @@ testEachShape(
   "exec capabilities: open_by_handle_at on a host file fails with EPERM",
   undefined,
   async (ctx) => {
-    const tmp = await Deno.makeTempDir({
-      dir: `${ctx.staged.store}/..`,
-      prefix: "handle-",
-    });
+    // The staged store's own temporary directory: the store and the
+    // sentinel share its filesystem, and it is all the jail leaves writable.
+    const area = ctx.staged.store.replace(/\/store$/, "");
+    const tmp = await Deno.makeTempDir({ dir: area, prefix: "handle-" });
     try {
       // The sentinel sits beside the store, on the same filesystem as the
       // rootfs, so only the missing capability can stop the open.
@@ -148,12 +151,19 @@ testEachShape(
       await Deno.copyFile(probe, `${ctx.staged.rootfs}/bin/handle-probe`);
       await Deno.chmod(`${ctx.staged.rootfs}/bin/handle-probe`, 0o755);
 
-      const result = await ctx.exec([], [
-        "/bin/handle-probe",
-        "open",
-        type!,
-        bytes!,
-      ]);
+      // As root the payload runs jailed: the host is read-only but for
+      // `area`, and for proot also /tmp, where proot 5.1 must write its
+      // loader (it ignores PROOT_TMP_DIR for that). An unprivileged user
+      // cannot make the jail, nor needs it.
+      const writable = ctx.shape.backend === "proot" ? [area, "/tmp"] : [area];
+      const jail = ctx.shape.user === undefined
+        ? { prefix: jailPrefix(writable), env: { TMPDIR: area } }
+        : {};
+      const result = await ctx.exec(
+        [],
+        ["/bin/handle-probe", "open", type!, bytes!],
+        jail,
+      );
       if (!ctx.shape.runnable) {
         assertRefused(result, ctx.shape.backend, /needs real root/);
         return;
