@@ -119,6 +119,15 @@ testEachShape(
         guestUid === 0 ? [] : ["--user", "1000:1000"],
       );
       if (sets === undefined) return;
+      if (guestUid !== 0) {
+        // The ids were still set with the capabilities dropped.
+        const ids = await ctx.exec(["--user", "1000:1000"], [
+          "sh",
+          "-c",
+          "id -u; id -g",
+        ]);
+        assertRan(ids, backend, 0, "1000\n1000\n");
+      }
       assert.deepEqual(
         hex(sets),
         hex(expected(backend, user !== undefined, guestUid)),
