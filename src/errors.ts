@@ -16,8 +16,9 @@ export const ExitCode = {
   /** The command ran longer than `--timeout`. */
   Timeout: 124,
   /**
-   * No backend can run on this host; or, as in shells, the command was
-   * found but cannot be executed (a directory, no execute bit).
+   * No backend can run on this host (or none at or above the isolation
+   * floor), or the one chosen failed while setting up its sandbox; or, as
+   * in shells, the command was found but cannot be executed.
    */
   NoBackend: 126,
   /** The command does not exist inside the rootfs. */
@@ -147,6 +148,37 @@ export class NoBackendError extends PolytheneError {
   }
 }
 
+/**
+ * The backend chosen by its probe failed while setting up the sandbox for
+ * the real run (exit 126). exec never tries another backend then: what fails
+ * there may be the image's doing, and no image may choose a weaker backend.
+ */
+export class SandboxSetupError extends PolytheneError {
+  /** The backend that failed. */
+  readonly backend: string;
+
+  /**
+   * Makes the error for `backend`, which exited `code`; `reason` is its last
+   * line on stderr, when polythene saw it (otherwise it is on the terminal).
+   */
+  constructor(backend: string, code: number, reason?: string) {
+    super(
+      `${backend} failed while setting up the sandbox (exit ${code})${
+        reason === undefined
+          ? "; its own message is above"
+          : `: ${printable(reason)}`
+      }`,
+      {
+        exitCode: ExitCode.NoBackend,
+        hint:
+          "no other backend was tried; the next run probes it again (polythene doctor says more)",
+      },
+    );
+    this.name = "SandboxSetupError";
+    this.backend = backend;
+  }
+}
+
 /** The store root is unsafe to use: a symlink, not ours, or writable by others (exit 1). */
 export class UnsafeStoreError extends PolytheneError {
   /** Makes the error for `store`, saying why it is unsafe (exit 1). */
@@ -170,4 +202,16 @@ export class EntryBusyError extends PolytheneError {
     });
     this.name = "EntryBusyError";
   }
+}
+
+/**
+ * `text` with control characters escaped (ESC as the four characters `\x1b`), for strings
+ * from images and registries that go into a message. Pure.
+ */
+export function printable(text: string): string {
+  return text.replace(
+    // deno-lint-ignore no-control-regex
+    /[\x00-\x1f\x7f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
 }

@@ -133,6 +133,12 @@ export interface ExecOptions extends StoreOptions {
   hosts?: "host" | "image";
   /** Backend to probe first; the others follow in the default order. */
   isolation?: BackendName;
+  /**
+   * Never use a backend weaker than this one (strongest first: bubblewrap,
+   * proot, chroot): throw {@linkcode NoBackendError} (126) instead. Default
+   * `POLYTHENE_ISOLATION_FLOOR` when set.
+   */
+  isolationFloor?: BackendName;
   /** Kill the whole command tree after this many seconds (code 124). */
   timeoutSeconds?: number;
   /** Run in a fresh clone of the entry, removed afterwards. */
@@ -283,6 +289,7 @@ export async function exec(
     uuid,
     argv,
     isolation: options.isolation,
+    isolationFloor: options.isolationFloor ?? floorFrom(hostEnv),
     timeoutSeconds: options.timeoutSeconds,
     hostEnv,
     options: {
@@ -600,6 +607,17 @@ export class PolytheneSession {
 
 function hostEnv(name: string): string | undefined {
   return Deno.env.get(name);
+}
+
+function floorFrom(env: EnvLookup): BackendName | undefined {
+  const named = env("POLYTHENE_ISOLATION_FLOOR");
+  if (named === undefined || named === "") return undefined;
+  if (!isBackendName(named)) {
+    throw new UsageError(
+      `Invalid POLYTHENE_ISOLATION_FLOOR "${named}": expected bubblewrap, proot or chroot`,
+    );
+  }
+  return named;
 }
 
 function storeFrom(env: EnvLookup): string {

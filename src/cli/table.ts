@@ -102,6 +102,17 @@ export const ISOLATION_OPTION: OptionSpec = {
     "backend probed first (bubblewrap | proot | chroot); the rest follow in the default order",
 };
 
+/** `--isolation-floor`, for exec. */
+export const ISOLATION_FLOOR_OPTION: OptionSpec = {
+  name: "isolation-floor",
+  type: "string",
+  metavar: "NAME",
+  env: "POLYTHENE_ISOLATION_FLOOR",
+  choices: BACKEND_NAMES,
+  help:
+    "never use a backend weaker than NAME (strongest first: bubblewrap, proot, chroot); exit 126 instead",
+};
+
 /** `-h/--help`, accepted everywhere. */
 export const HELP_OPTION: OptionSpec = {
   name: "help",
@@ -310,6 +321,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       STORE_OPTION,
       TIMEOUT_OPTION,
       ISOLATION_OPTION,
+      ISOLATION_FLOOR_OPTION,
       ...EXEC_OPTIONS,
       {
         name: "ephemeral",
@@ -323,9 +335,11 @@ export const COMMANDS: readonly CommandSpec[] = [
     positionals: [{ name: "UUID", help: "the entry under STORE to run in" }],
     rest: { name: "CMD [ARG...]", help: "the command, passed as argv" },
     description:
-      "Backends are tried in the order bubblewrap, proot, chroot (chroot only as root).\n" +
-      "The command's own exit status is returned; 124 means a timeout, 126 that no\n" +
-      "backend can run here, 127 that the command is not in the rootfs.",
+      "Backends are tried in the order bubblewrap, proot, chroot (chroot only as root);\n" +
+      "a fall-back to another one is said on stderr. The command's own exit status is\n" +
+      "returned; 124 means a timeout, 126 that no backend (at or above the floor) can\n" +
+      "run here or the one chosen failed while setting up, 127 that the command is not\n" +
+      "in the rootfs.",
   },
   ...STORE_COMMANDS,
   {

@@ -46,7 +46,9 @@ async function run(
   return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
 }
 
-const REFUSED = /Requires [\w ]*access|NotCapable|not allowed to run/;
+/** Deno's refusal, raw or as spawn.ts words a refused program. */
+const REFUSED =
+  /Requires [\w ]*access|NotCapable|not allowed to run|may start only the programs/;
 
 const MISSING = Deno.uid() !== 0 ? "root" : registryMissing() ??
   (["bwrap", "proot", "setpriv", "unshare", "podman", "mknod", "cp"].find((p) =>

@@ -1,5 +1,6 @@
 import { assertEquals } from "../../helpers/assert.ts";
-import { bwrapArgs } from "../../../src/backends/bubblewrap.ts";
+import { bubblewrap, bwrapArgs } from "../../../src/backends/bubblewrap.ts";
+import { nulSeparated } from "../../../src/backends/status.ts";
 import { prootArgs } from "../../../src/backends/proot.ts";
 import { CHROOT_SCRIPT, chrootArgs } from "../../../src/backends/chroot.ts";
 import type { RunSpec } from "../../../src/backends/backend.ts";
@@ -48,12 +49,8 @@ Deno.test("bwrap: namespaces, layout, clean env and the command verbatim", () =>
     "--chdir",
     "/",
     "--clearenv",
-    "--setenv",
-    "PATH",
-    "/bin",
-    "--setenv",
-    "HOME",
-    "/root",
+    "--args",
+    "4",
     "--json-status-fd",
     "3",
     "--",
@@ -113,7 +110,7 @@ Deno.test("chroot: private mount and pid namespaces, fixed script, argv as data"
   assertEquals(args.slice(19), spec.argv);
   // The command runs under setpriv with fixed flags, never user data.
   assertEquals(
-    CHROOT_SCRIPT.includes(`"$setpriv" ${setprivArgs().join(" ")} --`),
+    CHROOT_SCRIPT.includes(`"$_p_setpriv" ${setprivArgs().join(" ")} --`),
     true,
   );
   assertEquals(CHROOT_SCRIPT.includes("/store/u 1"), false);
@@ -135,5 +132,23 @@ Deno.test("signals reach the sandbox through a fixed script, pid and signal as d
   assertEquals(
     signalTree("/bin/sh", "grandchildren", 7, "SIGKILL").argv.slice(4),
     ["KILL", "grandchildren", "7"],
+  );
+});
+
+Deno.test("bwrap: the environment goes to fd 4, never the argv", () => {
+  const inv = bubblewrap.invocation(spec, root, { bwrap: "/b", sh: "/s" });
+  assertEquals(inv.fdArgs, [
+    "--setenv",
+    "PATH",
+    "/bin",
+    "--setenv",
+    "HOME",
+    "/root",
+  ]);
+  assertEquals(inv.argv.includes("--setenv"), false);
+  assertEquals(inv.argv.includes("/root"), false);
+  assertEquals(
+    nulSeparated(inv.fdArgs!),
+    "--setenv\0PATH\0/bin\0--setenv\0HOME\0/root\0",
   );
 });
