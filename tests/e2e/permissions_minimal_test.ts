@@ -62,7 +62,7 @@ const REFUSED =
   /Requires [\w ]*access|NotCapable|not allowed to run|may start only the programs it found on PATH/;
 
 const MISSING = Deno.uid() !== 0 ? "root" : registryMissing() ??
-  (["bwrap", "proot", "unshare", "podman", "mknod", "cp"].find((p) =>
+  (["bwrap", "proot", "setpriv", "unshare", "podman", "mknod", "cp"].find((p) =>
     !onPath(p)
   ));
 
@@ -137,6 +137,7 @@ testNeeding(
         bwrap: () => Promise.resolve(["bwrap", exec("bubblewrap")]),
         sh: () => Promise.resolve(["sh", exec("bubblewrap")]),
         proot: () => Promise.resolve(["proot", exec("proot")]),
+        setpriv: () => Promise.resolve(["setpriv", exec("proot")]),
         unshare: () => Promise.resolve(["unshare", exec("chroot")]),
         cp: () =>
           Promise.resolve(["cp", ["clone", "-s", staged.store, staged.uuid]]),

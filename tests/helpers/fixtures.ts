@@ -5,6 +5,7 @@
  */
 
 import { makeBusyboxRootfs } from "../../scripts/busybox_rootfs.ts";
+import { programsNeeded } from "../../src/backends/backend.ts";
 import { type BackendName, BACKENDS } from "../../src/backends/mod.ts";
 import type { TestUser } from "./cli.ts";
 
@@ -72,7 +73,10 @@ async function chownTree(path: string, uid: number, gid: number) {
  */
 export function backendMissingAsRoot(backend: BackendName): string | undefined {
   if (Deno.uid() !== 0) return "root (these checks run as uid 0)";
-  const programs = BACKENDS.find((b) => b.name === backend)!.programs;
+  const programs = programsNeeded(
+    BACKENDS.find((b) => b.name === backend)!,
+    { uid: 0, realRoot: true },
+  );
   const absent = programs.filter((p) => !onPath(p));
   return absent.length === 0 ? undefined : `${absent.join(", ")} not on PATH`;
 }

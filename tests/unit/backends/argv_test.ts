@@ -4,6 +4,10 @@ import { nulSeparated } from "../../../src/backends/status.ts";
 import { prootArgs } from "../../../src/backends/proot.ts";
 import { CHROOT_SCRIPT, chrootArgs } from "../../../src/backends/chroot.ts";
 import type { RunSpec } from "../../../src/backends/backend.ts";
+import {
+  bwrapCapabilityArgs,
+  setprivArgs,
+} from "../../../src/backends/capabilities.ts";
 
 const spec: RunSpec = {
   rootfs: "/store/u 1",
@@ -29,6 +33,7 @@ Deno.test("bwrap: unprivileged gets a user namespace mapped to uid 0", () => {
 
 Deno.test("bwrap: namespaces, layout, clean env and the command verbatim", () => {
   assertEquals(bwrapArgs(spec, root), [
+    ...bwrapCapabilityArgs(),
     "--unshare-pid",
     "--unshare-ipc",
     "--unshare-uts",
@@ -77,6 +82,7 @@ Deno.test("chroot: private mount and pid namespaces, fixed script, argv as data"
     sh: "/bin/sh",
     mount: "/bin/mount",
     unshare: "/bin/unshare",
+    setpriv: "/bin/setpriv",
   });
   assertEquals(args.slice(0, 10), [
     "--mount",
@@ -90,17 +96,23 @@ Deno.test("chroot: private mount and pid namespaces, fixed script, argv as data"
     "-c",
     CHROOT_SCRIPT,
   ]);
-  assertEquals(args.slice(10, 18), [
+  assertEquals(args.slice(10, 19), [
     "polythene-chroot",
     "/bin/mount",
     "/bin/unshare",
+    "/bin/setpriv",
     "/store/u 1",
     "null zero full random urandom tty",
     "/",
     "0:0",
     "0",
   ]);
-  assertEquals(args.slice(18), spec.argv);
+  assertEquals(args.slice(19), spec.argv);
+  // The command runs under setpriv with fixed flags, never user data.
+  assertEquals(
+    CHROOT_SCRIPT.includes(`"$_p_setpriv" ${setprivArgs().join(" ")} --`),
+    true,
+  );
   assertEquals(CHROOT_SCRIPT.includes("/store/u 1"), false);
 });
 
