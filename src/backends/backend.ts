@@ -123,6 +123,22 @@ export interface Backend {
   signalTree?(pid: number, signal: Deno.Signal, programs: Programs): Invocation;
 }
 
+/** The Debian package of each host program a backend may need. */
+export const PROGRAM_PACKAGES: Readonly<Record<string, string>> = {
+  bwrap: "bubblewrap",
+  proot: "proot",
+  setpriv: "util-linux",
+  unshare: "util-linux",
+  script: "bsdutils",
+  mount: "mount",
+  sh: "dash",
+};
+
+/** The Debian package that provides `program`, else the backend's own. Pure. */
+export function packageOf(program: string, backend: Backend): string {
+  return PROGRAM_PACKAGES[program] ?? backend.package;
+}
+
 /** Every host program `backend` needs on `host`, main program first. Pure. */
 export function programsNeeded(backend: Backend, host: HostInfo): string[] {
   return [

@@ -23,7 +23,12 @@
 
 import { runCaptured } from "../process/spawn.ts";
 import { which } from "../process/which.ts";
-import { type Backend, type Isolation, programsNeeded } from "./backend.ts";
+import {
+  type Backend,
+  type Isolation,
+  packageOf,
+  programsNeeded,
+} from "./backend.ts";
 import type { HostFacts } from "./host.ts";
 import { backendsInOrder } from "./mod.ts";
 import type { BackendName } from "./names.ts";
@@ -223,7 +228,11 @@ export function diagnose(
       reason,
       cause: `${reason.replace(/ on PATH$/, "")} on PATH`,
       fix:
-        `install the "${backend.package}" package (apt-get install ${backend.package})` +
+        `install the "${
+          packageOf(readiness.missing ?? "", backend)
+        }" package (apt-get install ${
+          packageOf(readiness.missing ?? "", backend)
+        })` +
         (backend.name === "bubblewrap" ? ", or use --isolation proot" : ""),
     };
   }

@@ -29,6 +29,7 @@ import { type FoundProgram, which } from "../process/which.ts";
 import {
   type Backend,
   type HostInfo,
+  packageOf,
   type Programs,
   programsNeeded,
   type RunSpec,
@@ -166,6 +167,8 @@ export type Readiness =
     fix?: string;
     /** The failed probe, for `stage: "probe"`. */
     probe?: ProbeRecord;
+    /** The program not on PATH, for `stage: "programs"`. */
+    missing?: string;
   };
 
 /**
@@ -193,7 +196,8 @@ export async function assessBackend(
       ok: false,
       stage: "programs",
       reason: `"${found}" not found on PATH`,
-      fix: `install ${backend.package}`,
+      fix: `install ${packageOf(found, backend)}`,
+      missing: found,
     };
   }
   const key = probeKey(backend.name, found, options.host);

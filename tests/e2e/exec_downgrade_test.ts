@@ -194,7 +194,7 @@ testNeeding(
   async () => {
     const staged = await makeBusyboxStore();
     try {
-      await withPathOf(["proot", "sh"], async (path) => {
+      await withPathOf(["proot", "sh", "setpriv"], async (path) => {
         const result = await runPolythene(
           ["exec", "--store", staged.store, staged.uuid, "--", "echo", "ran"],
           { path },
@@ -234,7 +234,7 @@ testNeeding(
   async () => {
     const staged = await makeBusyboxStore();
     try {
-      await withPathOf(["proot", "sh", "unshare", "mount"], async (path) => {
+      await withPathOf(["proot", "sh", "unshare", "mount", "setpriv"], async (path) => {
         for (
           const [options, env] of [
             [["--isolation-floor", "bubblewrap"], {}],
@@ -313,7 +313,7 @@ testNeeding(
         } "$@"\n`,
       );
       await Deno.chmod(`${bin}/bwrap`, 0o755);
-      await withPathOf(["proot", "sh"], async (path) => {
+      await withPathOf(["proot", "sh", "setpriv"], async (path) => {
         const result = await runPolythene([
           "exec",
           "--store",
