@@ -136,7 +136,7 @@ export const chroot: Backend = {
       statusFd: true,
     };
   },
-  signalTree(pid, signal, programs): Invocation {
-    return signalTree(programs.sh!, "grandchildren", pid, signal);
+  signalTree(pid, signal, programs, underChild): Invocation {
+    return signalTree(programs.sh!, "grandchildren", pid, signal, underChild);
   },
 };

@@ -21,6 +21,7 @@ import type { HostFacts } from "./host.ts";
 import type { BackendName } from "./names.ts";
 import { type ProbeCache, probeKey, type ProbeRecord } from "./probe_cache.ts";
 import { backendsInOrder } from "./mod.ts";
+import { isPtyVariable, onOwnPty } from "./pty.ts";
 import { reportedExitCode, withStatusFd } from "./status.ts";
 
 /** How to choose and drive the backend. */
@@ -206,18 +207,23 @@ async function runOnce(
     ? Deno.makeTempFileSync({ prefix: "polythene-status-" })
     : undefined;
   try {
-    const argv = statusFile === undefined
+    const wrapped = statusFile === undefined
       ? invocation.argv
       : withStatusFd(programs.sh!, statusFile, invocation.argv);
+    const pty = spec.terminal
+      ? ptyFor(wrapped, invocation.env, programs, options)
+      : undefined;
     options.log(`running: ${invocation.argv.join(" ")}`);
     const signalTree = backend.signalTree?.bind(backend);
-    const result = await runAttached(argv, {
-      env: invocation.env,
+    const result = await runAttached(pty?.argv ?? wrapped, {
+      env: pty?.env ?? invocation.env,
       timeoutMs: options.timeoutMs,
       forward: ["SIGINT", "SIGTERM"],
       capture: options.capture,
+      newSession: pty === undefined,
+      gentleEnd: pty !== undefined,
       signalTree: signalTree && (async (pid, signal) => {
-        const reaper = signalTree(pid, signal, programs);
+        const reaper = signalTree(pid, signal, programs, pty !== undefined);
         await runCaptured(reaper.argv, reaper.env);
       }),
     });
@@ -235,6 +241,30 @@ async function runOnce(
   } finally {
     if (statusFile !== undefined) removeQuietly(statusFile);
   }
+}
+
+/**
+ * The backend's argv on a pty of its own (`pty.ts`), or undefined when
+ * `script` is not on PATH or the backend's environment holds one of the
+ * variables the relay uses: the command then runs in a session of its own,
+ * without a controlling terminal, like a command without a terminal.
+ */
+function ptyFor(
+  argv: readonly string[],
+  env: Record<string, string>,
+  programs: Programs,
+  options: SandboxOptions,
+): { argv: string[]; env: Record<string, string> } | undefined {
+  const script = which("script", options.hostPath);
+  if (script === undefined) {
+    options.log("no util-linux script on PATH: the command gets no terminal");
+    return undefined;
+  }
+  if (Object.keys(env).some(isPtyVariable)) {
+    options.log("the environment sets POLYTHENE_ARG_*: no terminal");
+    return undefined;
+  }
+  return onOwnPty(script.path, programs.sh!, argv, env);
 }
 
 function fixFor(backend: Backend): string | undefined {

@@ -65,7 +65,7 @@ export interface PrepareInput {
 /** A prepared run: the spec and the files to remove afterwards. */
 export interface PreparedRun {
   /** What the backends run. */
-  spec: Omit<RunSpec, "stdinIsTty">;
+  spec: Omit<RunSpec, "terminal">;
   /** Removes the run's private files. */
   cleanup(): void;
 }

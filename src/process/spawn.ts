@@ -48,6 +48,19 @@ export interface AttachedOptions {
   signalTree?: (pid: number, signal: Deno.Signal) => Promise<void>;
   /** Capture stdout and stderr; default: stdio is inherited. */
   capture?: OutputCapture;
+  /**
+   * Start the child in a session of its own (`setsid`), without a
+   * controlling terminal, so nothing it starts can reach the caller's
+   * terminal through `/dev/tty` or `TIOCSTI`.
+   */
+  newSession?: boolean;
+  /**
+   * On a timeout, once `signalTree` has killed the tree (the child's child
+   * included), let the child end by itself; if it is still there after 1 s,
+   * SIGTERM, and SIGKILL 2 s later. For `script`, which must restore the
+   * caller's terminal, and would not if it were killed.
+   */
+  gentleEnd?: boolean;
 }
 
 /**
@@ -76,6 +89,8 @@ export async function runAttached(
       : "piped",
     stdout: capture === undefined ? "inherit" : "piped",
     stderr: capture === undefined ? "inherit" : "piped",
+    // Deno's `detached` is setsid(2) in the child before exec.
+    detached: options.newSession === true,
   }).spawn();
   // Read both pipes while the child runs, so a full pipe never blocks it.
   const collected = capture === undefined ? undefined : Promise.all([
@@ -85,13 +100,26 @@ export async function runAttached(
   ]);
 
   let timedOut = false;
+  let exited = false;
   let forwarded: Deno.Signal | undefined;
+  let lastResort: ReturnType<typeof setTimeout> | undefined;
   // Through `signalTree` first: for proot, killing the child first would
   // leave its tracees running and no longer findable.
   const deliver = async (signal: Deno.Signal) => {
     if (options.signalTree !== undefined) {
       await options.signalTree(child.pid, signal).catch(() => {});
       if (signal !== "SIGKILL") return;
+      if (options.gentleEnd === true) {
+        // It should end by itself now that its child is gone.
+        lastResort = setTimeout(() => {
+          if (exited) return;
+          kill(child, "SIGTERM");
+          lastResort = setTimeout(() => {
+            if (!exited) kill(child, "SIGKILL");
+          }, 2000);
+        }, 1000);
+        return;
+      }
     }
     kill(child, signal);
   };
@@ -109,6 +137,7 @@ export async function runAttached(
   });
   try {
     const status = await child.status;
+    exited = true;
     if (collected !== undefined) {
       const [stdout, stderr] = await collected;
       capture?.collect(stdout, stderr);
@@ -116,6 +145,7 @@ export async function runAttached(
     return { code: status.code, timedOut, forwarded };
   } finally {
     if (timer !== undefined) clearTimeout(timer);
+    if (lastResort !== undefined) clearTimeout(lastResort);
     for (const { signal, listener } of listeners) {
       Deno.removeSignalListener(signal, listener);
     }

@@ -36,20 +36,45 @@ async function run(
   flags: string[],
   args: string[],
   env: Record<string, string> = {},
+  terminal = false,
 ): Promise<{ code: number; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "--no-prompt", ...flags, MAIN, ...args],
+  const argv = [
+    Deno.execPath(),
+    "run",
+    "--quiet",
+    "--no-prompt",
+    ...flags,
+    MAIN,
+    ...args,
+  ];
+  // On a terminal: a pty of util-linux `script(1)`, where polythene's stderr
+  // shows on script's stdout. The words are the test's own, quoted.
+  const [program, ...rest] = terminal
+    ? ["script", "-qec", argv.map(shellQuote).join(" "), "/dev/null"]
+    : argv;
+  const out = await new Deno.Command(program!, {
+    args: rest,
     env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", ...env },
     clearEnv: true,
     stdin: "null",
+    stdout: "piped",
   }).output();
-  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+  const decoder = new TextDecoder();
+  return {
+    code: out.code,
+    stderr: decoder.decode(out.stderr) +
+      (terminal ? decoder.decode(out.stdout) : ""),
+  };
+}
+
+function shellQuote(word: string): string {
+  return `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
 const REFUSED = /Requires [\w ]*access|NotCapable|not allowed to run/;
 
 const MISSING = Deno.uid() !== 0 ? "root" : registryMissing() ??
-  (["bwrap", "proot", "unshare", "podman", "mknod", "cp"].find((p) =>
+  (["bwrap", "proot", "unshare", "podman", "mknod", "cp", "script"].find((p) =>
     !onPath(p)
   ));
 
@@ -108,7 +133,7 @@ testNeeding(
         ...extra,
         ref,
       ];
-      const cases: [string, string[], Record<string, string>?][] = [
+      const cases: [string, string[], Record<string, string>?, boolean?][] = [
         ["--allow-read", exec("bubblewrap")],
         ["--allow-write", exec("bubblewrap")],
         ["--allow-env", exec("bubblewrap")],
@@ -118,6 +143,8 @@ testNeeding(
         ["sh", exec("bubblewrap")],
         ["proot", exec("proot")],
         ["unshare", exec("chroot")],
+        // A command on a terminal gets its own pty from `script`.
+        ["script", exec("bubblewrap"), {}, true],
         ["cp", ["clone", "-s", staged.store, staged.uuid]],
         ["mknod", pull()],
         ["podman", pull("--puller", "podman", "--tls-verify", "false")],
@@ -130,14 +157,14 @@ testNeeding(
           },
         ],
       ];
-      for (const [drop, args, env] of cases) {
+      for (const [drop, args, env, terminal] of cases) {
         assert.notDeepEqual(without(drop), permissionFlags(), drop);
         await t.step(`without ${drop}: ${args[0]} is refused`, async () => {
           // Fresh probes each time: the probe is what spawns the backend.
           await Deno.remove(`${staged.store}/.polythene/probes.json`).catch(
             () => {},
           );
-          const result = await run(without(drop), args, env);
+          const result = await run(without(drop), args, env, terminal);
           assert.notEqual(result.code, 0, result.stderr);
           assert.match(result.stderr, REFUSED, result.stderr);
         });
@@ -150,6 +177,13 @@ testNeeding(
           const result = await run(permissionFlags(), exec(backend));
           assert.equal(result.code, 0, result.stderr);
         }
+        const onTerminal = await run(
+          permissionFlags(),
+          exec("bubblewrap"),
+          {},
+          true,
+        );
+        assert.equal(onTerminal.code, 0, onTerminal.stderr);
         assert.equal((await run(permissionFlags(), pull())).code, 0);
         const pulled = await run(
           permissionFlags(),

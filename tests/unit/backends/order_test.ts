@@ -36,6 +36,12 @@ Deno.test("backend names are checked exactly", () => {
   assertEquals(isBackendName("Proot"), false);
 });
 
-Deno.test("--allow-run lists exactly what the backends spawn", () => {
-  assertEquals(runnablePrograms(), ["bwrap", "proot", "sh", "unshare"]);
+Deno.test("--allow-run lists exactly what the backends and the pty relay spawn", () => {
+  assertEquals(runnablePrograms(), [
+    "bwrap",
+    "proot",
+    "script",
+    "sh",
+    "unshare",
+  ]);
 });
