@@ -16,7 +16,16 @@ import { signalTree } from "./signal_tree.ts";
 
 /**
  * The fixed setup script, run as pid 1 of the new pid namespace. User data
- * reaches it only as positional parameters, never by concatenation. It writes
+ * reaches it only as positional parameters, never by concatenation.
+ *
+ * It works as real root on a rootfs whose names another run's command may
+ * be changing (exec takes a shared lock), so it first binds the rootfs onto
+ * itself, in its private mount namespace, with `nosymfollow`: until the
+ * setup is done, a symlink anywhere under `$root` fails with ELOOP instead
+ * of taking a `mkdir`, `: >` or mount to a host path. The bind targets it
+ * gets are already resolved inside the rootfs (no symlinks), so only a swap
+ * made meanwhile can meet one. `symfollow` is restored right before the
+ * command starts. It writes
  * bwrap-style `{ "exit-code": N }` to fd 3 once the command has run, so a
  * setup failure is told apart from the command's own status. The command
  * runs in the foreground: an `&` job would start with SIGINT and SIGQUIT
@@ -33,7 +42,11 @@ PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 mount=$1 unshare=$2 root=$3 devices=$4 cwd=$5 ids=$6 binds=$7
 shift 7
-mkdir -p "$root/proc" "$root/dev" "$root/tmp"
+"$mount" --bind -- "$root" "$root"
+"$mount" -o remount,bind,nosymfollow -- "$root"
+for d in proc dev tmp; do
+  if [ ! -e "$root/$d" ] && [ ! -L "$root/$d" ]; then mkdir "$root/$d"; fi
+done
 "$mount" -t proc -o nosuid,nodev,noexec proc "$root/proc"
 "$mount" -t tmpfs -o nosuid,mode=0755 polythene-dev "$root/dev"
 for n in $devices; do
@@ -51,6 +64,7 @@ while [ "$binds" -gt 0 ]; do
   shift 3
   binds=$((binds - 1))
 done
+"$mount" -o remount,bind,symfollow -- "$root"
 set +e
 PWD=/
 exec 4>&2 2>/dev/null

@@ -17,6 +17,7 @@ import type { ImageConfig } from "../image/types.ts";
 import { lookupCommand, missingInterpreter } from "./command_lookup.ts";
 import { RunFiles } from "./host_files.ts";
 import { mountPointInRoot } from "./mount_point.ts";
+import { which } from "../process/which.ts";
 import {
   type BindRequest,
   commandEnv,
@@ -62,6 +63,8 @@ export interface PrepareInput {
   log: (message: string) => void;
 }
 
+const FALLBACK_PATH = "/usr/sbin:/usr/bin:/sbin:/bin";
+
 /** A prepared run: the spec and the files to remove afterwards. */
 export interface PreparedRun {
   /** What the backends run. */
@@ -97,8 +100,11 @@ export async function prepareRun(
     fileEnv,
     cliEnv,
   });
+  // Makes missing mount points (mount_point.ts); as the backends find theirs.
+  const sh = which("sh", input.hostEnv("PATH") ?? FALLBACK_PATH)?.path ??
+    "/bin/sh";
   const workdir = options.workdir ?? imageWorkdir(input.config?.WorkingDir);
-  const cwd = workdir === "/" ? "/" : workdirInRoot(rootfs, workdir);
+  const cwd = workdir === "/" ? "/" : workdirInRoot(rootfs, workdir, sh);
   const program = input.argv[0] ?? "";
   const found = lookupCommand(rootfs, program, env.PATH ?? "", cwd);
   if (found === undefined) return undefined;
@@ -109,7 +115,7 @@ export async function prepareRun(
       { exitCode: ExitCode.CommandNotFound },
     );
   }
-  const files = new RunFiles(input.log);
+  const files = new RunFiles(input.log, sh);
   try {
     const mounts: Mount[] = [];
     if ((options.hosts ?? "host") === "host") {
@@ -123,7 +129,7 @@ export async function prepareRun(
       }
     }
     for (const bind of options.binds ?? []) {
-      mounts.push(bindMount(rootfs, bind));
+      mounts.push(bindMount(rootfs, bind, sh));
     }
     return {
       spec: {
@@ -161,9 +167,9 @@ async function readEnvFile(file: string): Promise<string> {
 
 /** A bind's source, checked on the host, and its mount point in the rootfs. */
 /** The working directory inside the rootfs, created when missing. */
-function workdirInRoot(rootfs: string, workdir: string): string {
+function workdirInRoot(rootfs: string, workdir: string, sh: string): string {
   try {
-    return mountPointInRoot(rootfs, workdir, "dir");
+    return mountPointInRoot(rootfs, workdir, "dir", sh);
   } catch (error) {
     const why = (error as Error).message.replace(/^.*inside the rootfs: /, "");
     throw new PolytheneError(`Invalid --workdir "${workdir}": ${why}`, {
@@ -173,7 +179,7 @@ function workdirInRoot(rootfs: string, workdir: string): string {
   }
 }
 
-function bindMount(rootfs: string, bind: BindRequest): Mount {
+function bindMount(rootfs: string, bind: BindRequest, sh: string): Mount {
   let source: string;
   let isDir: boolean;
   try {
@@ -190,6 +196,11 @@ function bindMount(rootfs: string, bind: BindRequest): Mount {
       cause: error,
     });
   }
-  const target = mountPointInRoot(rootfs, bind.target, isDir ? "dir" : "file");
+  const target = mountPointInRoot(
+    rootfs,
+    bind.target,
+    isDir ? "dir" : "file",
+    sh,
+  );
   return { source, target, readOnly: bind.readOnly };
 }

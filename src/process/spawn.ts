@@ -205,6 +205,40 @@ export async function runCaptured(
   };
 }
 
+/**
+ * {@linkcode runCaptured}, synchronously and without input: for a tiny
+ * helper that a synchronous step needs (`mount_point.ts`).
+ */
+export function runCapturedSync(
+  argv: readonly string[],
+  env: Record<string, string>,
+): CapturedResult {
+  const [program, ...args] = argv;
+  if (program === undefined) throw new TypeError("Cannot run an empty argv");
+  let out: Deno.CommandOutput;
+  try {
+    out = new Deno.Command(program, {
+      args,
+      env,
+      clearEnv: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).outputSync();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      return { code: 127, stdout: "", stderr: `${program}: not found` };
+    }
+    throw error;
+  }
+  const decoder = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: decoder.decode(out.stdout),
+    stderr: decoder.decode(out.stderr),
+  };
+}
+
 /** Writes `input` to a child's stdin and closes it; a child that exits
  * without reading it all is not an error. */
 async function feed(
