@@ -218,7 +218,9 @@ async function runOnce(
     const result = await runAttached(pty?.argv ?? wrapped, {
       env: pty?.env ?? invocation.env,
       timeoutMs: options.timeoutMs,
-      forward: ["SIGINT", "SIGTERM"],
+      // SIGHUP too: in a session of its own, the command no longer gets the
+      // terminal's hangup from the kernel.
+      forward: ["SIGINT", "SIGTERM", "SIGHUP"],
       capture: options.capture,
       newSession: pty === undefined,
       gentleEnd: pty !== undefined,
