@@ -62,6 +62,7 @@ async function callerReads(
   dir: string,
   exec: string[],
   redirect: string,
+  status = 0,
 ): Promise<{ got: string; shown: string }> {
   const polythene = [...jailPrefix([dir]), ...cliArgv(), ...exec]
     .map(shellQuote).join(" ");
@@ -87,7 +88,7 @@ async function callerReads(
   const shown = new TextDecoder().decode(out.stdout).replaceAll("\r", "");
   const got = /got:\[(.*)\]/.exec(shown)?.[1];
   assert.notEqual(got, undefined, `the caller's read ran:\n${shown}`);
-  assert.match(shown, /rc=0/, shown);
+  assert.match(shown, new RegExp(`rc=${status}\\b`), shown);
   return { got: got!, shown };
 }
 
@@ -128,6 +129,27 @@ for (const backend of BACKEND_NAMES as readonly BackendName[]) {
           // The command did reach a terminal: its own pty.
           assert.match(shown, /tiocsti fd0: pushed/, shown);
         });
+        await t.step(
+          "on a terminal, argv and the exit status pass through",
+          async () => {
+            const { shown } = await callerReads(
+              dir,
+              [
+                ...exec.slice(0, -1),
+                "sh",
+                "-c",
+                '[ -t 0 ] && [ -t 1 ] && printf "<%s>" "$@"; exit 7',
+                "sh",
+                "a b",
+                "$HOME",
+                "'\"",
+              ],
+              "",
+              7,
+            );
+            assert.match(shown, /<a b><\$HOME><'">/, shown);
+          },
+        );
         await t.step("without a terminal", async () => {
           const { got, shown } = await callerReads(
             dir,
