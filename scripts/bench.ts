@@ -344,7 +344,7 @@ async function prepareBackend(
     argv: COMMAND,
     env: commandEnv({ uid: 0, fileEnv: [], cliEnv: [] }),
     cwd: "/",
-    stdinIsTty: false,
+    terminal: false,
   };
   const invocation = backend.invocation(spec, host, programs);
   const bench: Bench = {

@@ -37,6 +37,7 @@ import { detectHost } from "./backends/host.ts";
 import { type BackendName, isBackendName } from "./backends/names.ts";
 import { ProbeCache } from "./backends/probe_cache.ts";
 import { UsageError } from "./errors.ts";
+import { escapeControlKeepLines } from "./escape.ts";
 import { execEphemeral } from "./exec/ephemeral.ts";
 import { execInEntry, type ExecRequest } from "./exec/exec.ts";
 import {
@@ -227,7 +228,10 @@ export async function pull(
     hostEnv: hostEnv,
     log: logOf(options),
     warn: options.warn ??
-      ((message) => console.error(`polythene: warning: ${message}`)),
+      ((message) =>
+        console.error(
+          `polythene: warning: ${escapeControlKeepLines(message)}`,
+        )),
     onLayer: options.onLayer,
   };
   return await pullImage(request);

@@ -29,8 +29,13 @@ export interface RunSpec {
   env: Readonly<Record<string, string>>;
   /** Working directory inside the rootfs. */
   cwd: string;
-  /** Whether polythene's stdin is a terminal. */
-  stdinIsTty: boolean;
+  /**
+   * Whether polythene's stdin and stdout are terminals: the command then
+   * runs on a pseudo-terminal of its own, relayed to them (`pty.ts`), and
+   * otherwise in a session of its own, never holding a controlling
+   * terminal.
+   */
+  terminal: boolean;
   /** Host paths made visible inside, in order (default: none). */
   mounts?: readonly Mount[];
   /** `none` gives the command no network but its own loopback. */
@@ -118,9 +123,16 @@ export interface Backend {
   invocation(spec: RunSpec, host: HostInfo, programs: Programs): Invocation;
   /**
    * For backends whose tree does not end with the process polythene started:
-   * a command that sends `signal` to every process of the tree of `pid`.
+   * a command that sends `signal` to every process of the tree of `pid`, or
+   * with `underChild`, of `pid`'s child (the backend, when `pid` is the
+   * `script` that relays a pty; see `pty.ts`), which SIGKILL then kills too.
    */
-  signalTree?(pid: number, signal: Deno.Signal, programs: Programs): Invocation;
+  signalTree?(
+    pid: number,
+    signal: Deno.Signal,
+    programs: Programs,
+    underChild?: boolean,
+  ): Invocation;
 }
 
 /** The Debian package of each host program a backend may need. */

@@ -48,7 +48,7 @@ export function bwrapBaseArgs(
 export function bwrapArgs(spec: RunSpec, host: HostInfo): string[] {
   const args = bwrapBaseArgs(host, spec.user);
   if (spec.network === "none") args.push("--unshare-net");
-  if (!spec.stdinIsTty) args.push("--new-session");
+  if (!spec.terminal) args.push("--new-session");
   args.push(
     "--bind",
     spec.rootfs,
@@ -121,7 +121,7 @@ export const bubblewrap: Backend = {
       fdArgs: bwrapEnvArgs(spec),
     };
   },
-  signalTree(pid, signal, programs): Invocation {
-    return signalTree(programs.sh!, "grandchildren", pid, signal);
+  signalTree(pid, signal, programs, underChild): Invocation {
+    return signalTree(programs.sh!, "grandchildren", pid, signal, underChild);
   },
 };

@@ -23,7 +23,16 @@ import { signalTree } from "./signal_tree.ts";
 
 /**
  * The fixed setup script, run as pid 1 of the new pid namespace. User data
- * reaches it only as positional parameters, never by concatenation. It writes
+ * reaches it only as positional parameters, never by concatenation.
+ *
+ * It works as real root on a rootfs whose names another run's command may
+ * be changing (exec takes a shared lock), so it first binds the rootfs onto
+ * itself, in its private mount namespace, with `nosymfollow`: until the
+ * setup is done, a symlink anywhere under `$root` fails with ELOOP instead
+ * of taking a `mkdir`, `: >` or mount to a host path. The bind targets it
+ * gets are already resolved inside the rootfs (no symlinks), so only a swap
+ * made meanwhile can meet one. `symfollow` is restored right before the
+ * command starts. It writes
  * bwrap-style `{ "exit-code": N }` to fd 3 once the command has run, so a
  * setup failure is told apart from the command's own status. The command
  * runs in the foreground: an `&` job would start with SIGINT and SIGQUIT
@@ -43,7 +52,13 @@ export PATH
 _p_mount=$1 _p_unshare=$2 _p_setpriv=$3 _p_root=$4 _p_devices=$5 _p_cwd=$6
 _p_ids=$7 _p_binds=$8
 shift 8
-mkdir -p "$_p_root/proc" "$_p_root/dev" "$_p_root/tmp"
+"$_p_mount" --bind -- "$_p_root" "$_p_root"
+"$_p_mount" -o remount,bind,nosymfollow -- "$_p_root"
+for _p_d in proc dev tmp; do
+  if [ ! -e "$_p_root/$_p_d" ] && [ ! -L "$_p_root/$_p_d" ]; then
+    mkdir "$_p_root/$_p_d"
+  fi
+done
 "$_p_mount" -t proc -o nosuid,nodev,noexec proc "$_p_root/proc"
 "$_p_mount" -t tmpfs -o nosuid,mode=0755 polythene-dev "$_p_root/dev"
 for _p_n in $_p_devices; do
@@ -61,6 +76,7 @@ while [ "$_p_binds" -gt 0 ]; do
   shift 3
   _p_binds=$((_p_binds - 1))
 done
+"$_p_mount" -o remount,bind,symfollow -- "$_p_root"
 set +e
 PWD=/
 exec 4>&2 2>/dev/null
@@ -152,7 +168,7 @@ export const chroot: Backend = {
       statusFd: true,
     };
   },
-  signalTree(pid, signal, programs): Invocation {
-    return signalTree(programs.sh!, "grandchildren", pid, signal);
+  signalTree(pid, signal, programs, underChild): Invocation {
+    return signalTree(programs.sh!, "grandchildren", pid, signal, underChild);
   },
 };

@@ -8,7 +8,7 @@
  * failed check into a {@linkcode Problem}. {@linkcode runDoctor} is the shell.
  *
  * Permissions: those of `exec` (`--allow-read`, `--allow-write` for the
- * probe cache, `--allow-run=bwrap,proot,setpriv,sh,unshare`, `--allow-sys`).
+ * probe cache, `--allow-run=bwrap,proot,script,setpriv,sh,unshare`, `--allow-sys`).
  *
  * @example
  * ```ts

@@ -81,7 +81,7 @@ export const proot: Backend = {
       statusFd: false,
     };
   },
-  signalTree(pid, signal, programs): Invocation {
-    return signalTree(programs.sh!, "tracees", pid, signal);
+  signalTree(pid, signal, programs, underChild): Invocation {
+    return signalTree(programs.sh!, "tracees", pid, signal, underChild);
   },
 };

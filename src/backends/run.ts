@@ -38,6 +38,7 @@ import type { HostFacts } from "./host.ts";
 import type { BackendName } from "./names.ts";
 import { type ProbeCache, probeKey, type ProbeRecord } from "./probe_cache.ts";
 import { BACKENDS, backendsInOrder } from "./mod.ts";
+import { isPtyVariable, onOwnPty } from "./pty.ts";
 import { nulSeparated, reportedExitCode, withStatusFd } from "./status.ts";
 
 /** How to choose and drive the backend. */
@@ -287,9 +288,12 @@ async function runOnce(
     options.privateDir,
   );
   try {
-    const argv = statusFile === undefined
+    const wrapped = statusFile === undefined
       ? invocation.argv
       : withStatusFd(programs.sh!, statusFile, invocation.argv, argsFile);
+    const pty = spec.terminal
+      ? ptyFor(wrapped, invocation.env, programs, options)
+      : undefined;
     options.log(`running: ${invocation.argv.join(" ")}`);
     const signalTree = backend.signalTree?.bind(backend);
     let stderr: Uint8Array | undefined;
@@ -300,13 +304,17 @@ async function runOnce(
         options.capture!.collect(out, err);
       },
     };
-    const result = await runAttached(argv, {
-      env: invocation.env,
+    const result = await runAttached(pty?.argv ?? wrapped, {
+      env: pty?.env ?? invocation.env,
       timeoutMs: options.timeoutMs,
-      forward: ["SIGINT", "SIGTERM"],
+      // SIGHUP too: in a session of its own, the command no longer gets the
+      // terminal's hangup from the kernel.
+      forward: ["SIGINT", "SIGTERM", "SIGHUP"],
       capture,
+      newSession: pty === undefined,
+      gentleEnd: pty !== undefined,
       signalTree: signalTree && (async (pid, signal) => {
-        const reaper = signalTree(pid, signal, programs);
+        const reaper = signalTree(pid, signal, programs, pty !== undefined);
         await runCaptured(reaper.argv, reaper.env);
       }),
     });
@@ -340,6 +348,30 @@ function writeArgsFile(args: readonly string[], dir?: string): string {
   const file = Deno.makeTempFileSync({ dir, prefix: "polythene-args-" });
   Deno.writeTextFileSync(file, nulSeparated(args));
   return file;
+}
+
+/**
+ * The backend's argv on a pty of its own (`pty.ts`), or undefined when
+ * `script` is not on PATH or the backend's environment holds one of the
+ * variables the relay uses: the command then runs in a session of its own,
+ * without a controlling terminal, like a command without a terminal.
+ */
+function ptyFor(
+  argv: readonly string[],
+  env: Record<string, string>,
+  programs: Programs,
+  options: SandboxOptions,
+): { argv: string[]; env: Record<string, string> } | undefined {
+  const script = which("script", options.hostPath);
+  if (script === undefined) {
+    options.log("no util-linux script on PATH: the command gets no terminal");
+    return undefined;
+  }
+  if (Object.keys(env).some(isPtyVariable)) {
+    options.log("the environment sets POLYTHENE_ARG_*: no terminal");
+    return undefined;
+  }
+  return onOwnPty(script.path, programs.sh!, argv, env);
 }
 
 function fixFor(backend: Backend): string | undefined {

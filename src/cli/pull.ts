@@ -4,6 +4,7 @@
  * @module
  */
 
+import { escapeControlKeepLines } from "../escape.ts";
 import { pullImage } from "../image/pull.ts";
 import { createLog } from "../log.ts";
 import type { OptionValues } from "./parse.ts";
@@ -32,7 +33,7 @@ export async function pullCommand(
       log: createLog(verbose),
       warn: (message) => {
         progress.done();
-        console.error(`polythene: warning: ${message}`);
+        console.error(`polythene: warning: ${escapeControlKeepLines(message)}`);
       },
       onLayer: (i, n) =>
         progress.update(`pulling ${image}: layer ${i + 1}/${n}`),

@@ -37,10 +37,15 @@ export const APT_SNIPPET_TEXT =
 export class RunFiles {
   #dir: string | undefined;
   readonly #log: (message: string) => void;
+  readonly #sh: string;
 
-  /** @param log Verbose log sink. */
-  constructor(log: (message: string) => void) {
+  /**
+   * @param log Verbose log sink.
+   * @param sh Absolute path of `sh`, which makes missing mount points.
+   */
+  constructor(log: (message: string) => void, sh: string) {
     this.#log = log;
+    this.#sh = sh;
   }
 
   /**
@@ -88,7 +93,7 @@ export class RunFiles {
   #mount(rootfs: string, target: string, text: string): Mount | undefined {
     let resolved: string;
     try {
-      resolved = mountPointInRoot(rootfs, target, "file");
+      resolved = mountPointInRoot(rootfs, target, "file", this.#sh);
     } catch (error) {
       this.#log(`${target}: ${(error as Error).message}; skipped`);
       return undefined;

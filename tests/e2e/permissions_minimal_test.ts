@@ -47,14 +47,39 @@ async function run(
   flags: string[],
   args: string[],
   env: Record<string, string> = {},
+  terminal = false,
 ): Promise<{ code: number; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "--no-prompt", ...flags, MAIN, ...args],
+  const argv = [
+    Deno.execPath(),
+    "run",
+    "--quiet",
+    "--no-prompt",
+    ...flags,
+    MAIN,
+    ...args,
+  ];
+  // On a terminal: a pty of util-linux `script(1)`, where polythene's stderr
+  // shows on script's stdout. The words are the test's own, quoted.
+  const [program, ...rest] = terminal
+    ? ["script", "-qec", argv.map(shellQuote).join(" "), "/dev/null"]
+    : argv;
+  const out = await new Deno.Command(program!, {
+    args: rest,
     env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", ...env },
     clearEnv: true,
     stdin: "null",
+    stdout: "piped",
   }).output();
-  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+  const decoder = new TextDecoder();
+  return {
+    code: out.code,
+    stderr: decoder.decode(out.stderr) +
+      (terminal ? decoder.decode(out.stdout) : ""),
+  };
+}
+
+function shellQuote(word: string): string {
+  return `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
 /** Deno's refusal, as Deno words it or as polythene reports it. */
@@ -62,9 +87,8 @@ const REFUSED =
   /Requires [\w ]*access|NotCapable|not allowed to run|may start only the programs it found on PATH/;
 
 const MISSING = Deno.uid() !== 0 ? "root" : registryMissing() ??
-  (["bwrap", "proot", "setpriv", "unshare", "podman", "mknod", "cp"].find((p) =>
-    !onPath(p)
-  ));
+  (["bwrap", "proot", "setpriv", "unshare", "podman", "mknod", "cp", "script"]
+    .find((p) => !onPath(p)));
 
 testNeeding(
   MISSING,
@@ -131,13 +155,15 @@ testNeeding(
         ...pull("--tls-verify=false").slice(0, -1),
         securedRef,
       ];
-      type Case = [string, string[], Record<string, string>?];
+      type Case = [string, string[], Record<string, string>?, boolean?];
       /** Each program polythene may start, and a command that starts it. */
       const programCases: Record<string, () => Promise<Case>> = {
         bwrap: () => Promise.resolve(["bwrap", exec("bubblewrap")]),
         sh: () => Promise.resolve(["sh", exec("bubblewrap")]),
         proot: () => Promise.resolve(["proot", exec("proot")]),
         setpriv: () => Promise.resolve(["setpriv", exec("proot")]),
+        // A command on a terminal gets its own pty from `script`.
+        script: () => Promise.resolve(["script", exec("bubblewrap"), {}, true]),
         unshare: () => Promise.resolve(["unshare", exec("chroot")]),
         cp: () =>
           Promise.resolve(["cp", ["clone", "-s", staged.store, staged.uuid]]),
@@ -172,14 +198,14 @@ testNeeding(
       for (const name of allowedPrograms()) {
         cases.push(await programCases[name]!());
       }
-      for (const [drop, args, env] of cases) {
+      for (const [drop, args, env, terminal] of cases) {
         assert.notDeepEqual(without(drop), permissionFlags(), drop);
         await t.step(`without ${drop}: ${args[0]} is refused`, async () => {
           // Fresh probes each time: the probe is what spawns the backend.
           await Deno.remove(`${staged.store}/.polythene/probes.json`).catch(
             () => {},
           );
-          const result = await run(without(drop), args, env);
+          const result = await run(without(drop), args, env, terminal);
           assert.notEqual(result.code, 0, result.stderr);
           assert.match(result.stderr, REFUSED, result.stderr);
         });
@@ -187,11 +213,11 @@ testNeeding(
       await t.step(
         "with every flag, every one of those commands works",
         async () => {
-          for (const [drop, args, env] of cases) {
+          for (const [drop, args, env, terminal] of cases) {
             await Deno.remove(`${staged.store}/.polythene/probes.json`).catch(
               () => {},
             );
-            const result = await run(permissionFlags(), args, env);
+            const result = await run(permissionFlags(), args, env, terminal);
             assert.equal(
               result.code,
               0,

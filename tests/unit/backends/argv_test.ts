@@ -14,7 +14,7 @@ const spec: RunSpec = {
   argv: ["printf", "%s\n", "a b", "--x", "$HOME"],
   env: { PATH: "/bin", HOME: "/root" },
   cwd: "/",
-  stdinIsTty: false,
+  terminal: false,
 };
 const root = { uid: 0, realRoot: true };
 const user = { uid: 1000, realRoot: false };
@@ -62,8 +62,8 @@ Deno.test("bwrap: namespaces, layout, clean env and the command verbatim", () =>
   ]);
 });
 
-Deno.test("bwrap: no --new-session when stdin is a terminal", () => {
-  const args = bwrapArgs({ ...spec, stdinIsTty: true }, root);
+Deno.test("bwrap: no --new-session on a terminal (the command has its own pty)", () => {
+  const args = bwrapArgs({ ...spec, terminal: true }, root);
   assertEquals(args.includes("--new-session"), false);
 });
 

@@ -79,7 +79,7 @@ Deno.test("proot as real root runs, and is probed, under setpriv", () => {
     argv: ["true"],
     env: {},
     cwd: "/",
-    stdinIsTty: false,
+    terminal: false,
   };
   for (
     const argv of [
@@ -103,7 +103,7 @@ Deno.test("bwrap keeps the set for uid 0 inside and adds nothing for another uid
     argv: ["true"],
     env: {},
     cwd: "/",
-    stdinIsTty: false,
+    terminal: false,
   };
   for (const host of [root, user]) {
     assertEquals(bwrapArgs(spec, host).includes("--cap-drop"), true);

@@ -40,10 +40,11 @@ Deno.test("backend names are checked exactly", () => {
   assertEquals(isBackendName("Proot"), false);
 });
 
-Deno.test("--allow-run lists exactly what the backends spawn", () => {
+Deno.test("--allow-run lists exactly what the backends and the pty relay spawn", () => {
   assertEquals(runnablePrograms(), [
     "bwrap",
     "proot",
+    "script",
     "setpriv",
     "sh",
     "unshare",
