@@ -20,9 +20,11 @@ import { which } from "../process/which.ts";
 import { BlobCache, removeTemporaries } from "../store/blob_cache.ts";
 import {
   type EntryMetadata,
-  legacyMeta,
+  LEGACY_META_NAME,
+  writeLegacyMeta,
   writeMetadata,
 } from "../store/metadata.ts";
+import { UnsafeTargetError } from "../store/safe_write.ts";
 import { createStaging, type Staging, sweepStaging } from "../store/staging.ts";
 import { checkStoreRoot } from "../store/root_safety.ts";
 import { formatReference } from "./reference.ts";
@@ -190,10 +192,14 @@ async function fill(
     );
   }
   await ensureRuntimeDirs(staging.dir);
-  await Deno.writeTextFile(
-    `${staging.dir}/.polythene-meta`,
-    legacyMeta(request.image, created),
-  );
+  await writeLegacyMeta(staging.dir, request.image, created).catch((error) => {
+    if (!(error instanceof UnsafeTargetError)) throw error;
+    throw new PolytheneError(
+      `Cannot pull "${request.image}": the image has a ${error.kind} at ` +
+        `/${LEGACY_META_NAME}, the name polythene writes its metadata to`,
+      { exitCode: 1, cause: error },
+    );
+  });
   return {
     schema: 1,
     uuid: staging.uuid,
