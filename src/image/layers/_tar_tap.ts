@@ -165,20 +165,23 @@ export class TarTap {
       this.#startMeta(typeflag, size);
       return;
     }
-    const name = this.#pax?.path ?? this.#longName ?? ustarName(block);
-    const link = this.#pax?.linkpath ?? this.#longLink ??
-      field(block, 157, 100);
-    if (!isUtf8(name)) {
-      throw new LayerPathError(
-        showBytes(name),
-        "its name is not valid UTF-8, which no file name here can hold",
-      );
-    }
-    if (!isUtf8(link)) {
-      throw new LayerPathError(
-        showBytes(name),
-        `its link name "${showBytes(link)}" is not valid UTF-8`,
-      );
+    const name = this.#pax?.path ?? this.#longName;
+    const link = this.#pax?.linkpath ?? this.#longLink;
+    const nameOk = name ? isUtf8(name) : ustarNameIsUtf8(block);
+    const linkOk = link ? isUtf8(link) : fieldIsUtf8(block, 157, 100);
+    if (!nameOk || !linkOk) {
+      const shown = showBytes(name ?? ustarName(block));
+      throw nameOk
+        ? new LayerPathError(
+          shown,
+          `its link name "${
+            showBytes(link ?? field(block, 157, 100))
+          }" is not valid UTF-8`,
+        )
+        : new LayerPathError(
+          shown,
+          "its name is not valid UTF-8, which no file name here can hold",
+        );
     }
     this.#queue.push({
       typeflag,
@@ -248,11 +251,34 @@ function field(block: Uint8Array, offset: number, length: number): Uint8Array {
   return beforeNul(block.subarray(offset, offset + length)).slice();
 }
 
+/** Whether the magic is POSIX `ustar\\0` (GNU's `ustar ` has no prefix). */
+function isPosix(block: Uint8Array): boolean {
+  return block[257] === 0x75 && block[258] === 0x73 &&
+    block[259] === 0x74 && block[260] === 0x61 && block[261] === 0x72 &&
+    block[262] === 0;
+}
+
+/** Whether a NUL-terminated header field is UTF-8, without copying it. */
+function fieldIsUtf8(
+  block: Uint8Array,
+  offset: number,
+  length: number,
+): boolean {
+  let end = offset;
+  while (end < offset + length && block[end] !== 0) end++;
+  return isUtf8(block, offset, end);
+}
+
+/** {@linkcode ustarName} is UTF-8 (prefix and name are, `/` being ASCII). */
+function ustarNameIsUtf8(block: Uint8Array): boolean {
+  return fieldIsUtf8(block, 0, 100) &&
+    (!isPosix(block) || fieldIsUtf8(block, 345, 155));
+}
+
 /** The ustar name, with the prefix when the magic is POSIX `ustar\0`. */
 function ustarName(block: Uint8Array): Uint8Array {
   const name = field(block, 0, 100);
-  const magic = decoder.decode(field(block, 257, 6));
-  const prefix = magic === "ustar" ? field(block, 345, 155) : new Uint8Array();
+  const prefix = isPosix(block) ? field(block, 345, 155) : new Uint8Array();
   if (prefix.length === 0) return name;
   const joined = new Uint8Array(prefix.length + 1 + name.length);
   joined.set(prefix);

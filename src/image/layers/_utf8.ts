@@ -8,14 +8,27 @@
 
 const strict = new TextDecoder("utf-8", { fatal: true });
 
-/** Whether `bytes` are valid UTF-8. Pure. */
-export function isUtf8(bytes: Uint8Array): boolean {
-  try {
-    strict.decode(bytes);
-    return true;
-  } catch {
-    return false;
+/**
+ * Whether `bytes[start..end)` are valid UTF-8 (no overlong forms, no
+ * surrogates). Pure; plain JavaScript without copies, as it runs on every
+ * tar header.
+ */
+export function isUtf8(
+  bytes: Uint8Array,
+  start = 0,
+  end = bytes.length,
+): boolean {
+  let i = start;
+  while (i < end) {
+    if (bytes[i]! < 0x80) {
+      i += 1;
+      continue;
+    }
+    const length = sequenceAt(bytes, i);
+    if (length === 0 || i + length > end) return false;
+    i += length;
   }
+  return true;
 }
 
 /** Length of the valid UTF-8 sequence at `bytes[i]`, or 0. */
