@@ -39,7 +39,19 @@ import { registrySource } from "./sources/registry_source.ts";
 import { type ImageSource, parseImageSource } from "./source.ts";
 import type { Platform } from "./types.ts";
 import { extractLayer } from "./layers/mod.ts";
-import { unpackImage } from "./unpack.ts";
+import {
+  DEFAULT_IMAGE_LIMITS,
+  ImageLimitError,
+  type ImageLimits,
+  planImage,
+} from "./image_limits.ts";
+import {
+  imageLimitError,
+  layerLimits,
+  pullError,
+  unpackImage,
+} from "./unpack.ts";
+import { freeBytes } from "../store/free_space.ts";
 
 /** What to pull, and how. */
 export interface PullRequest {
@@ -63,6 +75,8 @@ export interface PullRequest {
   warn: (message: string) => void;
   /** Progress: called as each layer starts. */
   onLayer?: (index: number, count: number) => void;
+  /** Caps for the whole image; missing ones take the defaults. */
+  limits?: Partial<ImageLimits>;
 }
 
 /**
@@ -144,6 +158,10 @@ async function fill(
 ): Promise<EntryMetadata> {
   const asRoot = Deno.uid() === 0;
   const created = new Date().toISOString();
+  const free = await freeBytes(staging.dir);
+  request.log(
+    `free space in the store: ${free === undefined ? "unknown" : free}`,
+  );
   let image: SourceImage | undefined;
   let fileBytes = 0;
   let skippedDevices = 0;
@@ -155,6 +173,7 @@ async function fill(
       platform,
       request,
       asRoot,
+      free,
     ));
   } else {
     const cache = new BlobCache(request.store, staging.uuid);
@@ -175,6 +194,8 @@ async function fill(
         log: request.log,
         signal,
         onLayer: request.onLayer,
+        limits: request.limits,
+        freeBytes: free,
       });
       fileBytes = result.fileBytes;
       skippedDevices = result.skippedDevices;
@@ -278,6 +299,7 @@ async function viaPodman(
   platform: Platform,
   request: PullRequest,
   asRoot: boolean,
+  free: number | undefined,
 ): Promise<{ fileBytes: number; skippedDevices: number }> {
   const podman = which("podman", request.hostEnv("PATH") ?? "");
   if (podman === undefined) {
@@ -299,7 +321,19 @@ async function viaPodman(
     platform: request.platform ? formatPlatform(platform) : undefined,
     log: request.log,
   }, async (tar) => {
-    const stats = await extractLayer(tar, dir, { asRoot, log: request.log });
+    // One flattened tar: the image's caps apply to it as to one layer.
+    const limits = { ...DEFAULT_IMAGE_LIMITS, ...request.limits };
+    const plan = planImage([], limits, free);
+    const stats = await extractLayer(tar, dir, {
+      asRoot,
+      log: request.log,
+      limits: layerLimits(plan, { bytes: 0, entries: 0 }),
+    }).catch((caught) => {
+      const error = imageLimitError(caught, plan, limits);
+      throw error instanceof ImageLimitError
+        ? pullError(request.image, error)
+        : error;
+    });
     fileBytes = stats.fileBytes;
     skippedDevices = stats.skippedDevices;
   });

@@ -112,7 +112,7 @@ testNeeding(
         ["--allow-read", exec("bubblewrap")],
         ["--allow-write", exec("bubblewrap")],
         ["--allow-env", exec("bubblewrap")],
-        ["--allow-sys=gid,osRelease,uid", exec("bubblewrap")],
+        ["--allow-sys=gid,osRelease,statfs,uid", exec("bubblewrap")],
         ["--allow-net", pull()],
         ["bwrap", exec("bubblewrap")],
         ["sh", exec("bubblewrap")],
