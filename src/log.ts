@@ -16,3 +16,11 @@ export function createLog(enabled: boolean): Log {
     Deno.stderr.writeSync(encoder.encode(line));
   };
 }
+
+/**
+ * Whether an environment value turns a flag such as `POLYTHENE_VERBOSE` on:
+ * `1`, `true`, `yes` or `on`, in any case. Pure.
+ */
+export function isTrue(text: string | undefined): boolean {
+  return ["1", "true", "yes", "on"].includes((text ?? "").toLowerCase());
+}

@@ -48,7 +48,7 @@ import {
 } from "./exec/options.ts";
 import type { PullRequest } from "./image/pull.ts";
 import type { ImageLimits } from "./image/image_limits.ts";
-import { createLog } from "./log.ts";
+import { createLog, isTrue } from "./log.ts";
 import { cloneEntry } from "./store/clone.ts";
 import { type EntryInfo, inspectEntry, listStore } from "./store/entries.ts";
 import { type PruneReport, pruneStore } from "./store/prune.ts";
@@ -85,7 +85,7 @@ export interface StoreOptions {
   store?: string;
   /**
    * Verbose log sink (the CLI's `--verbose` lines); default: timestamped
-   * lines on stderr when `POLYTHENE_VERBOSE` is set, else nothing.
+   * lines on stderr when `POLYTHENE_VERBOSE` is 1, true, yes or on, else nothing.
    */
   log?: (message: string) => void;
 }
@@ -139,6 +139,12 @@ export interface ExecOptions extends StoreOptions {
   hosts?: "host" | "image";
   /** Backend to probe first; the others follow in the default order. */
   isolation?: BackendName;
+  /**
+   * Never use a backend weaker than this one (strongest first: bubblewrap,
+   * proot, chroot): throw {@linkcode NoBackendError} (126) instead. Default
+   * `POLYTHENE_ISOLATION_FLOOR` when set.
+   */
+  isolationFloor?: BackendName;
   /** Kill the whole command tree after this many seconds (code 124). */
   timeoutSeconds?: number;
   /** Run in a fresh clone of the entry, removed afterwards. */
@@ -290,6 +296,7 @@ export async function exec(
     uuid,
     argv,
     isolation: options.isolation,
+    isolationFloor: options.isolationFloor ?? floorFrom(hostEnv),
     timeoutSeconds: options.timeoutSeconds,
     hostEnv,
     options: {
@@ -609,6 +616,17 @@ function hostEnv(name: string): string | undefined {
   return Deno.env.get(name);
 }
 
+function floorFrom(env: EnvLookup): BackendName | undefined {
+  const named = env("POLYTHENE_ISOLATION_FLOOR");
+  if (named === undefined || named === "") return undefined;
+  if (!isBackendName(named)) {
+    throw new UsageError(
+      `Invalid POLYTHENE_ISOLATION_FLOOR "${named}": expected bubblewrap, proot or chroot`,
+    );
+  }
+  return named;
+}
+
 function storeFrom(env: EnvLookup): string {
   const value = env("POLYTHENE_STORE");
   return value === undefined || value === "" ? DEFAULT_STORE : value;
@@ -620,8 +638,7 @@ function storeOf(options: StoreOptions): string {
 
 function logOf(options: StoreOptions): (message: string) => void {
   if (options.log !== undefined) return options.log;
-  const verbose = hostEnv("POLYTHENE_VERBOSE");
-  return createLog(verbose !== undefined && verbose !== "");
+  return createLog(isTrue(hostEnv("POLYTHENE_VERBOSE")));
 }
 
 function bindOf(bind: Bind | string): BindRequest {

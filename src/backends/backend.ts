@@ -38,12 +38,13 @@ export interface RunSpec {
   /** uid and gid inside (default 0:0). */
   user?: { uid: number; gid: number };
   /**
-   * Path inside the rootfs of an `env` program, when it has one. Backends
-   * whose host-side launcher would otherwise inherit the command's
-   * environment (proot, chroot) run the command through it, as
-   * `env -i KEY=VALUE... CMD`, and keep their own environment clean.
+   * Path inside the rootfs of a `sh`, when it has one. proot and chroot pass
+   * the command's environment through their own, never their argv; the
+   * variables that would change how they themselves run (`LD_PRELOAD`...)
+   * travel renamed, and this `sh`, inside the sandbox, renames them back
+   * just before it execs the command (see `launcher_env.ts`).
    */
-  envProgram?: string;
+  guestShell?: string;
 }
 
 /** One bind mount. */
@@ -74,6 +75,13 @@ export interface Invocation {
    * on a status file with a tiny `sh` wrapper.
    */
   statusFd: boolean;
+  /**
+   * Arguments that must not appear in the argv (the command's environment,
+   * which may hold secrets): polythene writes them NUL-separated to a 0600
+   * file that the status wrapper opens on fd 4, and `argv` reads them with
+   * bwrap's `--args 4`. Needs `statusFd`.
+   */
+  fdArgs?: string[];
 }
 
 /** One isolation backend. */

@@ -5,8 +5,14 @@
  * @module
  */
 
-/** The shell wrapper that opens fd 3 on a file, then execs the backend. */
-export const STATUS_WRAPPER = 'f=$1; shift; exec "$@" 3>"$f"';
+/**
+ * The shell wrapper that opens fd 3 on the status file and, when the second
+ * parameter is not empty, fd 4 on the arguments file, then execs the
+ * backend. A file that cannot be opened makes `sh` exit non-zero, which
+ * reads as a failure while setting up.
+ */
+export const STATUS_WRAPPER =
+  'f=$1 a=$2; shift 2; [ -z "$a" ] || exec 4<"$a"; exec "$@" 3>"$f"';
 
 /**
  * The command's exit code as reported on the status channel, or undefined
@@ -25,11 +31,28 @@ export function reportedExitCode(statusText: string): number | undefined {
   return undefined;
 }
 
-/** Wraps `argv` so that fd 3 is `statusFile` when it starts. Pure. */
+/**
+ * Wraps `argv` so that fd 3 is `statusFile` when it starts, and fd 4 is
+ * `argsFile` when given. Pure.
+ */
 export function withStatusFd(
   sh: string,
   statusFile: string,
   argv: readonly string[],
+  argsFile = "",
 ): string[] {
-  return [sh, "-c", STATUS_WRAPPER, "polythene-status", statusFile, ...argv];
+  return [
+    sh,
+    "-c",
+    STATUS_WRAPPER,
+    "polythene-status",
+    statusFile,
+    argsFile,
+    ...argv,
+  ];
+}
+
+/** `args` as bwrap's `--args FD` reads them: each ends with a NUL. Pure. */
+export function nulSeparated(args: readonly string[]): string {
+  return args.map((a) => `${a}\0`).join("");
 }

@@ -21,6 +21,7 @@ export async function execCommand(
     uuid: positionals[0]!,
     argv: rest,
     isolation: isolationValue(values),
+    isolationFloor: isolationValue(values, "isolation-floor"),
     timeoutSeconds: timeoutSeconds(values, "exec"),
     hostEnv: (name) => Deno.env.get(name),
     options: execOptions(values),

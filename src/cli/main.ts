@@ -8,13 +8,14 @@
 import { PolytheneError, UsageError } from "../errors.ts";
 import { VERSION } from "../version.ts";
 import { commandHelp, rootHelp, usageLine } from "./help.ts";
+import { isTrue } from "../log.ts";
 import { parseCommandLine, type Parsed } from "./parse.ts";
 import { findCommand } from "./table.ts";
 
 /** Runs polythene with `args`; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   const verbose = args.includes("-v") || args.includes("--verbose") ||
-    (Deno.env.get("POLYTHENE_VERBOSE") ?? "") !== "";
+    isTrue(Deno.env.get("POLYTHENE_VERBOSE"));
   try {
     const parsed = parseCommandLine(args, (name) => Deno.env.get(name));
     return await dispatch(parsed);

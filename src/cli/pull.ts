@@ -26,7 +26,7 @@ export async function pullCommand(
         ? values.platform
         : undefined,
       puller: values.puller === "podman" ? "podman" : "native",
-      tlsVerify: values["tls-verify"] !== "false",
+      tlsVerify: values["tls-verify"] !== false,
       timeoutSeconds: timeoutSeconds(values, "pull"),
       limits: {
         maxImageBytes: positiveValue(values, "max-image-size", "pull", true),

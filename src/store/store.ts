@@ -6,7 +6,7 @@
  * @module
  */
 
-import { resolve } from "node:path";
+import { absolutePath } from "../path.ts";
 import { validateUuid } from "./uuid.ts";
 
 /** The default store root. */
@@ -34,5 +34,5 @@ export function entryPath(store: string, uuid: string): string {
 
 /** The store root as an absolute path without trailing slashes. */
 function trimSlash(path: string): string {
-  return resolve(path).replace(/\/+$/, "");
+  return absolutePath(path).replace(/\/+$/, "");
 }

@@ -120,10 +120,10 @@ testNeeding(
         ["unshare", exec("chroot")],
         ["cp", ["clone", "-s", staged.store, staged.uuid]],
         ["mknod", pull()],
-        ["podman", pull("--puller", "podman", "--tls-verify", "false")],
+        ["podman", pull("--puller", "podman", "--tls-verify=false")],
         [
           "docker-credential-pass",
-          [...pull("--tls-verify", "false").slice(0, -1), securedRef],
+          [...pull("--tls-verify=false").slice(0, -1), securedRef],
           {
             DOCKER_CONFIG: helpers,
             PATH: `${helpers}:${Deno.env.get("PATH")}`,
@@ -153,7 +153,7 @@ testNeeding(
         assert.equal((await run(permissionFlags(), pull())).code, 0);
         const pulled = await run(
           permissionFlags(),
-          [...pull("--tls-verify", "false").slice(0, -1), securedRef],
+          [...pull("--tls-verify=false").slice(0, -1), securedRef],
           {
             DOCKER_CONFIG: helpers,
             PATH: `${helpers}:${Deno.env.get("PATH")}`,

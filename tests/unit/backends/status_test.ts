@@ -24,9 +24,14 @@ Deno.test("the wrapper passes the status file and argv as data", () => {
     STATUS_WRAPPER,
     "polythene-status",
     "/tmp/s x",
+    "",
     "bwrap",
     "a b",
   ]);
+  assertEquals(
+    withStatusFd("/bin/sh", "/s", ["bwrap"], "/a").slice(4),
+    ["/s", "/a", "bwrap"],
+  );
 });
 
 Deno.test("versions are read past logos and prefixes", async () => {

@@ -44,7 +44,22 @@ Deno.test("as in the original, the command may also follow the UUID directly", (
       ["ls", "--store", "x"],
       "/s",
     ],
-    [["exec", "u", "ls", "--", "-x"], ["ls", "-x"], "/var/tmp/polythene"],
+    [["exec", "u", "ls", "--", "-x"], ["ls", "--", "-x"], "/var/tmp/polythene"],
+    [
+      ["exec", "u", "echo", "a", "--", "b"],
+      ["echo", "a", "--", "b"],
+      "/var/tmp/polythene",
+    ],
+    [
+      ["exec", "u", "sh", "-c", 'echo "$@"', "x", "--", "y"],
+      ["sh", "-c", 'echo "$@"', "x", "--", "y"],
+      "/var/tmp/polythene",
+    ],
+    [
+      ["exec", "--", "u", "ls", "--", "-x"],
+      ["ls", "--", "-x"],
+      "/var/tmp/polythene",
+    ],
     [
       ["exec", "u", "--", "ls", "--", "-x"],
       ["ls", "--", "-x"],
@@ -110,7 +125,7 @@ Deno.test("--help and --version are recognised", () => {
     kind: "help",
     command: "exec",
   });
-  assertEquals(parseCommandLine(["exec", "u", "-h", "--", "x"], noEnv), {
+  assertEquals(parseCommandLine(["exec", "-h", "u", "--", "x"], noEnv), {
     kind: "help",
     command: "exec",
   });
@@ -120,16 +135,34 @@ Deno.test("usage errors name the problem and the command", () => {
   const cases: [string[], RegExp][] = [
     [[], /Missing command/],
     [["frobnicate"], /Unknown command "frobnicate"/],
-    [["--frob"], /Unknown option '--frob'/],
+    [["--frob"], /Unknown option "--frob"/],
+    [
+      ["-s", "/s", "completions", "bash"],
+      /--store does not apply to "completions"/,
+    ],
+    [
+      ["exec", "u", "-w", "/tmp", "pwd"],
+      /Invalid command "-w": polythene's options go before the UUID/,
+    ],
+    [["exec", "u", "-h", "--", "x"], /Invalid command "-h"/],
+    [
+      ["pull", "--tls-verify", "false", "img"],
+      /--tls-verify is a flag: write --tls-verify=false/,
+    ],
+    [
+      ["pull", "--tls-verify=maybe", "img"],
+      /Invalid value "maybe" for --tls-verify/,
+    ],
+    [["exec", "-s", "/s", "-t"], /Option -t needs a value \(SECONDS\)/],
     [["exec"], /Missing UUID/],
-    [["exec", "u"], /Missing command: give it after --/],
+    [["exec", "u"], /Missing command: give it after the UUID/],
     [["exec", "u", "--"], /Missing command/],
-    [["exec", "--bogus", "u", "--", "x"], /Unknown option '--bogus'/],
+    [["exec", "--bogus", "u", "--", "x"], /Unknown option "--bogus"/],
     [
       ["exec", "-i", "docker", "u", "--", "x"],
       /Invalid value "docker" for --isolation/,
     ],
-    [["exec", "-s"], /argument missing/],
+    [["exec", "-s"], /Option -s needs a value \(DIR\)/],
   ];
   for (const [argv, message] of cases) {
     const error = assertThrows(
@@ -157,5 +190,72 @@ Deno.test("an invalid POLYTHENE_ISOLATION names the variable", () => {
   assertEquals(
     error.message,
     'Invalid value "lxc" for POLYTHENE_ISOLATION: expected one of bubblewrap, proot, chroot',
+  );
+});
+
+Deno.test("global options may come before the command", () => {
+  const parsed = parseCommandLine(["-s", "/g", "-v", "list", "--json"], noEnv);
+  if (parsed.kind !== "run") throw new Error("expected run");
+  assertEquals(parsed.command, "list");
+  assertEquals(parsed.values.store, "/g");
+  assertEquals(parsed.values.verbose, true);
+  assertEquals(parsed.values.json, true);
+  const later = parseCommandLine(["--store=/g", "rm", "-s", "/h", "a"], noEnv);
+  if (later.kind !== "run") throw new Error("expected run");
+  assertEquals(later.values.store, "/h");
+  assertEquals(later.positionals, ["a"]);
+});
+
+Deno.test("a value option takes the next word, even one starting with -", () => {
+  const parsed = parseCommandLine(
+    ["exec", "-u", "-1", "-t", "-1", "-e", "-x", "u", "true"],
+    noEnv,
+  );
+  if (parsed.kind !== "run") throw new Error("expected run");
+  assertEquals(parsed.values.user, "-1");
+  assertEquals(parsed.values.timeout, "-1");
+  assertEquals(parsed.values.env, ["-x"]);
+  const attached = parseCommandLine(["exec", "-vt5", "u", "true"], noEnv);
+  if (attached.kind !== "run") throw new Error("expected run");
+  assertEquals(attached.values.verbose, true);
+  assertEquals(attached.values.timeout, "5");
+});
+
+Deno.test("--tls-verify is a flag: bare means true, =false means false", () => {
+  const cases: [string[], boolean][] = [
+    [["pull", "img"], true],
+    [["pull", "--tls-verify", "img"], true],
+    [["pull", "--tls-verify=true", "img"], true],
+    [["pull", "--tls-verify=false", "img"], false],
+  ];
+  for (const [argv, expected] of cases) {
+    const parsed = parseCommandLine(argv, noEnv);
+    if (parsed.kind !== "run") throw new Error("expected run");
+    assertEquals(parsed.values["tls-verify"], expected, argv.join(" "));
+    assertEquals(parsed.positionals, ["img"]);
+  }
+});
+
+Deno.test("POLYTHENE_VERBOSE=0 and false leave verbose off; junk is an error", () => {
+  for (
+    const [text, expected] of [["0", false], ["false", false], ["off", false], [
+      "1",
+      true,
+    ], ["TRUE", true]] as const
+  ) {
+    const parsed = parseCommandLine(
+      ["list"],
+      envOf({ POLYTHENE_VERBOSE: text }),
+    );
+    if (parsed.kind !== "run") throw new Error("expected run");
+    assertEquals(parsed.values.verbose, expected, text);
+  }
+  const error = assertThrows(
+    () => parseCommandLine(["list"], envOf({ POLYTHENE_VERBOSE: "loud" })),
+    UsageError,
+  );
+  assertEquals(
+    error.message,
+    'Invalid value "loud" for POLYTHENE_VERBOSE: expected true or false (or 1, 0)',
   );
 });
