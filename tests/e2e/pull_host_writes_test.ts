@@ -22,6 +22,12 @@ import {
 } from "../helpers/pull_checks.ts";
 import type { TarEntry } from "../helpers/tar_writer.ts";
 import { recordLastBackend } from "../../src/store/last_backend.ts";
+import { canJail, jailPrefix } from "../helpers/jail.ts";
+
+/** As root, the CLI runs in the jail: the host read-only but for `dir`. */
+function jailed(dir: string) {
+  return canJail() ? { prefix: jailPrefix([dir]), env: { TMPDIR: dir } } : {};
+}
 
 const LAST_BACKEND = new URL(
   "../../src/store/last_backend.ts",
@@ -45,6 +51,7 @@ async function layout(tmp: TempStore, entries: TarEntry[]): Promise<string> {
 /** Pulls with a safety net well under the CLI's own: a hang fails fast. */
 function pull(tmp: TempStore, image: string) {
   return runPolythene(["pull", "-q", "--store", tmp.store, image], {
+    ...jailed(tmp.dir),
     killAfterMs: 60_000,
   });
 }

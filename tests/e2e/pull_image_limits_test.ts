@@ -28,6 +28,12 @@ import {
   type TempStore,
   tempStore,
 } from "../helpers/pull_checks.ts";
+import { canJail, jailPrefix } from "../helpers/jail.ts";
+
+/** As root, the CLI runs in the jail: the host read-only but for `dir`. */
+function jailed(dir: string) {
+  return canJail() ? { prefix: jailPrefix([dir]), env: { TMPDIR: dir } } : {};
+}
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -40,7 +46,10 @@ async function layout(tmp: TempStore, layers: LayerSpec[]): Promise<string> {
 }
 
 function pull(tmp: TempStore, image: string, ...options: string[]) {
-  return runPolythene(["pull", "-q", "--store", tmp.store, ...options, image]);
+  return runPolythene(
+    ["pull", "-q", "--store", tmp.store, ...options, image],
+    jailed(tmp.dir),
+  );
 }
 
 /** `count` gzip layers, each one file of `size` zero bytes (a tiny blob). */
@@ -136,16 +145,18 @@ async function pullOnSmallTmpfs(tmp: TempStore, image: string) {
   > "${listing}" 2>/dev/null
 exit $rc`;
   const result = await runPolythene(["pull", "-q", "--store", store, image], {
+    // The jail is a mount namespace of its own: the tmpfs lives and dies
+    // with it. Not root: no jail, so a namespace just for the tmpfs.
     prefix: [
-      "unshare",
-      "--mount",
-      "--propagation",
-      "private",
+      ...(canJail()
+        ? jailPrefix([tmp.dir])
+        : ["unshare", "--mount", "--propagation", "private"]),
       "sh",
       "-c",
       script,
       "sh",
     ],
+    env: { TMPDIR: tmp.dir },
   });
   return { result, listing: await Deno.readTextFile(listing) };
 }

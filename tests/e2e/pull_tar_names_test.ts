@@ -25,6 +25,12 @@ import {
   paxGlobalBlocks,
   type TarEntry,
 } from "../helpers/tar_writer.ts";
+import { canJail, jailPrefix } from "../helpers/jail.ts";
+
+/** As root, the CLI runs in the jail: the host read-only but for `dir`. */
+function jailed(dir: string) {
+  return canJail() ? { prefix: jailPrefix([dir]), env: { TMPDIR: dir } } : {};
+}
 
 /** Writes a one-layer OCI layout whose tar is `tar`; returns IMAGE. */
 async function layout(tmp: TempStore, tar: Uint8Array): Promise<string> {
@@ -42,7 +48,10 @@ function tar(...parts: (TarEntry | Uint8Array[])[]): Uint8Array {
 }
 
 function pull(tmp: TempStore, image: string, ...options: string[]) {
-  return runPolythene(["pull", "-q", ...options, "--store", tmp.store, image]);
+  return runPolythene(
+    ["pull", "-q", ...options, "--store", tmp.store, image],
+    jailed(tmp.dir),
+  );
 }
 
 const bytes = (...b: number[]) => new Uint8Array(b);
