@@ -14,6 +14,9 @@
  * - Names and link names that are not valid UTF-8 are refused, naming the
  *   entry with its bytes escaped (`n\xff`): modern-tar would decode them
  *   lossily, and `n\xff` and `n\xfe` would become one file.
+ * - PAX records (`x` and `g`) that Go cannot parse are refused (a length
+ *   that is not exact, no newline, no key, a NUL in a path, a `size`, `uid`,
+ *   `gid` or time that is not a number): modern-tar would skip them.
  * - Meta records in an order where the two readers keep different ones (a
  *   GNU long name or link before a `g`, an `x` before a long name or link,
  *   an `x` after an `x` that followed one) are refused.
@@ -210,7 +213,7 @@ export class TarTap {
     // modern-tar drops a pending `x` when any meta record follows.
     this.#pax = null;
     const padded = size + (-size & 511);
-    const keep = typeflag !== "g" && size <= MAX_META;
+    const keep = size <= MAX_META;
     this.#meta = {
       type: typeflag,
       size: keep ? size : 0,
@@ -224,8 +227,14 @@ export class TarTap {
   #endMeta(): void {
     const meta = this.#meta!;
     this.#meta = null;
-    if (meta.type === "x") {
-      this.#pax = paxRecords(meta.data);
+    if (meta.type === "x" || meta.type === "g") {
+      const why = paxProblem(meta.data);
+      if (why !== undefined) {
+        throw new LayerFormatError(
+          `tar: a malformed PAX record (${why}), which Docker refuses too`,
+        );
+      }
+      if (meta.type === "x") this.#pax = paxRecords(meta.data);
     } else if (meta.type === "L") {
       this.#longName = beforeNul(meta.data);
     } else if (meta.type === "K") {
@@ -303,6 +312,51 @@ function numeric(block: Uint8Array, offset: number, length: number): number {
     value = value * 8 + (c - 0x30);
   }
   return value;
+}
+
+/** Values Go's reader parses as numbers: anything else fails the archive. */
+const NUMERIC: Record<string, RegExp> = {
+  size: /^\d+$/,
+  uid: /^[+-]?\d+$/,
+  gid: /^[+-]?\d+$/,
+  mtime: /^[+-]?\d+(\.\d*)?$/,
+  atime: /^[+-]?\d+(\.\d*)?$/,
+  ctime: /^[+-]?\d+(\.\d*)?$/,
+};
+
+/**
+ * Why Go's `archive/tar` would refuse these PAX records (`x` or `g`), or
+ * undefined: each record is `LENGTH KEY=VALUE\n` with an exact decimal
+ * length, a non-empty key, no NUL in a path, link path or key, and numbers
+ * where Go parses numbers. Pure.
+ */
+export function paxProblem(data: Uint8Array): string | undefined {
+  let offset = 0;
+  while (offset < data.length) {
+    const space = data.indexOf(0x20, offset);
+    if (space === -1) return "no length";
+    const digits = decoder.decode(data.subarray(offset, space));
+    const length = /^\+?\d+$/.test(digits) ? Number(digits) : NaN;
+    if (!(length >= 5) || offset + length > data.length) return "bad length";
+    const end = offset + length;
+    if (end <= space + 1 || data[end - 1] !== 0x0a) return "no newline";
+    const record = data.subarray(space + 1, end - 1);
+    const eq = record.indexOf(0x3d);
+    if (eq <= 0) return "no key";
+    const key = decoder.decode(record.subarray(0, eq));
+    const value = record.subarray(eq + 1);
+    const paths = key === "path" || key === "linkpath" || key === "uname" ||
+      key === "gname";
+    if (paths ? value.includes(0) : key.includes("\0")) return "a NUL byte";
+    const numeric = NUMERIC[key];
+    const text = numeric ? decoder.decode(value) : "";
+    if (numeric && !numeric.test(text)) return `${key} is not a number`;
+    if (key === "size" && !Number.isSafeInteger(Number(text))) {
+      return "size is too large";
+    }
+    offset = end;
+  }
+  return undefined;
 }
 
 /**

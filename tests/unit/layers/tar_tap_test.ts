@@ -4,7 +4,7 @@ import {
   LayerLimitError,
   LayerPathError,
 } from "../../../src/image/layers/mod.ts";
-import { TarTap } from "../../../src/image/layers/_tar_tap.ts";
+import { paxProblem, TarTap } from "../../../src/image/layers/_tar_tap.ts";
 import { assertEquals } from "../../helpers/assert.ts";
 import { concat, tarBytes, type TarEntry } from "../../helpers/tar_writer.ts";
 import { rejection, ustarHeader } from "./_sandbox.ts";
@@ -233,4 +233,40 @@ Deno.test("TarTap: stops the stream before the byte cap is passed", async () => 
   );
   assertEquals(error instanceof LayerLimitError, true);
   assertEquals(tap.bytes <= 2048, true);
+});
+
+Deno.test("TarTap: PAX records Go's reader refuses are refused", async () => {
+  const good = paxProblem(
+    new TextEncoder().encode("11 path=ok\n12 uid=1000\n"),
+  );
+  assertEquals(good, undefined);
+  for (
+    const [records, type] of [
+      ["12abc path=x\n", "x"], // a length Go does not parse
+      ["11 path=ok\t", "x"], // no newline
+      ["9 =empty\n", "x"], // no key
+      ["11 uid=abc\n", "x"],
+      ["29 size=99999999999999999999\n", "x"],
+      ["10 mtime=\n", "g"],
+      ["20 path=x", "g"], // longer than the record
+    ] as const
+  ) {
+    const error = await rejection(() =>
+      read(
+        concat([pax(records, type), ustarHeader("f", 0), new Uint8Array(1024)]),
+      )
+    );
+    assertEquals(
+      error instanceof LayerFormatError &&
+        /a malformed PAX record/.test(error.message),
+      true,
+      `${JSON.stringify(records)}: ${error}`,
+    );
+  }
+  const nul = new Uint8Array([
+    ...new TextEncoder().encode("11 path=a"),
+    0,
+    0x0a,
+  ]);
+  assertEquals(paxProblem(nul), "a NUL byte");
 });
