@@ -10,7 +10,7 @@
 set -euo pipefail
 
 readonly TEST_USER=polythene-test
-readonly APT_PACKAGES=(bubblewrap proot busybox-static util-linux hyperfine docker-registry openssl zstd skopeo umoci podman debootstrap zsh fish)
+readonly APT_PACKAGES=(bubblewrap proot busybox-static util-linux hyperfine docker-registry openssl zstd skopeo umoci podman debootstrap zsh fish gcc libc6-dev)
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 case ":$PATH:" in

@@ -90,6 +90,11 @@ export interface Backend {
   readonly name: BackendName;
   /** Host programs it needs, looked up on PATH; the first is the one run. */
   readonly programs: readonly string[];
+  /**
+   * Further host programs it needs only as real root (to drop capabilities);
+   * see {@linkcode programsNeeded}.
+   */
+  readonly rootPrograms?: readonly string[];
   /** Programs polythene itself starts (for `--allow-run`). */
   readonly spawns: readonly string[];
   /** True when only real root can use it. */
@@ -116,6 +121,14 @@ export interface Backend {
    * a command that sends `signal` to every process of the tree of `pid`.
    */
   signalTree?(pid: number, signal: Deno.Signal, programs: Programs): Invocation;
+}
+
+/** Every host program `backend` needs on `host`, main program first. Pure. */
+export function programsNeeded(backend: Backend, host: HostInfo): string[] {
+  return [
+    ...backend.programs,
+    ...(host.realRoot ? backend.rootPrograms ?? [] : []),
+  ];
 }
 
 /** What a backend isolates from the host. */

@@ -1,19 +1,27 @@
 /**
  * bubblewrap: user, pid, ipc, uts and mount namespaces. Setup failures are
  * told apart from the command's status with `--json-status-fd 3`; the
- * command's environment is read from fd 4 (`--args 4`), off the argv.
+ * command's environment is read from fd 4 (`--args 4`), off the argv. A
+ * guest that is root inside keeps only Docker's default capabilities
+ * (`capabilities.ts`) in its effective, permitted, inheritable and ambient
+ * sets; bwrap always sets `no_new_privs`. As real root without a user
+ * namespace the bounding set stays full: bwrap needs it to make its
+ * namespaces, and takes no flag to narrow it.
  *
  * @module
  */
 
 import type { Backend, HostInfo, Invocation, RunSpec } from "./backend.ts";
 import { DEFAULT_PATH } from "./backend.ts";
+import { bwrapCapabilityArgs } from "./capabilities.ts";
 import { signalTree } from "./signal_tree.ts";
 
 /**
- * Namespace and lifetime flags shared by the probe and the real run. Real
- * root with uid 0 inside needs no user namespace; anything else gets one,
- * with `ids` inside mapped to polythene's own uid and gid.
+ * Namespace, capability and lifetime flags shared by the probe and the real
+ * run. Real root with uid 0 inside needs no user namespace; anything else
+ * gets one, with `ids` inside mapped to polythene's own uid and gid. uid 0
+ * inside keeps only Docker's default capabilities; bwrap gives any other
+ * uid none. Pure.
  */
 export function bwrapBaseArgs(
   host: HostInfo,
@@ -28,6 +36,7 @@ export function bwrapBaseArgs(
   ];
   return [
     ...user,
+    ...(ids.uid === 0 ? bwrapCapabilityArgs() : []),
     "--unshare-pid",
     "--unshare-ipc",
     "--unshare-uts",

@@ -6,12 +6,19 @@
  * the working directory, and `--setuid`/`--setgid` for `--user`). The mounts
  * vanish with the namespace.
  *
+ * That last `unshare` runs under util-linux `setpriv` (`capabilities.ts`),
+ * after the set-up that needs more: the guest keeps Docker's default
+ * capabilities (`CAP_SYS_CHROOT` and `CAP_SETUID`/`CAP_SETGID` among them,
+ * which `unshare` itself needs), a bounding set narrowed to them, and
+ * `no_new_privs`. A `--user` other than root loses them all at its setuid.
+ *
  * @module
  */
 
 import type { Backend, Invocation, RunSpec } from "./backend.ts";
 import { DEFAULT_PATH, DEVICES } from "./backend.ts";
 import { guestArgv, launcherEnv, refusesEnv } from "./launcher_env.ts";
+import { setprivArgs } from "./capabilities.ts";
 import { signalTree } from "./signal_tree.ts";
 
 /**
@@ -33,8 +40,9 @@ IFS='
 _p_cmdpath=\${PATH-}
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
-_p_mount=$1 _p_unshare=$2 _p_root=$3 _p_devices=$4 _p_cwd=$5 _p_ids=$6 _p_binds=$7
-shift 7
+_p_mount=$1 _p_unshare=$2 _p_setpriv=$3 _p_root=$4 _p_devices=$5 _p_cwd=$6
+_p_ids=$7 _p_binds=$8
+shift 8
 mkdir -p "$_p_root/proc" "$_p_root/dev" "$_p_root/tmp"
 "$_p_mount" -t proc -o nosuid,nodev,noexec proc "$_p_root/proc"
 "$_p_mount" -t tmpfs -o nosuid,mode=0755 polythene-dev "$_p_root/dev"
@@ -59,7 +67,8 @@ exec 4>&2 2>/dev/null
 if [ "$_p_ids" = 0:0 ]; then set -- -- "$@"; else
   set -- --setuid "\${_p_ids%:*}" --setgid "\${_p_ids#*:}" -- "$@"
 fi
-(PATH=$_p_cmdpath; "$_p_unshare" "--root=$_p_root" "--wd=$_p_cwd" "$@" 2>&4 4>&- 3>&-)
+(PATH=$_p_cmdpath; "$_p_setpriv" ${setprivArgs().join(" ")} -- \
+  "$_p_unshare" "--root=$_p_root" "--wd=$_p_cwd" "$@" 2>&4 4>&- 3>&-)
 _p_status=$?
 printf '{ "exit-code": %d }\\n' "$_p_status" >&3
 exit "$_p_status"
@@ -68,7 +77,7 @@ exit "$_p_status"
 /** Builds the host argv (after `unshare`) for `spec`. Pure. */
 export function chrootArgs(
   spec: RunSpec,
-  programs: { sh: string; mount: string; unshare: string },
+  programs: { sh: string; mount: string; unshare: string; setpriv: string },
 ): string[] {
   const ids = spec.user ?? { uid: 0, gid: 0 };
   const mounts = spec.mounts ?? [];
@@ -87,6 +96,7 @@ export function chrootArgs(
     "polythene-chroot",
     programs.mount,
     programs.unshare,
+    programs.setpriv,
     spec.rootfs,
     DEVICES.join(" "),
     spec.cwd,
@@ -100,13 +110,13 @@ export function chrootArgs(
 /** The chroot backend. */
 export const chroot: Backend = {
   name: "chroot",
-  programs: ["unshare", "mount", "sh"],
+  programs: ["unshare", "mount", "setpriv", "sh"],
   spawns: ["unshare", "sh"],
   needsRoot: true,
   package: "util-linux",
   isolates: { pid: true, network: true, mounts: true, root: "real" },
   refuses(spec): string | undefined {
-    return refusesEnv(spec, "unshare, sh and mount");
+    return refusesEnv(spec, "unshare, setpriv, sh and mount");
   },
   probe(_host, programs): Invocation {
     return {
@@ -117,6 +127,9 @@ export const chroot: Backend = {
         "--fork",
         "--kill-child",
         "--mount-proc",
+        "--",
+        programs.setpriv!,
+        ...setprivArgs(),
         "--",
         "true",
       ],
@@ -132,6 +145,7 @@ export const chroot: Backend = {
           sh: programs.sh!,
           mount: programs.mount!,
           unshare: programs.unshare!,
+          setpriv: programs.setpriv!,
         }),
       ],
       env: launcherEnv(spec),

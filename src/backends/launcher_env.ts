@@ -23,7 +23,8 @@ export const RENAMED_PREFIX = "POLYTHENE_ENV_";
 
 /**
  * Variables that change how a host-side launcher (proot, or chroot's
- * `unshare`, `sh` and `mount`) itself runs: the dynamic loader's, glibc's
+ * `unshare`, `sh` and `mount`, and `setpriv` in front of either as root)
+ * itself runs: the dynamic loader's, glibc's
  * unsecure list, util-linux's libraries', proot's own, and those a `sh`
  * reads at start. They must reach only the command. (`PATH` is not among
  * them: the chroot script uses a fixed `PATH` for its own tools and gives

@@ -26,7 +26,13 @@ import {
   runCaptured,
 } from "../process/spawn.ts";
 import { type FoundProgram, which } from "../process/which.ts";
-import type { Backend, Programs, RunSpec } from "./backend.ts";
+import {
+  type Backend,
+  type HostInfo,
+  type Programs,
+  programsNeeded,
+  type RunSpec,
+} from "./backend.ts";
 import type { HostFacts } from "./host.ts";
 import type { BackendName } from "./names.ts";
 import { type ProbeCache, probeKey, type ProbeRecord } from "./probe_cache.ts";
@@ -181,7 +187,7 @@ export async function assessBackend(
       fix: "run as root",
     };
   }
-  const found = findPrograms(backend, options.hostPath);
+  const found = findPrograms(backend, options.host, options.hostPath);
   if (typeof found === "string") {
     return {
       ok: false,
@@ -207,10 +213,11 @@ export async function assessBackend(
 
 function findPrograms(
   backend: Backend,
+  host: HostInfo,
   hostPath: string,
 ): Record<string, FoundProgram> | string {
   const found: Record<string, FoundProgram> = {};
-  for (const name of backend.programs) {
+  for (const name of programsNeeded(backend, host)) {
     const program = which(name, hostPath);
     if (program === undefined) return name;
     found[name] = program;

@@ -41,7 +41,13 @@ Deno.test("backend names are checked exactly", () => {
 });
 
 Deno.test("--allow-run lists exactly what the backends spawn", () => {
-  assertEquals(runnablePrograms(), ["bwrap", "proot", "sh", "unshare"]);
+  assertEquals(runnablePrograms(), [
+    "bwrap",
+    "proot",
+    "setpriv",
+    "sh",
+    "unshare",
+  ]);
 });
 
 Deno.test("an isolation floor allows it and the stronger backends only", () => {
