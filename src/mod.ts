@@ -11,7 +11,7 @@
  * Permissions: those of the CLI (`permissionFlags()` in
  * `src/permissions.ts`): `--allow-run` for the backends (`bwrap`, `proot`,
  * `sh`, `unshare`) and `cp`, `--allow-read`, `--allow-write`, `--allow-net`
- * (pull), `--allow-env`, `--allow-sys=gid,osRelease,uid`.
+ * (pull), `--allow-env`, `--allow-sys=gid,osRelease,statfs,uid`.
  *
  * @example A test suite's session
  * ```ts
@@ -48,6 +48,7 @@ import {
   type UserIds,
 } from "./exec/options.ts";
 import type { PullRequest } from "./image/pull.ts";
+import type { ImageLimits } from "./image/image_limits.ts";
 import { createLog, isTrue } from "./log.ts";
 import { cloneEntry } from "./store/clone.ts";
 import { type EntryInfo, inspectEntry, listStore } from "./store/entries.ts";
@@ -104,6 +105,11 @@ export interface PullOptions extends StoreOptions {
   onLayer?: (index: number, count: number) => void;
   /** One-line warnings; default: `polythene: warning: ...` on stderr. */
   warn?: (message: string) => void;
+  /**
+   * Caps for the whole image (`--max-image-size`, `--max-image-entries`,
+   * `--max-layers`); missing ones take the defaults.
+   */
+  limits?: Partial<ImageLimits>;
 }
 
 /** A host path made visible inside the sandbox. */
@@ -233,6 +239,7 @@ export async function pull(
           `polythene: warning: ${escapeControlKeepLines(message)}`,
         )),
     onLayer: options.onLayer,
+    limits: options.limits,
   };
   return await pullImage(request);
 }

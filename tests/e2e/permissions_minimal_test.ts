@@ -194,6 +194,8 @@ testNeeding(
         ["--allow-net", pull()],
         ["sys:uid", exec("bubblewrap")],
         ["sys:osRelease", exec("bubblewrap")],
+        // pull's free-space check (node:fs statfs).
+        ["sys:statfs", pull()],
       ];
       for (const name of allowedPrograms()) {
         cases.push(await programCases[name]!());

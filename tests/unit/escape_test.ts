@@ -30,3 +30,7 @@ Deno.test("escapeJson escapes DEL and C1 inside JSON strings and stays JSON", ()
   assertEquals(/[\x00-\x1f\x7f-\x9f]/.test(json), false);
   assertEquals(JSON.parse(json), value);
 });
+
+Deno.test("escapeControl keeps printable text, UTF-8 and backslashes included", () => {
+  assertEquals(escapeControl("etc/naïve — ok \\x1b"), "etc/naïve — ok \\x1b");
+});
