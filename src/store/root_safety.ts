@@ -21,6 +21,7 @@
  */
 
 import { UnsafeStoreError } from "../errors.ts";
+import { absolutePath } from "../path.ts";
 import { stateDir } from "./store.ts";
 
 /** What {@linkcode storeRootProblem} looks at. */
@@ -165,7 +166,10 @@ function refuseUnsafe(store: string, info: Deno.FileInfo, what = ""): void {
 }
 
 async function createRoot(store: string): Promise<void> {
-  const parent = store.replace(/\/+$/, "").replace(/\/[^/]*$/, "");
+  // From the absolute path: a relative "store" has no "/" to find its parent
+  // by, and must not be made by the recursive mkdir meant for its parent.
+  const absolute = absolutePath(store);
+  const parent = absolute.replace(/\/[^/]*$/, "");
   if (parent !== "") await Deno.mkdir(parent, { recursive: true });
   try {
     await Deno.mkdir(store, { mode: 0o700 });

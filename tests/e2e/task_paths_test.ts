@@ -17,6 +17,12 @@ async function viaTask(cwd: string, args: string[]): Promise<CliResult> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["task", "--config", `${REPO}deno.json`, "-q", "polythene", ...args],
     cwd,
+    // As a user's shell starts it: without the INIT_CWD of the `deno task
+    // test` this suite may run under, which a nested task keeps.
+    env: Object.fromEntries(
+      Object.entries(Deno.env.toObject()).filter(([k]) => k !== "INIT_CWD"),
+    ),
+    clearEnv: true,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
