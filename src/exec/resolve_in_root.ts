@@ -76,7 +76,13 @@ export function walkInRoot(
     }
     if (info.isSymlink) {
       if (++hops > MAX_SYMLINKS) return { ok: false, stop: "loop", part };
-      const target = Deno.readLinkSync(host);
+      let target: string;
+      try {
+        target = Deno.readLinkSync(host);
+      } catch (error) {
+        // Changed since the lstat (another run's command is renaming it).
+        return { ok: false, stop: "error", part, error };
+      }
       if (target.startsWith("/")) parts.length = 0;
       pending.unshift(...splitPath(target));
       info = undefined;
