@@ -95,13 +95,18 @@ export async function runInSandbox(
     }`,
   );
   for (const backend of backends) {
-    const reject = (reason: string, fix?: string) => {
+    const reject = (reason: string, fix?: string, refused?: boolean) => {
       options.log(`${backend.name}: unusable: ${reason}`);
-      rejections.push({ backend: backend.name, reason, fix });
+      rejections.push({
+        backend: backend.name,
+        reason,
+        fix,
+        ...(refused ? { refused } : {}),
+      });
     };
     const refusal = backend.refuses?.(spec, options.host);
     if (refusal !== undefined) {
-      reject(refusal);
+      reject(refusal, undefined, true);
       continue;
     }
     const ready = await assessBackend(backend, options);
