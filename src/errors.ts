@@ -125,6 +125,11 @@ export interface BackendRejection {
   reason: string;
   /** What would make it usable. */
   fix?: string;
+  /**
+   * True when the backend works here but refuses this command's options
+   * (`--network none`, a read-only bind, ...).
+   */
+  refused?: boolean;
 }
 
 /** No backend can run on this host (exit 126). */
@@ -137,15 +142,36 @@ export class NoBackendError extends PolytheneError {
     const lines = rejections.map((r) =>
       `  ${r.backend}: ${r.reason}${r.fix ? ` (${r.fix})` : ""}`
     );
-    super(
-      `No isolation backend can run on this host${detail}:\n${
-        lines.join("\n")
-      }`,
-      { exitCode: ExitCode.NoBackend },
-    );
+    super(`${noBackendHeadline(rejections, detail)}:\n${lines.join("\n")}`, {
+      exitCode: ExitCode.NoBackend,
+    });
     this.name = "NoBackendError";
     this.rejections = rejections;
   }
+}
+
+/**
+ * The first line of {@linkcode NoBackendError}: when a backend refused the
+ * command's options, those refusals are the reason, named first. Pure.
+ */
+export function noBackendHeadline(
+  rejections: readonly BackendRejection[],
+  detail = "",
+): string {
+  const refused = rejections.filter((r) => r.refused === true);
+  if (refused.length === 0) {
+    return `No isolation backend can run on this host${detail}`;
+  }
+  const others = rejections.filter((r) => r.refused !== true)
+    .map((r) => r.backend);
+  const rest = others.length === 0
+    ? ""
+    : `; ${others.join(" and ")} ${
+      others.length === 1 ? "is" : "are"
+    } unusable on this host`;
+  return `No isolation backend can run this command here${detail}: ${
+    refused.map((r) => `${r.backend} ${r.reason}`).join("; ")
+  }${rest}`;
 }
 
 /**

@@ -104,6 +104,12 @@ export interface Backend {
   readonly spawns: readonly string[];
   /** True when only real root can use it. */
   readonly needsRoot: boolean;
+  /**
+   * True when the backend's whole tree dies with its parent by itself
+   * (bwrap's `--die-with-parent`): it needs no watcher unless `script`
+   * stands between it and polythene.
+   */
+  readonly diesWithParent?: boolean;
   /** Debian package that provides the main program. */
   readonly package: string;
   /**

@@ -87,6 +87,7 @@ export const bubblewrap: Backend = {
   programs: ["bwrap", "sh"],
   spawns: ["bwrap", "sh"],
   needsRoot: false,
+  diesWithParent: true,
   package: "bubblewrap",
   isolates: {
     pid: true,

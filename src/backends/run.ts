@@ -24,6 +24,8 @@ import {
   type OutputCapture,
   runAttached,
   runCaptured,
+  spawnWatcher,
+  type Watcher,
 } from "../process/spawn.ts";
 import { type FoundProgram, which } from "../process/which.ts";
 import {
@@ -40,6 +42,7 @@ import { type ProbeCache, probeKey, type ProbeRecord } from "./probe_cache.ts";
 import { BACKENDS, backendsInOrder } from "./mod.ts";
 import { isPtyVariable, onOwnPty } from "./pty.ts";
 import { nulSeparated, reportedExitCode, withStatusFd } from "./status.ts";
+import { watcher as watcherFor } from "./signal_tree.ts";
 
 /** How to choose and drive the backend. */
 export interface SandboxOptions {
@@ -66,7 +69,8 @@ export interface SandboxOptions {
   log: (message: string) => void;
   /**
    * A directory only this user can enter (mode 0700; made when missing),
-   * for the file that carries `fdArgs` (default: the temp dir).
+   * for the status file and the file that carries `fdArgs` (default: the
+   * temp dir); `exec` gives the run's directory in the store's state area.
    */
   privateDir?: string;
   /** Called with the backend's name once a command has run in it. */
@@ -95,13 +99,18 @@ export async function runInSandbox(
     }`,
   );
   for (const backend of backends) {
-    const reject = (reason: string, fix?: string) => {
+    const reject = (reason: string, fix?: string, refused?: boolean) => {
       options.log(`${backend.name}: unusable: ${reason}`);
-      rejections.push({ backend: backend.name, reason, fix });
+      rejections.push({
+        backend: backend.name,
+        reason,
+        fix,
+        ...(refused ? { refused } : {}),
+      });
     };
     const refusal = backend.refuses?.(spec, options.host);
     if (refusal !== undefined) {
-      reject(refusal);
+      reject(refusal, undefined, true);
       continue;
     }
     const ready = await assessBackend(backend, options);
@@ -281,7 +290,7 @@ async function runOnce(
 ): Promise<number | SetupFailure> {
   const invocation = backend.invocation(spec, options.host, programs);
   const statusFile = invocation.statusFd
-    ? Deno.makeTempFileSync({ prefix: "polythene-status-" })
+    ? privateFile(options.privateDir, "polythene-status-")
     : undefined;
   const argsFile = invocation.fdArgs && writeArgsFile(
     invocation.fdArgs,
@@ -296,6 +305,16 @@ async function runOnce(
       : undefined;
     options.log(`running: ${invocation.argv.join(" ")}`);
     const signalTree = backend.signalTree?.bind(backend);
+    const underPty = pty !== undefined;
+    let watcher: Watcher | undefined;
+    const watch = signalTree !== undefined &&
+        (backend.diesWithParent !== true || underPty)
+      ? (pid: number) => {
+        const reaper = signalTree(pid, "SIGKILL", programs, underPty);
+        const w = watcherFor(programs.sh!, pid, reaper, underPty);
+        watcher = spawnWatcher(w.argv, w.env);
+      }
+      : undefined;
     let stderr: Uint8Array | undefined;
     const capture = options.capture && {
       ...options.capture,
@@ -306,6 +325,7 @@ async function runOnce(
     };
     const result = await runAttached(pty?.argv ?? wrapped, {
       env: pty?.env ?? invocation.env,
+      onStart: watch,
       timeoutMs: options.timeoutMs,
       // SIGHUP too: in a session of its own, the command no longer gets the
       // terminal's hangup from the kernel.
@@ -317,7 +337,7 @@ async function runOnce(
         const reaper = signalTree(pid, signal, programs, pty !== undefined);
         await runCaptured(reaper.argv, reaper.env);
       }),
-    });
+    }).finally(() => watcher?.release());
     if (result.timedOut) {
       options.log(`timed out after ${options.timeoutMs} ms; tree killed`);
       return ExitCode.Timeout;
@@ -344,10 +364,15 @@ async function runOnce(
  * exits.
  */
 function writeArgsFile(args: readonly string[], dir?: string): string {
-  if (dir !== undefined) Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const file = Deno.makeTempFileSync({ dir, prefix: "polythene-args-" });
+  const file = privateFile(dir, "polythene-args-");
   Deno.writeTextFileSync(file, nulSeparated(args));
   return file;
+}
+
+/** A new empty file of mode 0600 in `dir` (made 0700 when missing). */
+function privateFile(dir: string | undefined, prefix: string): string {
+  if (dir !== undefined) Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return Deno.makeTempFileSync({ dir, prefix });
 }
 
 /**

@@ -88,3 +88,48 @@ export function signalTree(
     statusFd: false,
   };
 }
+
+/**
+ * The watcher that ends the command if polythene dies (even by SIGKILL):
+ * it ignores INT, TERM and HUP and reads one line from its stdin, a pipe
+ * from polythene. `done` means polythene ended normally: it exits. End of
+ * file means polythene died: it runs `$3...` (the backend's
+ * {@linkcode SIGNAL_TREE_SCRIPT} invocation for SIGKILL), then kills the
+ * backend, pid `$1`, unless `$2` is `child` (pid `$1` is then `script`,
+ * which ends by itself once the backend is gone, and restores the terminal).
+ */
+export const WATCHER_SCRIPT = `trap '' INT TERM HUP
+top=$1 under=$2
+shift 2
+line=
+IFS= read -r line
+[ "$line" = done ] && exit 0
+"$@"
+[ "$under" = child ] || kill -s KILL "$top" 2>/dev/null
+exit 0
+`;
+
+/**
+ * The invocation of {@linkcode WATCHER_SCRIPT} for the backend `pid`, whose
+ * tree `reaper` (a `signalTree` invocation for SIGKILL) kills. Pure.
+ */
+export function watcher(
+  sh: string,
+  pid: number,
+  reaper: Invocation,
+  underChild = false,
+): Invocation {
+  return {
+    argv: [
+      sh,
+      "-c",
+      WATCHER_SCRIPT,
+      "polythene-watcher",
+      String(pid),
+      underChild ? "child" : "",
+      ...reaper.argv,
+    ],
+    env: reaper.env,
+    statusFd: false,
+  };
+}

@@ -136,7 +136,8 @@ export const EXEC_OPTIONS: readonly OptionSpec[] = [
     type: "string",
     metavar: "FILE",
     multiple: true,
-    help: "KEY=VALUE lines; # comments; applied before --env (repeatable)",
+    help:
+      "KEY=VALUE lines (KEY alone: the host's value); # comments; applied before --env (repeatable)",
   },
   {
     name: "workdir",
@@ -149,9 +150,10 @@ export const EXEC_OPTIONS: readonly OptionSpec[] = [
     name: "bind",
     short: "b",
     type: "string",
-    metavar: "SRC:DST[:ro]",
+    metavar: "SRC:DST[:ro|:rw]",
     multiple: true,
-    help: "bind host SRC at DST inside, created if missing (repeatable)",
+    help:
+      "bind host SRC at DST inside, created if missing; :ro read-only, :rw (default) writable (repeatable)",
   },
   {
     name: "network",

@@ -19,8 +19,9 @@ export function timeoutSeconds(
   if (typeof raw !== "string") return undefined;
   const seconds = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : NaN;
   if (!(seconds > 0) || seconds > MAX_TIMEOUT_SECONDS) {
+    const range = /^[-+]?\d+(\.\d+)?$/.test(raw) ? "out of range: " : "";
     throw new UsageError(
-      `Invalid --timeout "${raw}": expected a positive number of seconds, ` +
+      `Invalid --timeout "${raw}": ${range}expected a positive number of seconds, ` +
         `at most ${MAX_TIMEOUT_SECONDS}`,
       command,
     );

@@ -19,6 +19,7 @@ import { recordLastBackend } from "../store/last_backend.ts";
 import { lockForExec } from "../store/lock.ts";
 import { stateDir } from "../store/store.ts";
 import { readMetadataSync } from "../store/metadata.ts";
+import { openRunDir } from "../store/run_dir.ts";
 import { type ExecOptions, prepareRun } from "./prepare.ts";
 
 /** What to run, and where. */
@@ -70,7 +71,10 @@ export async function execInEntry(request: ExecRequest): Promise<number> {
     );
   }
   const host = detectHost();
+  // The run's files, in the store's state area; locked while it runs.
+  using run = openRunDir(request.store);
   const prepared = await prepareRun({
+    runDir: run.path,
     rootfs,
     argv: request.argv,
     options: request.options ?? {},
@@ -100,7 +104,7 @@ export async function execInEntry(request: ExecRequest): Promise<number> {
       hostPath: request.hostEnv("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin",
       host,
       cache: new ProbeCache(`${stateDir(request.store)}/probes.json`),
-      privateDir: stateDir(request.store),
+      privateDir: run.path,
       timeoutMs: request.timeoutSeconds === undefined
         ? undefined
         : request.timeoutSeconds * 1000,

@@ -1,15 +1,17 @@
 /**
  * Files polythene writes for one run and binds into the sandbox: the host's
  * `/etc/resolv.conf` and `/etc/hosts` (`--hosts host`), and the apt snippet
- * of root emulation. They live in a private temporary directory, removed
- * after the run, so a command that writes to them changes only the copies.
+ * of root emulation. They live in the run's private directory in the store's
+ * state area (`STORE/.polythene/run/<random>/files`, see `run_dir.ts`),
+ * removed after the run, so a command that writes to them changes only the
+ * copies.
  *
  * The host's files are read on the host, by polythene, never through the
  * rootfs; the rootfs's own `etc/resolv.conf` is only a mount point, resolved
  * inside the rootfs (see `mount_point.ts`), so a symlink there cannot make
  * polythene read or write anything outside it.
  *
- * Permissions: `--allow-read=/etc`, `--allow-write` on the temp dir.
+ * Permissions: `--allow-read=/etc`, `--allow-write` on the store.
  *
  * @module
  */
@@ -38,14 +40,18 @@ export class RunFiles {
   #dir: string | undefined;
   readonly #log: (message: string) => void;
   readonly #sh: string;
+  readonly #parent: string;
 
   /**
    * @param log Verbose log sink.
    * @param sh Absolute path of `sh`, which makes missing mount points.
+   * @param parent The run's private directory (mode 0700), where the files
+   * go, in a `files` directory of their own.
    */
-  constructor(log: (message: string) => void, sh: string) {
+  constructor(log: (message: string) => void, sh: string, parent: string) {
     this.#log = log;
     this.#sh = sh;
+    this.#parent = parent;
   }
 
   /**
@@ -98,7 +104,10 @@ export class RunFiles {
       this.#log(`${target}: ${(error as Error).message}; skipped`);
       return undefined;
     }
-    this.#dir ??= Deno.makeTempDirSync({ prefix: "polythene-run-" });
+    if (this.#dir === undefined) {
+      Deno.mkdirSync(`${this.#parent}/files`, { mode: 0o700 });
+      this.#dir = `${this.#parent}/files`;
+    }
     const source = `${this.#dir}/${target.split("/").at(-1)}`;
     Deno.writeTextFileSync(source, text, { mode: 0o644 });
     Deno.chmodSync(source, 0o644);

@@ -178,13 +178,16 @@ export function parseUser(arg: string): UserIds {
   if (arg === "root") return { uid: 0, gid: 0 };
   const [uid, gid, extra] = arg.split(":");
   const id = (text: string | undefined): number => {
-    if (text === undefined || !/^\d{1,10}$/.test(text) || +text > MAX_ID) {
-      throw new UsageError(
-        `Invalid --user "${arg}": expected root or UID[:GID], ids from 0 to ${MAX_ID}`,
-        "exec",
-      );
+    if (text !== undefined && /^\d{1,10}$/.test(text) && +text <= MAX_ID) {
+      return Number(text);
     }
-    return Number(text);
+    const range = text !== undefined && /^[-+]?\d+$/.test(text)
+      ? `${text} is out of range: `
+      : "";
+    throw new UsageError(
+      `Invalid --user "${arg}": ${range}expected root or UID[:GID], ids from 0 to ${MAX_ID}`,
+      "exec",
+    );
   };
   if (extra !== undefined) id(undefined);
   const u = id(uid);

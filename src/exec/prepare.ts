@@ -72,6 +72,8 @@ export interface PrepareInput {
   host: HostInfo;
   /** Verbose log sink. */
   log: (message: string) => void;
+  /** The run's private directory (`run_dir.ts`), for the host files. */
+  runDir: string;
 }
 
 const FALLBACK_PATH = "/usr/sbin:/usr/bin:/sbin:/bin";
@@ -133,7 +135,7 @@ export async function prepareRun(
       { exitCode: ExitCode.CommandNotFound },
     );
   }
-  const files = new RunFiles(input.log, sh);
+  const files = new RunFiles(input.log, sh, input.runDir);
   try {
     const mounts: Mount[] = [];
     if ((options.hosts ?? "host") === "host") {

@@ -29,7 +29,12 @@ import { createStaging, type Staging, sweepStaging } from "../store/staging.ts";
 import { checkStoreRoot } from "../store/root_safety.ts";
 import { formatReference } from "./reference.ts";
 import { formatPlatform, hostPlatform, parsePlatform } from "./platform.ts";
-import { podmanEnv, podmanExport } from "./podman.ts";
+import {
+  podmanEnv,
+  podmanExport,
+  type PodmanImageFacts,
+  podmanTlsVerify,
+} from "./podman.ts";
 import type { SourceImage } from "./reader.ts";
 import { RegistryClient } from "./registry/mod.ts";
 import { unpackArchiveFiles } from "./sources/archive_files.ts";
@@ -167,8 +172,9 @@ async function fill(
   let fileBytes = 0;
   let skippedDevices = 0;
   let ownership: EntryMetadata["ownership"];
+  let podmanFacts: PodmanImageFacts | undefined;
   if (request.puller === "podman" || source.kind === "containers-storage") {
-    ({ fileBytes, skippedDevices } = await viaPodman(
+    ({ fileBytes, skippedDevices, facts: podmanFacts } = await viaPodman(
       staging.dir,
       source,
       platform,
@@ -229,16 +235,20 @@ async function fill(
     ...(source.kind === "registry"
       ? { normalized: formatReference(source.reference) }
       : {}),
-    ...(image?.digest ? { digest: image.digest } : {}),
-    ...(image?.platform ?? platform
-      ? { platform: image?.platform ?? platform }
+    ...(image?.digest ?? podmanFacts?.digest
+      ? { digest: image?.digest ?? podmanFacts?.digest }
+      : {}),
+    ...(image?.platform ?? podmanFacts?.platform ?? platform
+      ? { platform: image?.platform ?? podmanFacts?.platform ?? platform }
       : {}),
     puller: request.puller === "podman" || source.kind === "containers-storage"
       ? "podman"
       : "native",
     created,
     size: fileBytes,
-    ...(image?.config.config ? { config: image.config.config } : {}),
+    ...(image?.config.config ?? podmanFacts?.config
+      ? { config: image?.config.config ?? podmanFacts?.config }
+      : {}),
     ...(ownership ? { ownership } : {}),
     blobs: referencedBlobs(image),
   };
@@ -301,7 +311,9 @@ async function viaPodman(
   request: PullRequest,
   asRoot: boolean,
   free: number | undefined,
-): Promise<{ fileBytes: number; skippedDevices: number }> {
+): Promise<
+  { fileBytes: number; skippedDevices: number; facts: PodmanImageFacts }
+> {
   const podman = which("podman", request.hostEnv("PATH") ?? "");
   if (podman === undefined) {
     throw new PolytheneError(
@@ -314,11 +326,14 @@ async function viaPodman(
     : request.image;
   let fileBytes = 0;
   let skippedDevices = 0;
-  await podmanExport(image, {
+  const facts = await podmanExport(image, {
     podman: podman.path,
     env: podmanEnv(request.hostEnv),
     pull: source.kind !== "containers-storage",
-    tlsVerify: request.tlsVerify,
+    tlsVerify: podmanTlsVerify(
+      request.tlsVerify,
+      source.kind === "registry" ? source.reference.registry : undefined,
+    ),
     platform: request.platform ? formatPlatform(platform) : undefined,
     log: request.log,
   }, async (tar) => {
@@ -338,7 +353,7 @@ async function viaPodman(
     fileBytes = stats.fileBytes;
     skippedDevices = stats.skippedDevices;
   });
-  return { fileBytes, skippedDevices };
+  return { fileBytes, skippedDevices, facts };
 }
 
 async function ensureRuntimeDirs(dir: string): Promise<void> {

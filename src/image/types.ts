@@ -57,6 +57,7 @@ export interface ImageConfig {
     User?: string;
     Entrypoint?: string[] | null;
     Cmd?: string[] | null;
+    Labels?: Record<string, string> | null;
   };
   /** Uncompressed layer digests, in order. */
   rootfs?: { type: string; diff_ids: string[] };

@@ -63,6 +63,8 @@ export interface AttachedOptions {
    * caller's terminal, and would not if it were killed.
    */
   gentleEnd?: boolean;
+  /** Called with the child's pid as soon as it has started. */
+  onStart?: (pid: number) => void;
 }
 
 /**
@@ -94,6 +96,7 @@ export async function runAttached(
     // Deno's `detached` is setsid(2) in the child before exec.
     detached: options.newSession === true,
   });
+  options.onStart?.(child.pid);
   // Read both pipes while the child runs, so a full pipe never blocks it.
   const collected = capture === undefined ? undefined : Promise.all([
     new Response(child.stdout).bytes(),
@@ -338,4 +341,46 @@ async function tail(
     kept = joined.length > limit ? joined.slice(joined.length - limit) : joined;
   }
   return new TextDecoder().decode(kept);
+}
+
+/** A watcher started by {@linkcode spawnWatcher}. */
+export interface Watcher {
+  /**
+   * Tells the watcher that polythene ends normally (writes `done` and
+   * closes its stdin), and waits for it to exit.
+   */
+  release(): Promise<void>;
+}
+
+/**
+ * Starts `argv` in a session of its own, with stdout and stderr on
+ * `/dev/null` and stdin a pipe that only {@linkcode Watcher.release} writes
+ * to: if polythene dies first, even by SIGKILL, the kernel closes the pipe
+ * and the watcher reads end-of-file instead of `done`.
+ */
+export function spawnWatcher(
+  argv: readonly string[],
+  env: Record<string, string>,
+): Watcher {
+  const [program, ...args] = argv;
+  if (program === undefined) throw new TypeError("Cannot run an empty argv");
+  const child = spawnAllowed(program, {
+    args,
+    env,
+    clearEnv: true,
+    stdin: "piped",
+    stdout: "null",
+    stderr: "null",
+    detached: true,
+  });
+  let released: Promise<void> | undefined;
+  return {
+    release() {
+      released ??= (async () => {
+        await feed(child.stdin, new TextEncoder().encode("done\n"));
+        await child.status;
+      })();
+      return released;
+    },
+  };
 }

@@ -22,6 +22,7 @@ import { removeLocked, sweepTrash } from "./remove.ts";
 import { checkStoreRoot } from "./root_safety.ts";
 import { removeTree, stagingRoot } from "./staging.ts";
 import { stateDir, storeRootPath } from "./store.ts";
+import { sweepRunDirs } from "./run_dir.ts";
 
 /** Which entries to remove. */
 export interface PruneFilter {
@@ -105,6 +106,8 @@ export interface PruneReport {
   temporaries: number;
   /** Trash directories of crashed removals that were deleted. */
   trash: number;
+  /** Run directories of dead execs that were deleted (`run_dir.ts`). */
+  runs: number;
   /** Metadata files without an entry that were deleted. */
   orphanMetadata: number;
   /** Cached blobs no entry refers to. */
@@ -128,6 +131,7 @@ export async function pruneStore(
     staging: [],
     temporaries: 0,
     trash: 0,
+    runs: 0,
     orphanMetadata: 0,
     blobs: { removed: 0, bytes: 0, keptAll: false },
   };
@@ -149,6 +153,7 @@ export async function pruneStore(
       }
     }
     const live = await liveStaging(store, dryRun, report);
+    report.runs = await sweepRunDirs(store, dryRun);
     if (!dryRun) {
       report.trash = await sweepTrash(store);
       report.orphanMetadata = await sweepOrphanMetadata(store, live);

@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { makeBusyboxRootfs } from "../../scripts/busybox_rootfs.ts";
 import { runPolythene } from "../helpers/cli.ts";
-import { makeBusyboxStore } from "../helpers/fixtures.ts";
+import { makeBusyboxStore, onPath, testNeeding } from "../helpers/fixtures.ts";
+import { which } from "../../src/process/which.ts";
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -206,6 +207,94 @@ Deno.test("a waiting rm is not starved by new execs", async () => {
     assert.match(rb.stderr, /^polythene: No such UUID rootfs/);
     assert.equal(await exists(staged.rootfs), false);
   } finally {
+    await staged.cleanup();
+  }
+});
+
+testNeeding(
+  onPath("proot") ? undefined : "needs proot",
+  "--network none with only proot usable names the option in the headline",
+  async () => {
+    const staged = await makeBusyboxStore();
+    const bin = await Deno.makeTempDir({ prefix: "polythene-path-" });
+    try {
+      for (const program of ["proot", "setpriv", "sh"]) {
+        const found = which(program, Deno.env.get("PATH") ?? "");
+        if (found) await Deno.symlink(found.path, `${bin}/${program}`);
+      }
+      const result = await runPolythene(
+        ["exec", "-s", staged.store, "--network", "none", staged.uuid, "true"],
+        { path: bin },
+      );
+      assert.equal(result.code, 126, result.stderr);
+      assert.equal(result.stdout, "");
+      assert.match(
+        result.stderr,
+        /^polythene: No isolation backend can run this command here: proot cannot isolate the network \(--network none\); bubblewrap and chroot are unusable on this host:$/m,
+      );
+    } finally {
+      await Deno.remove(bin, { recursive: true });
+      await staged.cleanup();
+    }
+  },
+);
+
+Deno.test("-u -1 and -t -1 say the value is out of range", async () => {
+  const staged = await makeBusyboxStore();
+  try {
+    for (
+      const [option, value, name] of [
+        ["-u", "-1", "--user"],
+        ["-t", "-1", "--timeout"],
+        ["-u", "4294967295", "--user"],
+      ]
+    ) {
+      const result = await runPolythene([
+        "exec",
+        "-s",
+        staged.store,
+        option!,
+        value!,
+        staged.uuid,
+        "true",
+      ]);
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(
+        result.stderr,
+        new RegExp(`^polythene: Invalid ${name} "${value}": .*out of range`),
+      );
+    }
+  } finally {
+    await staged.cleanup();
+  }
+});
+
+Deno.test("a bare KEY line in --env-file and -b SRC:DST:rw work as documented", async () => {
+  const staged = await makeBusyboxStore();
+  const dir = await Deno.makeTempDir({ prefix: "polythene-walk-" });
+  try {
+    await Deno.writeTextFile(`${dir}/env`, "FROM_HOST\nUNSET_ON_HOST\nX=1\n");
+    const result = await runPolythene([
+      "exec",
+      "-s",
+      staged.store,
+      "--env-file",
+      `${dir}/env`,
+      "-b",
+      `${dir}:/mnt/shared:rw`,
+      staged.uuid,
+      "sh",
+      "-c",
+      'echo "$FROM_HOST ${UNSET_ON_HOST-unset} $X"; echo written > /mnt/shared/out',
+    ], { env: { FROM_HOST: "host value" } });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, "host value unset 1\n");
+    assert.equal(await Deno.readTextFile(`${dir}/out`), "written\n");
+    const help = await runPolythene(["exec", "--help"]);
+    assert.match(help.stdout, /KEY alone: the host's value/);
+    assert.match(help.stdout, /:rw \(default\) writable/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
     await staged.cleanup();
   }
 });

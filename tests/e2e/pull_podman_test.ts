@@ -92,37 +92,87 @@ testNeeding(
           { name: "lib", type: "symlink", linkname: "usr" },
         ],
       }],
-      config: { Env: ["PATH=/bin"], Cmd: ["/bin/sh"] },
+      config: {
+        Env: ["PATH=/bin", "GREETING=from the image"],
+        WorkingDir: "/opaque",
+        Cmd: ["/bin/sh"],
+        Labels: { "org.example.role": "test" },
+      },
     });
     await pushImage(registry, "test/podman", "1", image);
     const ref = `${registry.host}/test/podman:1`;
     const store = files.store;
     const pull = (args: string[]): Promise<CliResult> =>
       runPolythene(["pull", "-q", "--store", store, ...args], { env });
+    const inspect = async (uuid: string) => {
+      const shown = await runPolythene([
+        "inspect",
+        "--json",
+        "--store",
+        store,
+        uuid,
+      ]);
+      assert.equal(shown.code, 0, explain(shown));
+      const entry = JSON.parse(shown.stdout);
+      return {
+        config: entry.config,
+        digest: entry.digest,
+        platform: entry.platform,
+      };
+    };
+    const pwdAndEnv = async (uuid: string) => {
+      const ran = await runPolythene([
+        "exec",
+        "--store",
+        store,
+        uuid,
+        "--",
+        "sh",
+        "-c",
+        "pwd; env | sort",
+      ]);
+      assert.equal(ran.code, 0, explain(ran));
+      return ran.stdout;
+    };
 
     try {
       const native = assertPulled(await pull([ref]));
       const want = await snapshot(`${store}/${native}`);
+      const facts = await inspect(native);
+      assert.deepEqual(facts.config.Env, [
+        "PATH=/bin",
+        "GREETING=from the image",
+      ]);
+      assert.equal(facts.config.WorkingDir, "/opaque");
+      assert.match(facts.digest, /^sha256:[0-9a-f]{64}$/);
+      const ran = await pwdAndEnv(native);
+      assert.match(ran, /^\/opaque\n/);
+      assert.match(ran, /^GREETING=from the image$/m);
       assert.equal(want["etc/gone"], undefined);
       assert.equal(want["opaque/lower"], undefined);
 
-      await t.step("--puller podman gives the same tree", async () => {
-        const result = await pull([
-          "--puller",
-          "podman",
-          "--tls-verify=false",
-          ref,
-        ]);
-        const uuid = assertPulled(result);
-        assert.deepEqual(await snapshot(`${store}/${uuid}`), want);
-        await assertEntry(store, uuid, { image: ref, puller: "podman" });
-        assert.deepEqual(await podmanContainers(env), [], "no container left");
-      });
+      await t.step(
+        "--puller podman gives the same tree and metadata, over plain http on loopback without --tls-verify=false",
+        async () => {
+          const result = await pull(["--puller", "podman", ref]);
+          const uuid = assertPulled(result);
+          assert.deepEqual(await snapshot(`${store}/${uuid}`), want);
+          assert.deepEqual(await inspect(uuid), facts);
+          assert.equal(await pwdAndEnv(uuid), ran);
+          await assertEntry(store, uuid, { image: ref, puller: "podman" });
+          assert.deepEqual(
+            await podmanContainers(env),
+            [],
+            "no container left",
+          );
+        },
+      );
 
       await t.step("containers-storage:REF after a podman pull", async () => {
         const image = `containers-storage:${ref}`;
         const uuid = assertPulled(await pull([image]));
         assert.deepEqual(await snapshot(`${store}/${uuid}`), want);
+        assert.deepEqual(await inspect(uuid), facts);
         await assertEntry(store, uuid, { image, puller: "podman" });
         const ran = await runPolythene(
           [
