@@ -33,7 +33,7 @@ import type { HostFacts } from "./host.ts";
 import { backendsInOrder } from "./mod.ts";
 import type { BackendName } from "./names.ts";
 import type { ProbeCache } from "./probe_cache.ts";
-import { assessBackend, type Readiness, versionOf } from "./run.ts";
+import { assessBackend, type Readiness, versionOf } from "./readiness.ts";
 
 /** The sysctls that decide whether the backends can work, when readable. */
 export const SYSCTLS = [

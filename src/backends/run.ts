@@ -27,21 +27,15 @@ import {
   spawnWatcher,
   type Watcher,
 } from "../process/spawn.ts";
-import { type FoundProgram, which } from "../process/which.ts";
-import {
-  type Backend,
-  type HostInfo,
-  packageOf,
-  type Programs,
-  programsNeeded,
-  type RunSpec,
-} from "./backend.ts";
+import { which } from "../process/which.ts";
+import type { Backend, Programs, RunSpec } from "./backend.ts";
 import type { HostFacts } from "./host.ts";
 import type { BackendName } from "./names.ts";
-import { type ProbeCache, probeKey, type ProbeRecord } from "./probe_cache.ts";
+import type { ProbeCache } from "./probe_cache.ts";
 import { BACKENDS, backendsInOrder } from "./mod.ts";
 import { isPtyVariable, onOwnPty } from "./pty.ts";
 import { nulSeparated, reportedExitCode, withStatusFd } from "./status.ts";
+import { assessBackend, lastLine } from "./readiness.ts";
 import { watcher as watcherFor } from "./signal_tree.ts";
 
 /** How to choose and drive the backend. */
@@ -154,124 +148,6 @@ function floorDetail(
   return ` at or above the isolation floor (${floor}; not tried: ${
     left.join(", ")
   })`;
-}
-
-/** Whether a backend can run here, before any command: see {@linkcode assessBackend}. */
-export type Readiness =
-  | {
-    ok: true;
-    /** Absolute paths of its programs. */
-    programs: Programs;
-    /** Its probe cache key. */
-    key: string;
-    /** Its probe result (ok). */
-    probe: ProbeRecord;
-  }
-  | {
-    ok: false;
-    /** Which check failed. */
-    stage: "root" | "programs" | "probe";
-    /** One line, as `exec` reports it. */
-    reason: string;
-    /** What to do, when there is something to say. */
-    fix?: string;
-    /** The failed probe, for `stage: "probe"`. */
-    probe?: ProbeRecord;
-    /** The program not on PATH, for `stage: "programs"`. */
-    missing?: string;
-  };
-
-/**
- * The checks `exec` makes before it runs anything in `backend`, in its order:
- * real root when needed, its programs on PATH, then its probe (from the
- * cache; probed and cached when absent, or always with `refresh`).
- * `exec` and `doctor` share it, so `doctor` says what `exec` would do.
- */
-export async function assessBackend(
-  backend: Backend,
-  options: Pick<SandboxOptions, "hostPath" | "host" | "cache" | "log">,
-  refresh = false,
-): Promise<Readiness> {
-  if (backend.needsRoot && !options.host.realRoot) {
-    return {
-      ok: false,
-      stage: "root",
-      reason: "needs real root (uid 0 in the initial user namespace)",
-      fix: "run as root",
-    };
-  }
-  const found = findPrograms(backend, options.host, options.hostPath);
-  if (typeof found === "string") {
-    return {
-      ok: false,
-      stage: "programs",
-      reason: `"${found}" not found on PATH`,
-      fix: `install ${packageOf(found, backend)}`,
-      missing: found,
-    };
-  }
-  const key = probeKey(backend.name, found, options.host);
-  if (refresh) options.cache.set(key, undefined);
-  const probe = await probeCached(backend, found, key, options);
-  if (!probe.ok) {
-    return {
-      ok: false,
-      stage: "probe",
-      reason: `probe failed: ${probe.reason ?? "unknown"}`,
-      fix: fixFor(backend),
-      probe,
-    };
-  }
-  return { ok: true, programs: pathsOf(found), key, probe };
-}
-
-function findPrograms(
-  backend: Backend,
-  host: HostInfo,
-  hostPath: string,
-): Record<string, FoundProgram> | string {
-  const found: Record<string, FoundProgram> = {};
-  for (const name of programsNeeded(backend, host)) {
-    const program = which(name, hostPath);
-    if (program === undefined) return name;
-    found[name] = program;
-  }
-  return found;
-}
-
-function pathsOf(found: Record<string, FoundProgram>): Programs {
-  return Object.fromEntries(
-    Object.entries(found).map(([name, p]) => [name, p.path]),
-  );
-}
-
-async function probeCached(
-  backend: Backend,
-  found: Record<string, FoundProgram>,
-  key: string,
-  options: Pick<SandboxOptions, "host" | "cache" | "log">,
-): Promise<ProbeRecord> {
-  const cached = options.cache.get(key);
-  if (cached !== undefined) {
-    options.log(`${backend.name}: probe cached from ${cached.probedAt}`);
-    return cached;
-  }
-  const programs = pathsOf(found);
-  const probe = backend.probe(options.host, programs);
-  options.log(`${backend.name}: probing: ${probe.argv.join(" ")}`);
-  const result = await runCaptured(probe.argv, probe.env);
-  const main = programs[backend.programs[0]!]!;
-  const version = await runCaptured([main, "--version"], probe.env);
-  const record: ProbeRecord = {
-    ok: result.code === 0,
-    reason: result.code === 0 ? undefined : lastLine(result.stderr) ??
-      `exit ${result.code}`,
-    stderr: result.code === 0 ? undefined : tailOf(result.stderr),
-    version: versionOf(backend.programs[0]!, version.stdout + version.stderr),
-    probedAt: new Date().toISOString(),
-  };
-  options.cache.set(key, record);
-  return record;
 }
 
 /** How a backend that exited before the command ran failed. */
@@ -397,34 +273,6 @@ function ptyFor(
     return undefined;
   }
   return onOwnPty(script.path, programs.sh!, argv, env);
-}
-
-function fixFor(backend: Backend): string | undefined {
-  if (backend.name === "bubblewrap") {
-    return "user namespaces may be restricted; try --isolation proot";
-  }
-  if (backend.name === "proot") return "ptrace may be blocked here";
-  return undefined;
-}
-
-/**
- * `PROGRAM X.Y.Z` from a `--version` output: the first version number in it
- * (proot prints a logo first). Pure.
- */
-export function versionOf(program: string, text: string): string | undefined {
-  const match = /\b\d+\.\d+(?:\.\d+)?\b/.exec(text);
-  return match ? `${program} ${match[0]}` : undefined;
-}
-
-/** The last 2000 characters of `text`, trimmed; undefined when empty. */
-function tailOf(text: string): string | undefined {
-  const tail = text.trim().slice(-2000);
-  return tail === "" ? undefined : tail;
-}
-
-function lastLine(text: string): string | undefined {
-  const lines = text.split("\n").map((l) => l.trim()).filter((l) => l !== "");
-  return lines.at(-1);
 }
 
 function readOr(path: string): string {

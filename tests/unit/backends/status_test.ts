@@ -35,7 +35,7 @@ Deno.test("the wrapper passes the status file and argv as data", () => {
 });
 
 Deno.test("versions are read past logos and prefixes", async () => {
-  const { versionOf } = await import("../../../src/backends/run.ts");
+  const { versionOf } = await import("../../../src/backends/readiness.ts");
   assertEquals(versionOf("bwrap", "bubblewrap 0.8.0\n"), "bwrap 0.8.0");
   assertEquals(
     versionOf("proot", " _____\n|__|  |__|__\\_____/ 5.1.0\n"),
