@@ -109,15 +109,14 @@ export const MUTANTS: readonly Mutant[] = [
     }],
   },
   {
-    name: "env-program-without-i",
-    description: "proot and chroot run the command through env without -i",
+    name: "launcher-env-not-renamed",
+    description:
+      "an image's LD_PRELOAD reaches the host-side launcher of proot and chroot",
     file: "src/backends/launcher_env.ts",
-    search: `    spec.envProgram,\n    "-i",\n`,
-    replace: `    spec.envProgram,\n`,
-    // End to end this is invisible today: the launcher's own environment
-    // is only PATH, which the command's environment always sets. The argv
-    // test pins `env -i`.
-    tests: [{ file: "tests/unit/exec/options_test.ts" }],
+    search:
+      `    env[names.includes(key) ? \`\${RENAMED_PREFIX}\${key}\` : key] = value;`,
+    replace: `    env[key] = value;`,
+    tests: [{ file: "tests/e2e/exec_launcher_test.ts" }],
   },
   {
     name: "extract-follows-host-symlinks",
@@ -161,9 +160,9 @@ export const MUTANTS: readonly Mutant[] = [
     description: "an unsafe store root (symlink, 0777, another owner) is used",
     file: "src/store/root_safety.ts",
     search:
-      `  if (problem !== undefined) throw new UnsafeStoreError(store, problem);`,
+      `  if (problem !== undefined) {\n    throw new UnsafeStoreError(store, what + problem);`,
     replace:
-      `  if (problem === "never") throw new UnsafeStoreError(store, problem);`,
+      `  if (problem === "never") {\n    throw new UnsafeStoreError(store, what + problem);`,
     tests: [{
       file: "tests/e2e/store_lifecycle_test.ts",
       filter: "unsafe store roots",
