@@ -262,4 +262,15 @@ export const MUTANTS: readonly Mutant[] = [
     replace: ``,
     tests: [{ file: "tests/e2e/exec_orphan_test.ts" }],
   },
+  {
+    name: "bwrap-host-writable",
+    description: "as root, bwrap sets up with the host writable",
+    file: "src/backends/bubblewrap.ts",
+    search: `      argv: host.realRoot\n`,
+    replace: `      argv: host.realRoot && false\n`,
+    tests: [{
+      file: "tests/e2e/exec_race_test.ts",
+      filter: "bubblewrap's own",
+    }],
+  },
 ];

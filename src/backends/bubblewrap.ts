@@ -14,6 +14,7 @@
 import type { Backend, HostInfo, Invocation, RunSpec } from "./backend.ts";
 import { DEFAULT_PATH } from "./backend.ts";
 import { bwrapCapabilityArgs } from "./capabilities.ts";
+import { withHostReadOnly } from "./host_read_only.ts";
 import { signalTree } from "./signal_tree.ts";
 
 /**
@@ -85,7 +86,10 @@ export function bwrapEnvArgs(spec: RunSpec): string[] {
 export const bubblewrap: Backend = {
   name: "bubblewrap",
   programs: ["bwrap", "sh"],
-  spawns: ["bwrap", "sh"],
+  // As real root, bwrap starts where the host is read-only (see
+  // host_read_only.ts).
+  rootPrograms: ["unshare", "mount"],
+  spawns: ["bwrap", "sh", "unshare"],
   needsRoot: false,
   diesWithParent: true,
   package: "bubblewrap",
@@ -115,8 +119,24 @@ export const bubblewrap: Backend = {
     };
   },
   invocation(spec, host, programs): Invocation {
+    const argv = [programs.bwrap!, ...bwrapArgs(spec, host)];
     return {
-      argv: [programs.bwrap!, ...bwrapArgs(spec, host)],
+      argv: host.realRoot
+        ? withHostReadOnly(
+          {
+            unshare: programs.unshare!,
+            sh: programs.sh!,
+            mount: programs.mount!,
+          },
+          [
+            spec.rootfs,
+            ...(spec.mounts ?? []).filter((m) => !m.readOnly).map((m) =>
+              m.source
+            ),
+          ],
+          argv,
+        )
+        : argv,
       env: {},
       statusFd: true,
       fdArgs: bwrapEnvArgs(spec),

@@ -7,8 +7,8 @@
  * nothing may ever be created in the sentinel: not by polythene's
  * own mount-point creation, not by the chroot script. The second run sees
  * only chroot's programs on its PATH, so a setup that fails because of the
- * swap cannot fall through to another backend (bubblewrap's own mount-point
- * creation still follows such a swap: see docs/design.md).
+ * swap cannot fall through to another backend. bubblewrap's own creation of
+ * bind destinations, as root, has a deterministic test of its own below.
  *
  * The hostile command runs as real root (chroot), so everything runs in a
  * jail where the host is read-only but for the test's temporary directory.
@@ -111,6 +111,92 @@ testNeeding(
       assert.deepEqual(other, [], errors.slice(-3000));
       // The race was real: some runs met it.
       assert.ok(codes.some((c) => c !== 0), "no run met the swap");
+    } finally {
+      await staged.cleanup();
+    }
+  },
+);
+
+/**
+ * bubblewrap's own set-up, as real root. bwrap creates a missing bind
+ * destination inside its staging root, where the host is `/oldroot`,
+ * following symlinks; a swap of a rootfs directory for a symlink to
+ * `/oldroot/HOST_DIR` between polythene's preparation and bwrap's mount
+ * would make bwrap create it on the host. A stand-in for the racing guest,
+ * named as such: a `bwrap` first on PATH makes that swap at the worst
+ * moment, just before it execs the real bwrap, so the test is
+ * deterministic. The real bwrap then must not reach the host.
+ */
+testNeeding(
+  canJail() ? backendMissingAsRoot("bubblewrap") : "real root (jail)",
+  "race: bubblewrap's own set-up cannot create anything on the host",
+  async () => {
+    const staged = await makeBusyboxStore();
+    const dir = staged.store.replace(/\/store$/, "");
+    const sentinel = `${dir}/sentinel`;
+    try {
+      await Deno.mkdir(sentinel);
+      await Deno.mkdir(`${dir}/src`);
+      await Deno.mkdir(`${dir}/bin`);
+      const bwrap = hostProgram("bwrap")!;
+      const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+      // Only for the real run (the probe passes no status fd).
+      await Deno.writeTextFile(
+        `${dir}/bin/bwrap`,
+        `#!/bin/sh
+case " $* " in *" --json-status-fd "*)
+  /bin/mv ${quote(`${staged.rootfs}/w`)} ${quote(`${staged.rootfs}/w.old`)}
+  /bin/ln -s ${quote(`/oldroot${sentinel}`)} ${quote(`${staged.rootfs}/w`)}
+esac
+exec ${quote(bwrap)} "$@"
+`,
+      );
+      await Deno.chmod(`${dir}/bin/bwrap`, 0o755);
+      const argv = [
+        ...jailPrefix([dir]),
+        ...cliArgv(),
+        "exec",
+        "-s",
+        staged.store,
+        "-i",
+        "bubblewrap",
+        "--isolation-floor",
+        "bubblewrap",
+        "-b",
+        `${dir}/src:/w/b1/c`,
+        staged.uuid,
+        "--",
+        "true",
+      ];
+      const denoDir = Deno.env.get("DENO_DIR");
+      const out = await new Deno.Command(argv[0]!, {
+        args: argv.slice(1),
+        clearEnv: true,
+        env: {
+          PATH: `${dir}/bin:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}`,
+          HOME: Deno.env.get("HOME") ?? "/root",
+          ...(denoDir ? { DENO_DIR: denoDir } : {}),
+          TMPDIR: dir,
+        },
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stderr = new TextDecoder().decode(out.stderr);
+      // The swap happened: polythene made /w/b1/c, the stand-in moved it.
+      assert.ok(
+        (await Deno.lstat(`${staged.rootfs}/w.old/b1/c`)).isDirectory,
+        stderr,
+      );
+      const found = [...Deno.readDirSync(sentinel)].map((e) => e.name);
+      assert.deepEqual(
+        found,
+        [],
+        `created in the sentinel: ${found}\n${stderr}`,
+      );
+      // The set-up failed, and nothing else ran instead.
+      assert.equal(out.code, 126, stderr);
+      assert.match(stderr, /bubblewrap failed while setting up the sandbox/);
     } finally {
       await staged.cleanup();
     }
