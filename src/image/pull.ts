@@ -13,7 +13,7 @@
  * @module
  */
 
-import { v7 as uuidv7 } from "uuid";
+import { v7 as uuidv7 } from "../npm/uuid.ts";
 import { PolytheneError } from "../errors.ts";
 import type { Log } from "../log.ts";
 import { which } from "../process/which.ts";

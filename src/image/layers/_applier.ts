@@ -12,7 +12,7 @@
  */
 
 import { lchownSync, lutimesSync } from "node:fs";
-import type { ParsedTarEntry } from "modern-tar";
+import type { ParsedTarEntry } from "../../npm/modern_tar.ts";
 import type { Log } from "../../log.ts";
 import { escapeControl } from "../../escape.ts";
 import { LayerLimitError, LayerPathError } from "./errors.ts";

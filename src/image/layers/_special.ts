@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { TarHeader } from "modern-tar";
+import type { TarHeader } from "../../npm/modern_tar.ts";
 import type { runCaptured } from "../../process/spawn.ts";
 import { LayerFormatError } from "./errors.ts";
 import type { RawHeader } from "./_tar_tap.ts";

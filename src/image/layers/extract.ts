@@ -5,7 +5,7 @@
  * @module
  */
 
-import { createTarDecoder, type ParsedTarEntry } from "modern-tar";
+import { createTarDecoder, type ParsedTarEntry } from "../../npm/modern_tar.ts";
 import type { Log } from "../../log.ts";
 import { runCaptured } from "../../process/spawn.ts";
 import { PolytheneError } from "../../errors.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { createTarDecoder } from "modern-tar";
+import { createTarDecoder } from "../../npm/modern_tar.ts";
 import { PolytheneError } from "../../errors.ts";
 
 /** At most this many members; image archives hold a few dozen. */
