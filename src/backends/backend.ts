@@ -44,7 +44,34 @@ export interface RunSpec {
    * `env -i KEY=VALUE... CMD`, and keep their own environment clean.
    */
   envProgram?: string;
+  /**
+   * How bubblewrap maps ids when polythene is not real root (`id_map.ts`);
+   * default: only the run's uid, nothing faked.
+   */
+  idMap?: IdMapPlan;
+  /**
+   * proot's `faccessat2` fix (`proot_compat.ts`): host `perl` loads this
+   * seccomp filter file in front of proot. Absent: proot runs bare.
+   */
+  compatFilter?: { perl: string; file: string };
 }
+
+/** The id mapping bubblewrap carries out: see `id_map.ts`. */
+export type IdMapPlan =
+  | {
+    mode: "full";
+    /** `unshare`, and the PATH where it finds newuidmap/newgidmap. */
+    unshare: string;
+    helperPath: string;
+    /** `--id-map full` was asked for: no other mapping will do. */
+    forced: boolean;
+  }
+  | {
+    mode: "fake";
+    /** The fake-ownership filter: a 0600 file in the store's state area. */
+    filterFile: string;
+  }
+  | { mode: "single" };
 
 /** One bind mount. */
 export interface Mount {

@@ -8,6 +8,7 @@
 import type { Backend, HostInfo, Invocation, RunSpec } from "./backend.ts";
 import { DEFAULT_PATH } from "./backend.ts";
 import { signalTree } from "./signal_tree.ts";
+import { bwrapIdMapArgs, idMapInvocation } from "./id_map_bwrap.ts";
 
 /**
  * Namespace and lifetime flags shared by the probe and the real run. Real
@@ -36,7 +37,11 @@ export function bwrapBaseArgs(
 
 /** Builds bwrap's argv for `spec`. Pure. */
 export function bwrapArgs(spec: RunSpec, host: HostInfo): string[] {
-  const args = bwrapBaseArgs(host, spec.user);
+  // id mapping (id_map_bwrap.ts): full maps run bwrap in unshare's
+  // namespace, so it makes none of its own.
+  const args = spec.idMap?.mode === "full"
+    ? bwrapBaseArgs({ ...host, realRoot: true })
+    : bwrapBaseArgs(host, spec.user);
   if (spec.network === "none") args.push("--unshare-net");
   if (!spec.stdinIsTty) args.push("--new-session");
   args.push(
@@ -59,6 +64,7 @@ export function bwrapArgs(spec: RunSpec, host: HostInfo): string[] {
   for (const [key, value] of Object.entries(spec.env)) {
     args.push("--setenv", key, value);
   }
+  args.push(...bwrapIdMapArgs(spec));
   args.push("--json-status-fd", "3", "--", ...spec.argv);
   return args;
 }
@@ -67,7 +73,7 @@ export function bwrapArgs(spec: RunSpec, host: HostInfo): string[] {
 export const bubblewrap: Backend = {
   name: "bubblewrap",
   programs: ["bwrap", "sh"],
-  spawns: ["bwrap", "sh"],
+  spawns: ["bwrap", "sh", "unshare"],
   needsRoot: false,
   package: "bubblewrap",
   isolates: {
@@ -96,11 +102,11 @@ export const bubblewrap: Backend = {
     };
   },
   invocation(spec, host, programs): Invocation {
-    return {
+    return idMapInvocation(spec, programs, {
       argv: [programs.bwrap!, ...bwrapArgs(spec, host)],
       env: {},
       statusFd: true,
-    };
+    });
   },
   signalTree(pid, signal, programs): Invocation {
     return signalTree(programs.sh!, "grandchildren", pid, signal);

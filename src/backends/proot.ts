@@ -14,6 +14,7 @@ import type { Backend, Invocation, RunSpec } from "./backend.ts";
 import { DEFAULT_PATH, DEVICES } from "./backend.ts";
 import { signalTree } from "./signal_tree.ts";
 import { guestArgv, launcherEnv, refusesEnv } from "./launcher_env.ts";
+import { withAccessFilter } from "./proot_compat.ts";
 
 /** Builds proot's argv for `spec`. Pure. */
 export function prootArgs(spec: RunSpec): string[] {
@@ -37,13 +38,16 @@ export function prootArgs(spec: RunSpec): string[] {
 export const proot: Backend = {
   name: "proot",
   programs: ["proot", "sh"],
-  spawns: ["proot", "sh"],
+  spawns: ["proot", "sh", "perl"],
   needsRoot: false,
   package: "proot",
   isolates: { pid: false, network: false, mounts: false, root: "faked" },
   refuses(spec): string | undefined {
     if (spec.network === "none") {
       return "cannot isolate the network (--network none)";
+    }
+    if (spec.idMap?.mode === "full" && spec.idMap.forced) {
+      return "cannot map a range of ids (--id-map full)";
     }
     const ro = (spec.mounts ?? []).find((m) => m.readOnly && !m.privateCopy);
     if (ro !== undefined) {
@@ -60,7 +64,7 @@ export const proot: Backend = {
   },
   invocation(spec, _host, programs): Invocation {
     return {
-      argv: [programs.proot!, ...prootArgs(spec)],
+      argv: withAccessFilter(spec, [programs.proot!, ...prootArgs(spec)]),
       env: launcherEnv(spec),
       statusFd: false,
     };

@@ -7,6 +7,7 @@
 import { isBackendName } from "../backends/names.ts";
 import type { BackendName } from "../backends/names.ts";
 import { UsageError } from "../errors.ts";
+import { type IdMapChoice, isIdMapChoice } from "../backends/id_map.ts";
 import type { OptionValues } from "./parse.ts";
 
 /** `--timeout`: a positive number of seconds, or undefined when absent. */
@@ -41,6 +42,12 @@ export function stringValue(values: OptionValues, name: string): string {
 export function isolationValue(values: OptionValues): BackendName | undefined {
   const value = values.isolation;
   return typeof value === "string" && isBackendName(value) ? value : undefined;
+}
+
+/** `--id-map`, already checked against the choices by the parser. */
+export function idMapValue(values: OptionValues): IdMapChoice | undefined {
+  const value = values["id-map"];
+  return typeof value === "string" && isIdMapChoice(value) ? value : undefined;
 }
 
 /** A repeatable option's values, in order. */

@@ -37,5 +37,5 @@ Deno.test("backend names are checked exactly", () => {
 });
 
 Deno.test("--allow-run lists exactly what the backends spawn", () => {
-  assertEquals(runnablePrograms(), ["bwrap", "proot", "sh", "unshare"]);
+  assertEquals(runnablePrograms(), ["bwrap", "perl", "proot", "sh", "unshare"]);
 });
