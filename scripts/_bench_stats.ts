@@ -192,7 +192,7 @@ export function readProbeLog(stderr: string): ProbeLog {
 }
 
 /**
- * A backend argv without its `--json-status-fd N` pair, to time bwrap
+ * A backend argv without its `--json-status-fd N` and `--args N` pairs, to time bwrap
  * without the `sh` wrapper that opens fd N. Other arguments are kept.
  */
 export function withoutStatusFdFlag(argv: readonly string[]): string[] {
@@ -202,7 +202,7 @@ export function withoutStatusFdFlag(argv: readonly string[]): string[] {
       out.push(...argv.slice(i));
       break;
     }
-    if (argv[i] === "--json-status-fd") {
+    if (argv[i] === "--json-status-fd" || argv[i] === "--args") {
       i++;
       continue;
     }

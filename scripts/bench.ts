@@ -48,7 +48,7 @@ import { parseArgs } from "node:util";
 import type { Backend, RunSpec } from "../src/backends/backend.ts";
 import { detectHost, type HostFacts } from "../src/backends/host.ts";
 import { BACKENDS } from "../src/backends/mod.ts";
-import { withStatusFd } from "../src/backends/status.ts";
+import { nulSeparated, withStatusFd } from "../src/backends/status.ts";
 import { commandEnv } from "../src/exec/options.ts";
 import { permissionFlags } from "../src/permissions.ts";
 import { which } from "../src/process/which.ts";
@@ -351,8 +351,13 @@ async function prepareBackend(
     options: `${name}:options`,
   };
   const candidates: Candidate[] = [];
+  let argsFile = "";
+  if (invocation.fdArgs !== undefined) {
+    argsFile = `${tmp}/args_${name}`;
+    await Deno.writeTextFile(argsFile, nulSeparated(invocation.fdArgs));
+  }
   const rawArgv = invocation.statusFd
-    ? withStatusFd(programs.sh!, `${tmp}/status`, invocation.argv)
+    ? withStatusFd(programs.sh!, `${tmp}/status`, invocation.argv, argsFile)
     : invocation.argv;
   candidates.push({
     id: bench.raw,

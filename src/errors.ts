@@ -15,7 +15,11 @@ export const ExitCode = {
   Usage: 2,
   /** The command ran longer than `--timeout`. */
   Timeout: 124,
-  /** No backend can run on this host. */
+  /**
+   * No backend can run on this host (or none at or above the isolation
+   * floor), or the one chosen failed while setting up its sandbox; or, as
+   * in shells, the command was found but cannot be executed.
+   */
   NoBackend: 126,
   /** The command does not exist inside the rootfs. */
   CommandNotFound: 127,
@@ -64,12 +68,23 @@ export class UsageError extends PolytheneError {
 
 /** `STORE/UUID` is not a directory (exit 1). */
 export class RootfsNotFoundError extends PolytheneError {
-  /** Makes the error for `STORE/UUID` at `path` (exit 1). */
-  constructor(uuid: string, path: string) {
-    super(`No such UUID rootfs: ${uuid} (${path})`, {
-      exitCode: ExitCode.NotFound,
-      hint: "Run `polythene pull IMAGE` to stage one, or check --store",
-    });
+  /**
+   * Makes the error for `STORE/UUID` at `path` (exit 1): missing, or there
+   * but `what` (`a symlink`, `not a directory`), which the store never
+   * follows or uses.
+   */
+  constructor(uuid: string, path: string, what?: string) {
+    super(
+      what === undefined
+        ? `No such UUID rootfs: ${uuid} (${path})`
+        : `Not a UUID rootfs: ${uuid} (${path} is ${what}; entries are plain directories, and links in the store are never followed)`,
+      {
+        exitCode: ExitCode.NotFound,
+        hint: what === undefined
+          ? "Run `polythene list` to see the entries (or `polythene pull IMAGE` to stage one), or check --store"
+          : "remove it, and use an entry that pull or clone made",
+      },
+    );
     this.name = "RootfsNotFoundError";
   }
 }
@@ -82,6 +97,23 @@ export class CommandNotFoundError extends PolytheneError {
       exitCode: ExitCode.CommandNotFound,
     });
     this.name = "CommandNotFoundError";
+  }
+}
+
+/** The command exists inside the rootfs but cannot be executed (exit 126). */
+export class CommandNotExecutableError extends PolytheneError {
+  /** Makes the error for `program`, found at `path`, which is `why`. */
+  constructor(program: string, path: string, why: string) {
+    super(
+      `Command cannot be executed: "${program}" (${path} inside the rootfs) is ${why}`,
+      {
+        exitCode: ExitCode.NoBackend,
+        hint: why === "a directory"
+          ? "name the program inside it"
+          : `make it executable, e.g. chmod +x ${path} inside the rootfs`,
+      },
+    );
+    this.name = "CommandNotExecutableError";
   }
 }
 
@@ -116,6 +148,37 @@ export class NoBackendError extends PolytheneError {
   }
 }
 
+/**
+ * The backend chosen by its probe failed while setting up the sandbox for
+ * the real run (exit 126). exec never tries another backend then: what fails
+ * there may be the image's doing, and no image may choose a weaker backend.
+ */
+export class SandboxSetupError extends PolytheneError {
+  /** The backend that failed. */
+  readonly backend: string;
+
+  /**
+   * Makes the error for `backend`, which exited `code`; `reason` is its last
+   * line on stderr, when polythene saw it (otherwise it is on the terminal).
+   */
+  constructor(backend: string, code: number, reason?: string) {
+    super(
+      `${backend} failed while setting up the sandbox (exit ${code})${
+        reason === undefined
+          ? "; its own message is above"
+          : `: ${printable(reason)}`
+      }`,
+      {
+        exitCode: ExitCode.NoBackend,
+        hint:
+          "no other backend was tried; the next run probes it again (polythene doctor says more)",
+      },
+    );
+    this.name = "SandboxSetupError";
+    this.backend = backend;
+  }
+}
+
 /** The store root is unsafe to use: a symlink, not ours, or writable by others (exit 1). */
 export class UnsafeStoreError extends PolytheneError {
   /** Makes the error for `store`, saying why it is unsafe (exit 1). */
@@ -139,4 +202,16 @@ export class EntryBusyError extends PolytheneError {
     });
     this.name = "EntryBusyError";
   }
+}
+
+/**
+ * `text` with control characters escaped (ESC as the four characters `\x1b`), for strings
+ * from images and registries that go into a message. Pure.
+ */
+export function printable(text: string): string {
+  return text.replace(
+    // deno-lint-ignore no-control-regex
+    /[\x00-\x1f\x7f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
 }

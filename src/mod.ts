@@ -142,6 +142,12 @@ export interface ExecOptions extends StoreOptions {
    * `full`, `fake` or `single`.
    */
   idMap?: IdMapChoice;
+  /**
+   * Never use a backend weaker than this one (strongest first: bubblewrap,
+   * proot, chroot): throw {@linkcode NoBackendError} (126) instead. Default
+   * `POLYTHENE_ISOLATION_FLOOR` when set.
+   */
+  isolationFloor?: BackendName;
   /** Kill the whole command tree after this many seconds (code 124). */
   timeoutSeconds?: number;
   /** Run in a fresh clone of the entry, removed afterwards. */
@@ -295,6 +301,7 @@ export async function exec(
     argv,
     isolation: options.isolation,
     idMap: options.idMap ?? defaultIdMap(hostEnv),
+    isolationFloor: options.isolationFloor ?? floorFrom(hostEnv),
     timeoutSeconds: options.timeoutSeconds,
     hostEnv,
     options: {
@@ -624,6 +631,17 @@ export class PolytheneSession {
 
 function hostEnv(name: string): string | undefined {
   return Deno.env.get(name);
+}
+
+function floorFrom(env: EnvLookup): BackendName | undefined {
+  const named = env("POLYTHENE_ISOLATION_FLOOR");
+  if (named === undefined || named === "") return undefined;
+  if (!isBackendName(named)) {
+    throw new UsageError(
+      `Invalid POLYTHENE_ISOLATION_FLOOR "${named}": expected bubblewrap, proot or chroot`,
+    );
+  }
+  return named;
 }
 
 function storeFrom(env: EnvLookup): string {

@@ -92,21 +92,53 @@ export const COMPILE_TARGETS = [
 ] as const;
 
 /**
- * The `deno compile` argv for one target. Pure. `--quiet` is recorded in the
- * binary: without it Deno prints an "Info" line at start for each allowed
- * program that is not on PATH.
+ * The flags that run the CLI, in the binary (baked in by `deno compile`) and
+ * from source (`deno task polythene`, the e2e suite) alike. `--quiet` is
+ * recorded in the binary: without it Deno prints an "Info" line at start for
+ * each allowed program that is not on PATH.
  */
+export function runFlags(): string[] {
+  return ["--quiet", "--no-prompt", ...permissionFlags()];
+}
+
+/**
+ * Flags for `deno compile` only, each with its reason:
+ *
+ * - `--no-code-cache`: the binary would otherwise write a V8 code cache to
+ *   `$TMPDIR` (`deno-compile-NAME.cache`); polythene often runs as root with
+ *   a shared `/tmp`, where another user could plant or read that file.
+ * - `--exclude-unused-npm`: embed only the npm packages the CLI's module
+ *   graph reaches, not the whole lock (the test-only cucumber tree is 86
+ *   packages): a smaller binary with less third-party code in it.
+ */
+export const COMPILE_ONLY_FLAGS = [
+  "--no-code-cache",
+  "--exclude-unused-npm",
+] as const;
+
+/** The `deno compile` argv for one target. Pure. */
 export function compileArgv(target: string): string[] {
   return [
     "deno",
     "compile",
-    "--quiet",
-    "--no-prompt",
-    ...permissionFlags(),
+    ...COMPILE_ONLY_FLAGS,
+    ...runFlags(),
     "--target",
     target,
     "--output",
     `dist/polythene-${target}`,
     "main.ts",
   ];
+}
+
+/**
+ * The `polythene` task's command: the source with exactly the binary's run
+ * flags, run from the caller's directory (`INIT_CWD`, which `deno task`
+ * sets) as the binary would be, so relative `--store`, `oci:DIR`,
+ * `--env-file` and `--bind` paths mean the same. Pure.
+ */
+export function polytheneTask(): string {
+  return `R=$(pwd) && cd "$INIT_CWD" && deno run --config "$R/deno.json" ${
+    runFlags().join(" ")
+  } "$R/main.ts"`;
 }

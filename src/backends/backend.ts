@@ -38,22 +38,23 @@ export interface RunSpec {
   /** uid and gid inside (default 0:0). */
   user?: { uid: number; gid: number };
   /**
-   * Path inside the rootfs of an `env` program, when it has one. Backends
-   * whose host-side launcher would otherwise inherit the command's
-   * environment (proot, chroot) run the command through it, as
-   * `env -i KEY=VALUE... CMD`, and keep their own environment clean.
+   * Path inside the rootfs of a `sh`, when it has one. proot and chroot pass
+   * the command's environment through their own, never their argv; the
+   * variables that would change how they themselves run (`LD_PRELOAD`...)
+   * travel renamed, and this `sh`, inside the sandbox, renames them back
+   * just before it execs the command (see `launcher_env.ts`).
    */
-  envProgram?: string;
+  guestShell?: string;
   /**
    * How bubblewrap maps ids when polythene is not real root (`id_map.ts`);
    * default: only the run's uid, nothing faked.
    */
   idMap?: IdMapPlan;
   /**
-   * proot's `faccessat2` fix (`proot_compat.ts`): host `perl` loads this
-   * seccomp filter file in front of proot. Absent: proot runs bare.
+   * proot's `faccessat2` fix (`proot_compat.ts`): this host `perl` loads a
+   * constant seccomp filter in front of proot. Absent: proot runs bare.
    */
-  compatFilter?: { perl: string; file: string };
+  compatFilter?: { perl: string };
 }
 
 /** The id mapping bubblewrap carries out: see `id_map.ts`. */
@@ -101,6 +102,18 @@ export interface Invocation {
    * on a status file with a tiny `sh` wrapper.
    */
   statusFd: boolean;
+  /**
+   * Arguments that must not appear in the argv (the command's environment,
+   * which may hold secrets): polythene writes them NUL-separated to a 0600
+   * file that the status wrapper opens on fd 4, and `argv` reads them with
+   * bwrap's `--args 4`. Needs `statusFd`.
+   */
+  fdArgs?: string[];
+  /**
+   * A seccomp filter file (classic BPF) that the status wrapper opens on
+   * fd 5, for bwrap's `--seccomp 5`. Needs `statusFd`.
+   */
+  fdSeccomp?: string;
 }
 
 /** One isolation backend. */

@@ -1,6 +1,7 @@
 /**
  * bubblewrap: user, pid, ipc, uts and mount namespaces. Setup failures are
- * told apart from the command's status with `--json-status-fd 3`.
+ * told apart from the command's status with `--json-status-fd 3`; the
+ * command's environment is read from fd 4 (`--args 4`), off the argv.
  *
  * @module
  */
@@ -60,13 +61,21 @@ export function bwrapArgs(spec: RunSpec, host: HostInfo): string[] {
       mount.target,
     );
   }
-  args.push("--chdir", spec.cwd, "--clearenv");
-  for (const [key, value] of Object.entries(spec.env)) {
-    args.push("--setenv", key, value);
-  }
+  // The environment comes from fd 4 (bwrapEnvArgs), never the argv, which
+  // every local user can read in /proc/PID/cmdline.
+  args.push("--chdir", spec.cwd, "--clearenv", "--args", "4");
   args.push(...bwrapIdMapArgs(spec));
   args.push("--json-status-fd", "3", "--", ...spec.argv);
   return args;
+}
+
+/** The `--setenv KEY VALUE` arguments that bwrap reads from fd 4. Pure. */
+export function bwrapEnvArgs(spec: RunSpec): string[] {
+  return Object.entries(spec.env).flatMap(([key, value]) => [
+    "--setenv",
+    key,
+    value,
+  ]);
 }
 
 /** The bubblewrap backend. */
@@ -102,10 +111,11 @@ export const bubblewrap: Backend = {
     };
   },
   invocation(spec, host, programs): Invocation {
-    return idMapInvocation(spec, programs, {
+    return idMapInvocation(spec, {
       argv: [programs.bwrap!, ...bwrapArgs(spec, host)],
       env: {},
       statusFd: true,
+      fdArgs: bwrapEnvArgs(spec),
     });
   },
   signalTree(pid, signal, programs): Invocation {

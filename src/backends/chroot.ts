@@ -23,44 +23,46 @@ import { signalTree } from "./signal_tree.ts";
  * ignored. The script's own stderr is closed first, so that `sh` prints no
  * "Killed" line; the command keeps the real one. `PWD=/`, or `sh` would
  * export the host's working directory to it. Signals reach the command
- * through `SIGNAL_TREE_SCRIPT` (see `signal_tree.ts`).
+ * through `SIGNAL_TREE_SCRIPT` (see `signal_tree.ts`). The command's
+ * environment is the script's own (see `launcher_env.ts`), so the script's
+ * variables are named `_p_*`, out of the way of the command's.
  */
 export const CHROOT_SCRIPT = `set -eu
 IFS=' 	
 '
-cmdpath=\${PATH-}
+_p_cmdpath=\${PATH-}
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
-mount=$1 unshare=$2 root=$3 devices=$4 cwd=$5 ids=$6 binds=$7
+_p_mount=$1 _p_unshare=$2 _p_root=$3 _p_devices=$4 _p_cwd=$5 _p_ids=$6 _p_binds=$7
 shift 7
-mkdir -p "$root/proc" "$root/dev" "$root/tmp"
-"$mount" -t proc -o nosuid,nodev,noexec proc "$root/proc"
-"$mount" -t tmpfs -o nosuid,mode=0755 polythene-dev "$root/dev"
-for n in $devices; do
-  : > "$root/dev/$n"
-  "$mount" --bind "/dev/$n" "$root/dev/$n"
+mkdir -p "$_p_root/proc" "$_p_root/dev" "$_p_root/tmp"
+"$_p_mount" -t proc -o nosuid,nodev,noexec proc "$_p_root/proc"
+"$_p_mount" -t tmpfs -o nosuid,mode=0755 polythene-dev "$_p_root/dev"
+for _p_n in $_p_devices; do
+  : > "$_p_root/dev/$_p_n"
+  "$_p_mount" --bind "/dev/$_p_n" "$_p_root/dev/$_p_n"
 done
-mkdir "$root/dev/pts" "$root/dev/shm"
-ln -s /proc/self/fd "$root/dev/fd"
-ln -s /proc/self/fd/0 "$root/dev/stdin"
-ln -s /proc/self/fd/1 "$root/dev/stdout"
-ln -s /proc/self/fd/2 "$root/dev/stderr"
-while [ "$binds" -gt 0 ]; do
-  "$mount" --bind -- "$1" "$root$2"
-  if [ "$3" = ro ]; then "$mount" -o remount,bind,ro -- "$root$2"; fi
+mkdir "$_p_root/dev/pts" "$_p_root/dev/shm"
+ln -s /proc/self/fd "$_p_root/dev/fd"
+ln -s /proc/self/fd/0 "$_p_root/dev/stdin"
+ln -s /proc/self/fd/1 "$_p_root/dev/stdout"
+ln -s /proc/self/fd/2 "$_p_root/dev/stderr"
+while [ "$_p_binds" -gt 0 ]; do
+  "$_p_mount" --bind -- "$1" "$_p_root$2"
+  if [ "$3" = ro ]; then "$_p_mount" -o remount,bind,ro -- "$_p_root$2"; fi
   shift 3
-  binds=$((binds - 1))
+  _p_binds=$((_p_binds - 1))
 done
 set +e
 PWD=/
 exec 4>&2 2>/dev/null
-if [ "$ids" = 0:0 ]; then set -- -- "$@"; else
-  set -- --setuid "\${ids%:*}" --setgid "\${ids#*:}" -- "$@"
+if [ "$_p_ids" = 0:0 ]; then set -- -- "$@"; else
+  set -- --setuid "\${_p_ids%:*}" --setgid "\${_p_ids#*:}" -- "$@"
 fi
-(PATH=$cmdpath; "$unshare" "--root=$root" "--wd=$cwd" "$@" 2>&4 4>&- 3>&-)
-status=$?
-printf '{ "exit-code": %d }\\n' "$status" >&3
-exit "$status"
+(PATH=$_p_cmdpath; "$_p_unshare" "--root=$_p_root" "--wd=$_p_cwd" "$@" 2>&4 4>&- 3>&-)
+_p_status=$?
+printf '{ "exit-code": %d }\\n' "$_p_status" >&3
+exit "$_p_status"
 `;
 
 /** Builds the host argv (after `unshare`) for `spec`. Pure. */

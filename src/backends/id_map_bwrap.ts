@@ -2,14 +2,14 @@
  * How bubblewrap carries out an {@linkcode IdMapPlan}: full maps run bwrap
  * as uid 0 inside `unshare --user --map-auto --map-root-user` (bwrap then
  * makes no user namespace of its own); faked ownership passes the seccomp
- * filter as `--seccomp 5`, fd 5 opened on the filter file by a fixed `sh`
- * wrapper (Deno passes no descriptor above 2). Pure.
+ * filter as `--seccomp 5`, fd 5 opened on the filter file by the status
+ * wrapper (`status.ts`; Deno passes no descriptor above 2). Pure.
  *
  * @module
  */
 
-import type { Invocation, Programs, RunSpec } from "./backend.ts";
-import { SECCOMP_FD, withSeccompFd } from "./seccomp.ts";
+import type { Invocation, RunSpec } from "./backend.ts";
+import { SECCOMP_FD } from "./seccomp.ts";
 
 /** bwrap options the plan adds before `--`. Pure. */
 export function bwrapIdMapArgs(spec: RunSpec): string[] {
@@ -19,7 +19,6 @@ export function bwrapIdMapArgs(spec: RunSpec): string[] {
 /** Wraps bwrap's invocation for the plan. Pure. */
 export function idMapInvocation(
   spec: RunSpec,
-  programs: Programs,
   bwrap: Invocation,
 ): Invocation {
   const plan = spec.idMap;
@@ -39,10 +38,7 @@ export function idMapInvocation(
     };
   }
   if (plan?.mode === "fake") {
-    return {
-      ...bwrap,
-      argv: withSeccompFd(programs.sh!, plan.filterFile, bwrap.argv),
-    };
+    return { ...bwrap, fdSeccomp: plan.filterFile };
   }
   return bwrap;
 }

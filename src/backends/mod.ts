@@ -14,21 +14,32 @@
 import type { Backend } from "./backend.ts";
 import { bubblewrap } from "./bubblewrap.ts";
 import { chroot } from "./chroot.ts";
-import { type BackendName, backendOrder } from "./names.ts";
+import { atOrAbove, type BackendName, backendOrder } from "./names.ts";
 import { proot } from "./proot.ts";
 
 export type { Backend, HostInfo, Invocation, RunSpec } from "./backend.ts";
-export { BACKEND_NAMES, backendOrder, isBackendName } from "./names.ts";
+export {
+  atOrAbove,
+  BACKEND_NAMES,
+  backendOrder,
+  isBackendName,
+} from "./names.ts";
 export type { BackendName } from "./names.ts";
 
 /** Every backend, strongest isolation first. */
 export const BACKENDS: readonly Backend[] = [bubblewrap, proot, chroot];
 
-/** The backends in probe order, `preferred` first. */
-export function backendsInOrder(preferred?: BackendName): Backend[] {
-  return backendOrder(preferred).map((name) =>
-    BACKENDS.find((b) => b.name === name)!
-  );
+/**
+ * The backends in probe order, `preferred` first, leaving out those weaker
+ * than `floor` (see {@linkcode atOrAbove}).
+ */
+export function backendsInOrder(
+  preferred?: BackendName,
+  floor?: BackendName,
+): Backend[] {
+  const allowed = atOrAbove(floor);
+  return backendOrder(preferred).filter((name) => allowed.includes(name))
+    .map((name) => BACKENDS.find((b) => b.name === name)!);
 }
 
 /**

@@ -19,3 +19,18 @@ export function backendOrder(preferred?: BackendName): BackendName[] {
   if (preferred === undefined) return [...BACKEND_NAMES];
   return [preferred, ...BACKEND_NAMES.filter((n) => n !== preferred)];
 }
+
+/**
+ * The backends an isolation floor allows: `floor` and every backend before
+ * it in the default order (which is strongest first). Pure.
+ *
+ * @example
+ * ```ts
+ * import { atOrAbove } from "./names.ts";
+ * atOrAbove("proot"); // ["bubblewrap", "proot"]
+ * ```
+ */
+export function atOrAbove(floor?: BackendName): BackendName[] {
+  if (floor === undefined) return [...BACKEND_NAMES];
+  return BACKEND_NAMES.slice(0, BACKEND_NAMES.indexOf(floor) + 1);
+}

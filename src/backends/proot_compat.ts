@@ -11,24 +11,22 @@
  * makes those calls fail with `ENOSYS` (`seccomp.ts`), then execs proot;
  * every tracee inherits it, and glibc falls back to the older calls, which
  * proot translates. The Perl script is a constant; the `prctl` number, the
- * filter file and proot's argv are positional arguments. Without `perl`
- * proot runs bare.
+ * filter (a constant too, in hex: no file to write or remove) and proot's
+ * argv are positional arguments. Without `perl` proot runs bare.
  *
  * @module
  */
 
 import type { RunSpec } from "./backend.ts";
+import { prootCompatFilter } from "./seccomp.ts";
 
 /**
- * Loads the filter in `$ARGV[1]` with `prctl` (syscall `$ARGV[0]`):
- * `PR_SET_NO_NEW_PRIVS` (38), then `PR_SET_SECCOMP` (22) with
+ * Loads the filter given in hex as `$ARGV[1]` with `prctl` (syscall
+ * `$ARGV[0]`): `PR_SET_NO_NEW_PRIVS` (38), then `PR_SET_SECCOMP` (22) with
  * `SECCOMP_MODE_FILTER` (2) and a `struct sock_fprog`; then execs the rest.
  */
 export const ACCESS_LOADER = [
-  "my ($nr, $file) = (0 + shift, shift);",
-  'open(my $fh, "<:raw", $file) or die "polythene: cannot read $file: $!\\n";',
-  "my $prog = do { local $/; <$fh> };",
-  "close $fh;",
+  'my ($nr, $prog) = (0 + shift, pack("H*", shift));',
   'syscall($nr, 38, 1, 0, 0, 0) == 0 or die "polythene: no_new_privs: $!\\n";',
   'my $fprog = pack("S x![P] P", length($prog) / 8, $prog);',
   'syscall($nr, 22, 2, $fprog, 0, 0) == 0 or die "polythene: seccomp: $!\\n";',
@@ -53,7 +51,13 @@ export function withAccessFilter(
     "-e",
     ACCESS_LOADER,
     String(nr),
-    spec.compatFilter.file,
+    filterHex(),
     ...argv,
   ];
+}
+
+/** The filter's bytes in hex, as the loader reads them. Pure. */
+export function filterHex(): string {
+  return [...prootCompatFilter()].map((b) => b.toString(16).padStart(2, "0"))
+    .join("");
 }

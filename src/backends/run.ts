@@ -2,14 +2,24 @@
  * Picks a backend and runs the command in it: the fallback loop.
  *
  * A backend is skipped when it needs root and this is not real root, when a
- * program it needs is not on PATH, when its probe fails (probes are cached),
- * or when it fails while setting up. Once the command has started it never
- * runs a second time: its status is the answer.
+ * program it needs is not on PATH, when it cannot honour the options, or when
+ * its probe fails (probes are cached). The probe runs a fixed setup that no
+ * image controls, so no image can make exec skip a backend. A backend that
+ * fails while setting up the real run is an error, never a reason to try the
+ * next one. Backends weaker than the isolation floor are never tried. When a
+ * backend other than the first is used, one line on stderr says why.
+ * Once the command has started it never runs a second time: its status is
+ * the answer.
  *
  * @module
  */
 
-import { type BackendRejection, ExitCode, NoBackendError } from "../errors.ts";
+import {
+  type BackendRejection,
+  ExitCode,
+  NoBackendError,
+  SandboxSetupError,
+} from "../errors.ts";
 import {
   type OutputCapture,
   runAttached,
@@ -20,13 +30,20 @@ import type { Backend, Programs, RunSpec } from "./backend.ts";
 import type { HostFacts } from "./host.ts";
 import type { BackendName } from "./names.ts";
 import { type ProbeCache, probeKey, type ProbeRecord } from "./probe_cache.ts";
-import { backendsInOrder } from "./mod.ts";
-import { reportedExitCode, withStatusFd } from "./status.ts";
+import { BACKENDS, backendsInOrder } from "./mod.ts";
+import { nulSeparated, reportedExitCode, withStatusFd } from "./status.ts";
 
 /** How to choose and drive the backend. */
 export interface SandboxOptions {
   /** Backend to try first. */
   preferred?: BackendName;
+  /** The weakest backend that may be used (see `atOrAbove`). */
+  floor?: BackendName;
+  /**
+   * Where the one line about a fall-back goes (`polythene: bubblewrap
+   * unusable here (...); using proot`), shown whether or not `--verbose`.
+   */
+  notice?: (line: string) => void;
   /** The host's PATH, where backend programs are looked up. */
   hostPath: string;
   /** Facts about this host. */
@@ -39,6 +56,11 @@ export interface SandboxOptions {
   capture?: OutputCapture;
   /** Verbose log sink. */
   log: (message: string) => void;
+  /**
+   * A directory only this user can enter (mode 0700; made when missing),
+   * for the file that carries `fdArgs` (default: the temp dir).
+   */
+  privateDir?: string;
   /** Called with the backend's name once a command has run in it. */
   onRan?: (backend: BackendName) => void;
 }
@@ -47,14 +69,24 @@ export interface SandboxOptions {
  * Runs `spec` in the first backend that works.
  *
  * @returns The command's exit code (124 on timeout, 128+N on signal N).
- * @throws {NoBackendError} (exit 126) when no backend could run it.
+ * @throws {NoBackendError} (exit 126) when no backend (at or above the
+ * floor) could run it; {SandboxSetupError} (exit 126) when the chosen one
+ * failed while setting up.
  */
 export async function runInSandbox(
   spec: RunSpec,
   options: SandboxOptions,
 ): Promise<number> {
   const rejections: BackendRejection[] = [];
-  for (const backend of backendsInOrder(options.preferred)) {
+  const backends = backendsInOrder(options.preferred, options.floor);
+  // Names only: values may be secrets (--env, --env-file), and the image's
+  // are in `polythene inspect` for whoever needs them.
+  options.log(
+    `environment: ${
+      Object.keys(spec.env).map((k) => `${k}=<redacted>`).join(" ")
+    }`,
+  );
+  for (const backend of backends) {
     const reject = (reason: string, fix?: string) => {
       options.log(`${backend.name}: unusable: ${reason}`);
       rejections.push({ backend: backend.name, reason, fix });
@@ -69,16 +101,42 @@ export async function runInSandbox(
       reject(ready.reason, ready.fix);
       continue;
     }
+    if (rejections.length > 0) {
+      options.notice?.(fallbackNotice(rejections, backend.name));
+    }
     options.log(`using backend ${backend.name}`);
     const outcome = await runOnce(backend, spec, ready.programs, options);
-    if (outcome !== undefined) {
+    if (typeof outcome === "number") {
       options.onRan?.(backend.name);
       return outcome;
     }
     options.cache.set(ready.key, undefined);
-    reject("failed while setting up the sandbox", fixFor(backend));
+    throw new SandboxSetupError(backend.name, outcome.code, outcome.reason);
   }
-  throw new NoBackendError(rejections);
+  throw new NoBackendError(rejections, floorDetail(options.floor, backends));
+}
+
+/**
+ * The one line that says exec fell back, and why: each backend skipped
+ * with its reason, then the one used. Pure.
+ */
+export function fallbackNotice(
+  skipped: readonly BackendRejection[],
+  used: BackendName,
+): string {
+  const why = skipped.map((r) => `${r.backend} unusable here (${r.reason})`);
+  return `polythene: ${why.join("; ")}; using ${used}`;
+}
+
+function floorDetail(
+  floor: BackendName | undefined,
+  tried: readonly Backend[],
+): string {
+  if (floor === undefined || tried.length === BACKENDS.length) return "";
+  const left = BACKENDS.filter((b) => !tried.includes(b)).map((b) => b.name);
+  return ` at or above the isolation floor (${floor}; not tried: ${
+    left.join(", ")
+  })`;
 }
 
 /** Whether a backend can run here, before any command: see {@linkcode assessBackend}. */
@@ -195,27 +253,51 @@ async function probeCached(
   return record;
 }
 
+/** How a backend that exited before the command ran failed. */
+interface SetupFailure {
+  /** The backend's exit code. */
+  code: number;
+  /** Its last line on stderr, when captured. */
+  reason?: string;
+}
+
 async function runOnce(
   backend: Backend,
   spec: RunSpec,
   programs: Programs,
   options: SandboxOptions,
-): Promise<number | undefined> {
+): Promise<number | SetupFailure> {
   const invocation = backend.invocation(spec, options.host, programs);
   const statusFile = invocation.statusFd
     ? Deno.makeTempFileSync({ prefix: "polythene-status-" })
     : undefined;
+  const argsFile = invocation.fdArgs && writeArgsFile(
+    invocation.fdArgs,
+    options.privateDir,
+  );
   try {
-    const argv = statusFile === undefined
-      ? invocation.argv
-      : withStatusFd(programs.sh!, statusFile, invocation.argv);
+    const argv = statusFile === undefined ? invocation.argv : withStatusFd(
+      programs.sh!,
+      statusFile,
+      invocation.argv,
+      argsFile,
+      invocation.fdSeccomp,
+    );
     options.log(`running: ${invocation.argv.join(" ")}`);
     const signalTree = backend.signalTree?.bind(backend);
+    let stderr: Uint8Array | undefined;
+    const capture = options.capture && {
+      ...options.capture,
+      collect(out: Uint8Array, err: Uint8Array) {
+        stderr = err;
+        options.capture!.collect(out, err);
+      },
+    };
     const result = await runAttached(argv, {
       env: invocation.env,
       timeoutMs: options.timeoutMs,
       forward: ["SIGINT", "SIGTERM"],
-      capture: options.capture,
+      capture,
       signalTree: signalTree && (async (pid, signal) => {
         const reaper = signalTree(pid, signal, programs);
         await runCaptured(reaper.argv, reaper.env);
@@ -231,10 +313,26 @@ async function runOnce(
     options.log(
       `${backend.name}: exited ${result.code} before the command ran`,
     );
-    return undefined;
+    return {
+      code: result.code,
+      reason: stderr && lastLine(new TextDecoder().decode(stderr)),
+    };
   } finally {
     if (statusFile !== undefined) removeQuietly(statusFile);
+    if (argsFile !== undefined) removeQuietly(argsFile);
   }
+}
+
+/**
+ * Writes `args` NUL-separated to a new file of mode 0600 in `dir` (made
+ * 0700 when missing), for bwrap's `--args 4`; removed once the backend
+ * exits.
+ */
+function writeArgsFile(args: readonly string[], dir?: string): string {
+  if (dir !== undefined) Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = Deno.makeTempFileSync({ dir, prefix: "polythene-args-" });
+  Deno.writeTextFileSync(file, nulSeparated(args));
+  return file;
 }
 
 function fixFor(backend: Backend): string | undefined {

@@ -314,21 +314,5 @@ export function evaluate(
   throw new RangeError("Seccomp program: fell off the end");
 }
 
-/**
- * The wrapper that opens fd 5 read-only on a filter file, then execs the
- * rest: `sh -c SECCOMP_WRAPPER polythene-seccomp FILE ARGV...`. A constant:
- * the file and argv are positional arguments, never shell text.
- */
-export const SECCOMP_WRAPPER = 'f=$1; shift; exec "$@" 5<"$f"';
-
-/** The fd the filter is open on. */
+/** The fd bwrap reads the filter from: the status wrapper opens it. */
 export const SECCOMP_FD = 5;
-
-/** Wraps `argv` so that fd 5 is `filterFile` when it starts. Pure. */
-export function withSeccompFd(
-  sh: string,
-  filterFile: string,
-  argv: readonly string[],
-): string[] {
-  return [sh, "-c", SECCOMP_WRAPPER, "polythene-seccomp", filterFile, ...argv];
-}

@@ -5,8 +5,15 @@
  * @module
  */
 
-/** The shell wrapper that opens fd 3 on a file, then execs the backend. */
-export const STATUS_WRAPPER = 'f=$1; shift; exec "$@" 3>"$f"';
+/**
+ * The shell wrapper that opens fd 3 on the status file and, when the second
+ * and third parameters are not empty, fd 4 on the arguments file and fd 5 on
+ * the seccomp filter file, then execs the backend. A constant: the files and
+ * argv are positional arguments, never shell text. A file that cannot be
+ * opened makes `sh` exit non-zero, which reads as a failure while setting up.
+ */
+export const STATUS_WRAPPER = 'f=$1 a=$2 s=$3; shift 3; [ -z "$a" ] || ' +
+  'exec 4<"$a"; [ -z "$s" ] || exec 5<"$s"; exec "$@" 3>"$f"';
 
 /**
  * The command's exit code as reported on the status channel, or undefined
@@ -25,11 +32,30 @@ export function reportedExitCode(statusText: string): number | undefined {
   return undefined;
 }
 
-/** Wraps `argv` so that fd 3 is `statusFile` when it starts. Pure. */
+/**
+ * Wraps `argv` so that fd 3 is `statusFile` when it starts, fd 4 is
+ * `argsFile` and fd 5 is `seccompFile` when given. Pure.
+ */
 export function withStatusFd(
   sh: string,
   statusFile: string,
   argv: readonly string[],
+  argsFile = "",
+  seccompFile = "",
 ): string[] {
-  return [sh, "-c", STATUS_WRAPPER, "polythene-status", statusFile, ...argv];
+  return [
+    sh,
+    "-c",
+    STATUS_WRAPPER,
+    "polythene-status",
+    statusFile,
+    argsFile,
+    seccompFile,
+    ...argv,
+  ];
+}
+
+/** `args` as bwrap's `--args FD` reads them: each ends with a NUL. Pure. */
+export function nulSeparated(args: readonly string[]): string {
+  return args.map((a) => `${a}\0`).join("");
 }

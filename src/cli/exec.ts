@@ -27,6 +27,7 @@ export async function execCommand(
     argv: rest,
     isolation: isolationValue(values),
     idMap: idMapValue(values),
+    isolationFloor: isolationValue(values, "isolation-floor"),
     timeoutSeconds: timeoutSeconds(values, "exec"),
     hostEnv: (name) => Deno.env.get(name),
     options: execOptions(values),

@@ -114,6 +114,17 @@ export const ID_MAP_OPTION: OptionSpec = {
     "ids as a non-root user on bubblewrap: auto | full (subordinate ranges) | fake (seccomp) | single",
 };
 
+/** `--isolation-floor`, for exec. */
+export const ISOLATION_FLOOR_OPTION: OptionSpec = {
+  name: "isolation-floor",
+  type: "string",
+  metavar: "NAME",
+  env: "POLYTHENE_ISOLATION_FLOOR",
+  choices: BACKEND_NAMES,
+  help:
+    "never use a backend weaker than NAME (strongest first: bubblewrap, proot, chroot); exit 126 instead",
+};
+
 /** `-h/--help`, accepted everywhere. */
 export const HELP_OPTION: OptionSpec = {
   name: "help",
@@ -309,7 +320,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     positionals: [{
       name: "IMAGE",
       help:
-        "a registry reference (busybox, host:5000/ns/img@sha256:...), oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE or containers-storage:REF",
+        "a registry reference (busybox, host:5000/ns/img@sha256:...), oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF|:@N] (N from 0) or containers-storage:REF",
     }],
     description:
       "The image is unpacked into a temporary directory inside the store and\n" +
@@ -323,6 +334,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       TIMEOUT_OPTION,
       ISOLATION_OPTION,
       ID_MAP_OPTION,
+      ISOLATION_FLOOR_OPTION,
       ...EXEC_OPTIONS,
       {
         name: "ephemeral",
@@ -336,9 +348,11 @@ export const COMMANDS: readonly CommandSpec[] = [
     positionals: [{ name: "UUID", help: "the entry under STORE to run in" }],
     rest: { name: "CMD [ARG...]", help: "the command, passed as argv" },
     description:
-      "Backends are tried in the order bubblewrap, proot, chroot (chroot only as root).\n" +
-      "The command's own exit status is returned; 124 means a timeout, 126 that no\n" +
-      "backend can run here, 127 that the command is not in the rootfs.",
+      "Backends are tried in the order bubblewrap, proot, chroot (chroot only as root);\n" +
+      "a fall-back to another one is said on stderr. The command's own exit status is\n" +
+      "returned; 124 means a timeout, 126 that no backend (at or above the floor) can\n" +
+      "run here or the one chosen failed while setting up, 127 that the command is not\n" +
+      "in the rootfs.",
   },
   ...STORE_COMMANDS,
   {
@@ -379,8 +393,10 @@ export const COMMANDS: readonly CommandSpec[] = [
       choices: ["bash", "zsh", "fish"],
     }],
     description:
-      'bash: source <(polythene completions bash); zsh and fish: the same with "zsh" or\n' +
-      '"fish". Completes commands, options, backend names and the UUIDs in the store.',
+      "bash: source <(polythene completions bash); zsh: source <(polythene completions zsh);\n" +
+      "fish: polythene completions fish | source (or save it under\n" +
+      "~/.config/fish/completions/polythene.fish). Completes commands, options,\n" +
+      "backend names and the UUIDs in the store.",
   },
 ];
 

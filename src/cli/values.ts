@@ -38,9 +38,12 @@ export function stringValue(values: OptionValues, name: string): string {
   return value;
 }
 
-/** `--isolation`, already checked against the choices by the parser. */
-export function isolationValue(values: OptionValues): BackendName | undefined {
-  const value = values.isolation;
+/** `--isolation` (or `name`), already checked against the choices by the parser. */
+export function isolationValue(
+  values: OptionValues,
+  name = "isolation",
+): BackendName | undefined {
+  const value = values[name];
   return typeof value === "string" && isBackendName(value) ? value : undefined;
 }
 

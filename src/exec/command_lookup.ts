@@ -20,15 +20,48 @@ export function lookupCommand(
   pathVar: string,
   cwd = "/",
 ): string | undefined {
-  if (program === "") return undefined;
-  const candidates = program.includes("/")
-    ? [program.startsWith("/") ? program : `${cwd}/${program}`]
-    : pathVar.split(":").filter((d) => d !== "").map((d) => `${d}/${program}`);
-  for (const candidate of candidates) {
+  for (const candidate of candidatesOf(program, pathVar, cwd)) {
     const host = resolveInRoot(root, candidate);
     if (host !== undefined && isExecutableFile(host)) return candidate;
   }
   return undefined;
+}
+
+/**
+ * Why `program` cannot be executed when {@linkcode lookupCommand} found no
+ * executable file but the search met something by that name: the first
+ * such candidate and what it is (`a directory`, `not executable`), as a
+ * shell would report it with exit 126. Undefined when there is nothing by
+ * that name (exit 127).
+ */
+export function unexecutableCommand(
+  root: string,
+  program: string,
+  pathVar: string,
+  cwd = "/",
+): { path: string; why: string } | undefined {
+  for (const candidate of candidatesOf(program, pathVar, cwd)) {
+    const host = resolveInRoot(root, candidate);
+    if (host === undefined) continue;
+    try {
+      const info = Deno.statSync(host);
+      if (info.isDirectory) return { path: candidate, why: "a directory" };
+      return {
+        path: candidate,
+        why: info.isFile ? "not executable" : "not a regular file",
+      };
+    } catch {
+      // Nothing there: keep looking.
+    }
+  }
+  return undefined;
+}
+
+function candidatesOf(program: string, pathVar: string, cwd: string) {
+  if (program === "") return [];
+  return program.includes("/")
+    ? [program.startsWith("/") ? program : `${cwd}/${program}`]
+    : pathVar.split(":").filter((d) => d !== "").map((d) => `${d}/${program}`);
 }
 
 /**

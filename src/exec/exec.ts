@@ -9,7 +9,7 @@
  */
 
 import { detectHost } from "../backends/host.ts";
-import type { BackendName } from "../backends/names.ts";
+import { atOrAbove, type BackendName } from "../backends/names.ts";
 import { ProbeCache } from "../backends/probe_cache.ts";
 import { runInSandbox } from "../backends/run.ts";
 import { CommandNotFoundError, UsageError } from "../errors.ts";
@@ -33,6 +33,13 @@ export interface ExecRequest {
   argv: readonly string[];
   /** Backend to probe first. */
   isolation?: BackendName;
+  /** Never use a backend weaker than this one (exit 126 instead). */
+  isolationFloor?: BackendName;
+  /**
+   * Where the one line about a fall-back to another backend goes; default
+   * stderr. Not called when the backend used is the one asked for.
+   */
+  notice?: (line: string) => void;
   /** Kill the whole tree after this many seconds (exit 124). */
   timeoutSeconds?: number;
   /** The host's environment: `PATH`, `TERM` and what `--env KEY` names. */
@@ -55,6 +62,7 @@ export interface ExecRequest {
  * {CommandNotFoundError} (127); {NoBackendError} (126).
  */
 export async function execInEntry(request: ExecRequest): Promise<number> {
+  checkFloor(request.isolation, request.isolationFloor);
   // Checks the store root, then that the entry is a real directory, and is
   // held until the command ends: rm and prune wait for it.
   using lock = lockForExec(request.store, request.uuid);
@@ -99,9 +107,12 @@ export async function execInEntry(request: ExecRequest): Promise<number> {
     },
     {
       preferred: request.isolation,
+      floor: request.isolationFloor,
+      notice: request.notice ?? toStderr,
       hostPath,
       host,
       cache: new ProbeCache(`${stateDir(request.store)}/probes.json`),
+      privateDir: stateDir(request.store),
       timeoutMs: request.timeoutSeconds === undefined
         ? undefined
         : request.timeoutSeconds * 1000,
@@ -111,4 +122,27 @@ export async function execInEntry(request: ExecRequest): Promise<number> {
         recordLastBackend(request.store, request.uuid, backend),
     },
   );
+}
+
+/**
+ * Refuses `--isolation NAME` below `--isolation-floor`: they contradict
+ * each other. Pure.
+ *
+ * @throws {UsageError} (2).
+ */
+export function checkFloor(
+  isolation: BackendName | undefined,
+  floor: BackendName | undefined,
+): void {
+  if (isolation === undefined || atOrAbove(floor).includes(isolation)) return;
+  throw new UsageError(
+    `--isolation ${isolation} is weaker than the isolation floor (${floor}): pick a backend from ${
+      atOrAbove(floor).join(", ")
+    }, or lower the floor`,
+    "exec",
+  );
+}
+
+function toStderr(line: string): void {
+  Deno.stderr.writeSync(new TextEncoder().encode(`${line}\n`));
 }

@@ -1,12 +1,10 @@
 /**
  * The I/O shell around the `--id-map` decision for one run: finds what full
- * maps need, decides (`chooseIdMap`, pure), and writes the seccomp filter
- * files the run needs into the store's 0700 state area (`STORE/.polythene`),
- * as 0600 files removed after the run:
- *
- * - faked ownership: the filter bwrap loads with `--seccomp 5`;
- * - proot, when host `perl` is on PATH: the `faccessat2` filter
- *   (`proot_compat.ts`).
+ * maps need, decides (`chooseIdMap`, pure), and, for faked ownership, writes
+ * the seccomp filter bwrap loads with `--seccomp 5` into the store's 0700
+ * state area (`STORE/.polythene`), as a 0600 file removed after the run. It
+ * also finds host `perl` for proot's `faccessat2` fix (`proot_compat.ts`),
+ * which needs no file: the filter travels in proot's argv.
  *
  * Permissions: `--allow-read` (`/etc`, PATH), `--allow-write` (the store).
  *
@@ -19,7 +17,7 @@ import {
   type IdMapChoice,
   type IdMapDecision,
 } from "../backends/id_map.ts";
-import { fakeOwnershipFilter, prootCompatFilter } from "../backends/seccomp.ts";
+import { fakeOwnershipFilter } from "../backends/seccomp.ts";
 import { detectFullMapHost, fullMapsMissing } from "../process/subids.ts";
 import { which } from "../process/which.ts";
 import { stateDir } from "../store/store.ts";
@@ -29,7 +27,7 @@ export interface IdMapRun {
   /** bubblewrap's mapping; undefined as real root. */
   idMap?: IdMapPlan;
   /** proot's `faccessat2` fix, when host `perl` is on PATH. */
-  compatFilter?: { perl: string; file: string };
+  compatFilter?: { perl: string };
   /** The decision, for the log. */
   decision: IdMapDecision;
   /** Removes the files. Idempotent. */
@@ -98,12 +96,7 @@ export function prepareIdMap(input: IdMapInput): IdMapRun {
       idMap = { mode: "single" };
     }
     const perl = which("perl", input.hostPath)?.path;
-    let compatFilter: IdMapRun["compatFilter"];
-    if (perl !== undefined) {
-      const file = writeFilter(input.store, "access", prootCompatFilter());
-      files.push(file);
-      compatFilter = { perl, file };
-    }
+    const compatFilter = perl === undefined ? undefined : { perl };
     return { idMap, compatFilter, decision, cleanup };
   } catch (error) {
     cleanup();

@@ -12,11 +12,22 @@
 
 import { DEFAULT_PATH, type Mount, type RunSpec } from "../backends/backend.ts";
 import type { HostInfo } from "../backends/backend.ts";
-import { ExitCode, PolytheneError } from "../errors.ts";
+import {
+  CommandNotExecutableError,
+  ExitCode,
+  PolytheneError,
+  printable,
+} from "../errors.ts";
 import type { ImageConfig } from "../image/types.ts";
-import { lookupCommand, missingInterpreter } from "./command_lookup.ts";
+import { affectsLauncher } from "../backends/launcher_env.ts";
+import {
+  lookupCommand,
+  missingInterpreter,
+  unexecutableCommand,
+} from "./command_lookup.ts";
 import { RunFiles } from "./host_files.ts";
 import { mountPointInRoot } from "./mount_point.ts";
+import { checkRootfsShape } from "./rootfs_shape.ts";
 import {
   type BindRequest,
   commandEnv,
@@ -81,6 +92,7 @@ export async function prepareRun(
   input: PrepareInput,
 ): Promise<PreparedRun | undefined> {
   const { rootfs, options, host } = input;
+  checkRootfsShape(rootfs);
   const user = options.user ?? { uid: 0, gid: 0 };
   const fileEnv: EnvPair[] = [];
   for (const file of options.envFiles ?? []) {
@@ -98,10 +110,16 @@ export async function prepareRun(
     cliEnv,
   });
   const workdir = options.workdir ?? imageWorkdir(input.config?.WorkingDir);
-  const cwd = workdir === "/" ? "/" : workdirInRoot(rootfs, workdir);
+  const cwd = workdir === "/"
+    ? "/"
+    : workdirInRoot(rootfs, workdir, options.workdir === undefined);
   const program = input.argv[0] ?? "";
   const found = lookupCommand(rootfs, program, env.PATH ?? "", cwd);
-  if (found === undefined) return undefined;
+  if (found === undefined) {
+    const denied = unexecutableCommand(rootfs, program, env.PATH ?? "", cwd);
+    if (denied === undefined) return undefined;
+    throw new CommandNotExecutableError(program, denied.path, denied.why);
+  }
   const interpreter = missingInterpreter(rootfs, found);
   if (interpreter !== undefined) {
     throw new PolytheneError(
@@ -139,7 +157,9 @@ export async function prepareRun(
         mounts,
         network: options.network ?? "host",
         user,
-        envProgram: lookupCommand(rootfs, "env", DEFAULT_PATH),
+        guestShell: Object.keys(env).some(affectsLauncher)
+          ? lookupCommand(rootfs, "sh", DEFAULT_PATH)
+          : undefined,
       },
       cleanup: () => files.cleanup(),
     };
@@ -164,19 +184,31 @@ async function readEnvFile(file: string): Promise<string> {
   }
 }
 
-/** A bind's source, checked on the host, and its mount point in the rootfs. */
-/** The working directory inside the rootfs, created when missing. */
-function workdirInRoot(rootfs: string, workdir: string): string {
+/**
+ * The working directory inside the rootfs, created when missing, as Docker
+ * creates a missing WorkingDir. A bad `--workdir` is a usage error (2); a
+ * bad WorkingDir from the image exits 1.
+ */
+function workdirInRoot(
+  rootfs: string,
+  workdir: string,
+  fromImage: boolean,
+): string {
   try {
     return mountPointInRoot(rootfs, workdir, "dir");
   } catch (error) {
     const why = (error as Error).message.replace(/^.*inside the rootfs: /, "");
-    throw new PolytheneError(`Invalid --workdir "${workdir}": ${why}`, {
-      exitCode: ExitCode.Usage,
+    const what = fromImage
+      ? `Invalid WorkingDir "${workdir}" in the image's config`
+      : `Invalid --workdir "${workdir}"`;
+    throw new PolytheneError(printable(`${what}: ${why}`), {
+      exitCode: fromImage ? ExitCode.NotFound : ExitCode.Usage,
       cause: error,
     });
   }
 }
+
+/** A bind's source, checked on the host, and its mount point in the rootfs. */
 
 function bindMount(rootfs: string, bind: BindRequest): Mount {
   let source: string;

@@ -83,6 +83,12 @@ export function parseReference(text: string): ImageReference {
     ? text.slice(DOCKER_PREFIX.length)
     : text;
   if (rest === "") return fail(problem("it is empty"));
+  if (/^\.{0,2}\//.test(rest)) {
+    return fail(problem(
+      `it is a path, not a registry reference: write oci:${rest} for an OCI ` +
+        `layout directory, or oci-archive: or docker-archive: for a tar file`,
+    ));
+  }
   if (IMAGE_ID_RE.test(rest)) {
     return fail(problem(
       "a 64-digit hexadecimal string is an image ID, not a repository name",

@@ -8,6 +8,8 @@
  * @module
  */
 
+import { PolytheneError } from "../errors.ts";
+
 /** Result of {@linkcode runAttached}. */
 export interface AttachedResult {
   /** Exit code; 128 + N when the child died of signal N. */
@@ -65,7 +67,7 @@ export async function runAttached(
   const [program, ...args] = argv;
   if (program === undefined) throw new TypeError("Cannot run an empty argv");
   const capture = options.capture;
-  const child = new Deno.Command(program, {
+  const child = spawnAllowed(program, {
     args,
     env: options.env,
     clearEnv: true,
@@ -76,7 +78,7 @@ export async function runAttached(
       : "piped",
     stdout: capture === undefined ? "inherit" : "piped",
     stderr: capture === undefined ? "inherit" : "piped",
-  }).spawn();
+  });
   // Read both pipes while the child runs, so a full pipe never blocks it.
   const collected = capture === undefined ? undefined : Promise.all([
     new Response(child.stdout).bytes(),
@@ -147,14 +149,14 @@ export async function runCaptured(
   if (program === undefined) throw new TypeError("Cannot run an empty argv");
   let child: Deno.ChildProcess;
   try {
-    child = new Deno.Command(program, {
+    child = spawnAllowed(program, {
       args,
       env,
       clearEnv: true,
       stdin: input === undefined ? "null" : "piped",
       stdout: "piped",
       stderr: "piped",
-    }).spawn();
+    });
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       return { code: 127, stdout: "", stderr: `${program}: not found` };
@@ -184,6 +186,31 @@ async function feed(
   const writer = stdin.getWriter();
   await writer.write(input).catch(() => {});
   await writer.close().catch(() => {});
+}
+
+/**
+ * Starts `program`, turning Deno's refusal to run it (`NotCapable`: the
+ * binary's `--allow-run` list holds the programs found on PATH when
+ * polythene started) into one clear line instead of an internal error.
+ */
+function spawnAllowed(
+  program: string,
+  options: Deno.CommandOptions,
+): Deno.ChildProcess {
+  try {
+    return new Deno.Command(program, options).spawn();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotCapable)) throw error;
+    throw new PolytheneError(
+      `Cannot run "${program}": polythene may start only the programs it found on PATH when it started`,
+      {
+        exitCode: 1,
+        cause: error,
+        hint:
+          "keep PATH the same from start to end, with the program in one of its directories (a relative entry counts from the working directory)",
+      },
+    );
+  }
 }
 
 function kill(child: Deno.ChildProcess, signal: Deno.Signal): void {
@@ -216,14 +243,14 @@ export function spawnPiped(
 ): PipedChild {
   const [program, ...args] = argv;
   if (program === undefined) throw new TypeError("Cannot run an empty argv");
-  const child = new Deno.Command(program, {
+  const child = spawnAllowed(program, {
     args,
     env,
     clearEnv: true,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-  }).spawn();
+  });
   const stderr = tail(child.stderr, 4096);
   return {
     stdout: child.stdout,

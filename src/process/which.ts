@@ -6,6 +6,8 @@
  * @module
  */
 
+import { absolutePath } from "../path.ts";
+
 /** A program found on PATH, with what identifies its build. */
 export interface FoundProgram {
   /** Absolute path of the executable. */
@@ -16,14 +18,21 @@ export interface FoundProgram {
 
 /**
  * Looks `name` up in each directory of `pathVar` (colon-separated), the way
- * `execvp` would: the first regular file with an execute bit wins.
+ * `execvp` would: the first regular file with an execute bit wins. A
+ * relative entry is taken from the working directory, as Deno does when it
+ * resolves `--allow-run` names at start-up, so the program found here is the
+ * one Deno allows (a mismatch would be refused as `NotCapable`).
  *
  * @returns The program, or undefined when it is not on PATH.
  */
-export function which(name: string, pathVar: string): FoundProgram | undefined {
-  for (const dir of pathVar.split(":")) {
-    if (dir === "" || !dir.startsWith("/")) continue;
-    const path = `${dir.replace(/\/+$/, "")}/${name}`;
+export function which(
+  name: string,
+  pathVar: string,
+  cwd: () => string = () => Deno.cwd(),
+): FoundProgram | undefined {
+  for (const entry of pathVar.split(":")) {
+    if (entry === "") continue;
+    const path = absolutePath(`${entry}/${name}`, cwd);
     try {
       const info = Deno.statSync(path);
       if (info.isFile && ((info.mode ?? 0) & 0o111) !== 0) {

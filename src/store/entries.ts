@@ -163,6 +163,14 @@ export async function inspectEntry(
 ): Promise<EntryInfo> {
   const path = entryPath(store, uuid);
   if (!await checkStoreRoot(store)) throw new RootfsNotFoundError(uuid, path);
+  const stat = await Deno.lstat(path).catch(() => undefined);
+  if (stat !== undefined && (stat.isSymlink || !stat.isDirectory)) {
+    throw new RootfsNotFoundError(
+      uuid,
+      path,
+      stat.isSymlink ? "a symlink" : "not a directory",
+    );
+  }
   const info = await readEntry(store, uuid).catch(() => undefined);
   if (info === undefined) throw new RootfsNotFoundError(uuid, path);
   return info;

@@ -14,6 +14,13 @@
  * the store (`lstat`, not a symlink), and the directory opened must be the
  * one that was checked (same device and inode), before and after waiting.
  *
+ * A waiting remover is not starved by a stream of new `exec`s: `flock` has no
+ * writer preference, so each entry also has a gate,
+ * `STORE/.polythene/gates/<uuid>`. A remover that waits holds the gate
+ * exclusively until it has the entry's lock; shared lockers pass the gate
+ * (shared) before they lock the entry, so once a remover is waiting, new
+ * ones queue behind it.
+ *
  * Permissions: `--allow-read` on the store.
  *
  * @module
@@ -21,7 +28,7 @@
 
 import { EntryBusyError, RootfsNotFoundError } from "../errors.ts";
 import { checkStoreRootSync } from "./root_safety.ts";
-import { entryPath } from "./store.ts";
+import { entryPath, stateDir } from "./store.ts";
 
 /** A held entry lock; `release()` (or `using`) lets it go. Idempotent. */
 export interface EntryLock extends Disposable {
@@ -59,12 +66,14 @@ export async function lockEntry(
   const file = await Deno.open(path, { read: true }).catch(() => {
     throw new RootfsNotFoundError(uuid, path);
   });
+  const exclusive = options.mode === "exclusive";
+  using gate = options.wait ? openGate(store, uuid) : undefined;
   try {
     if (!sameFile(before, await file.stat())) {
       throw new RootfsNotFoundError(uuid, path);
     }
-    const exclusive = options.mode === "exclusive";
     if (options.wait) {
+      await gate?.lock(exclusive);
       await file.lock(exclusive);
     } else if (!await file.tryLock(exclusive)) {
       throw new EntryBusyError(uuid, options.doing ?? "using");
@@ -135,10 +144,45 @@ async function realDirectory(uuid: string, path: string) {
   } catch {
     throw new RootfsNotFoundError(uuid, path);
   }
-  if (!info.isDirectory || info.isSymlink) {
-    throw new RootfsNotFoundError(uuid, path);
+  if (info.isSymlink || !info.isDirectory) {
+    throw new RootfsNotFoundError(
+      uuid,
+      path,
+      info.isSymlink ? "a symlink" : "not a directory",
+    );
   }
   return info;
+}
+
+/** `STORE/.polythene/gates/<uuid>`, the entry's gate (see the module doc). */
+export function gatePath(store: string, uuid: string): string {
+  return `${stateDir(store)}/gates/${uuid}`;
+}
+
+/**
+ * Opens the entry's gate, creating it (mode 0600, in a 0700 directory) when
+ * missing; closing the file drops its lock. Undefined when it cannot be had
+ * (a read-only store): locking then works as plain `flock`, without writer
+ * preference.
+ */
+function openGate(store: string, uuid: string): Deno.FsFile | undefined {
+  const path = gatePath(store, uuid);
+  const open = () =>
+    Deno.openSync(path, { read: true, write: true, create: true, mode: 0o600 });
+  try {
+    return open();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) return undefined;
+  }
+  try {
+    Deno.mkdirSync(path.slice(0, path.lastIndexOf("/")), {
+      recursive: true,
+      mode: 0o700,
+    });
+    return open();
+  } catch {
+    return undefined;
+  }
 }
 
 function sameFile(a: Deno.FileInfo, b: Deno.FileInfo): boolean {
@@ -164,10 +208,12 @@ export function lockForExec(store: string, uuid: string): EntryLock {
   } catch {
     throw new RootfsNotFoundError(uuid, path);
   }
+  using gate = openGate(store, uuid);
   try {
     if (!sameFile(before, file.statSync())) {
       throw new RootfsNotFoundError(uuid, path);
     }
+    gate?.lockSync(false);
     file.lockSync(false);
     if (!sameFile(before, realDirectorySync(uuid, path))) {
       throw new RootfsNotFoundError(uuid, path);
@@ -186,8 +232,12 @@ function realDirectorySync(uuid: string, path: string): Deno.FileInfo {
   } catch {
     throw new RootfsNotFoundError(uuid, path);
   }
-  if (!info.isDirectory || info.isSymlink) {
-    throw new RootfsNotFoundError(uuid, path);
+  if (info.isSymlink || !info.isDirectory) {
+    throw new RootfsNotFoundError(
+      uuid,
+      path,
+      info.isSymlink ? "a symlink" : "not a directory",
+    );
   }
   return info;
 }

@@ -37,7 +37,8 @@ export interface PruneFilter {
 export type PruneReason = "all" | "older-than" | "ephemeral";
 
 /**
- * The entries `filter` selects, with the reason. Clones left by killed
+ * The entries `filter` selects, with the reason. `olderThanMs` narrows
+ * `all` (both given: what is older). Clones left by killed
  * `exec --ephemeral` runs are always selected (their lock tells whether
  * they are still in use). Pure.
  */
@@ -48,10 +49,17 @@ export function selectForPrune(
   const selected: { entry: EntryInfo; reason: PruneReason }[] = [];
   for (const entry of entries) {
     const age = filter.now - Date.parse(entry.modified);
-    if (filter.all) selected.push({ entry, reason: "all" });
-    else if (filter.olderThanMs !== undefined && age > filter.olderThanMs) {
-      selected.push({ entry, reason: "older-than" });
-    } else if (entry.ephemeral) selected.push({ entry, reason: "ephemeral" });
+    // The filters narrow: --all --older-than 1h is what is older than 1h.
+    if (filter.olderThanMs !== undefined) {
+      if (age > filter.olderThanMs) {
+        selected.push({ entry, reason: "older-than" });
+        continue;
+      }
+    } else if (filter.all) {
+      selected.push({ entry, reason: "all" });
+      continue;
+    }
+    if (entry.ephemeral) selected.push({ entry, reason: "ephemeral" });
   }
   return selected;
 }

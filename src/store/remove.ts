@@ -12,7 +12,12 @@
  */
 
 import { PolytheneError } from "../errors.ts";
-import { type EntryLock, lockEntry, tryLockDirectory } from "./lock.ts";
+import {
+  type EntryLock,
+  gatePath,
+  lockEntry,
+  tryLockDirectory,
+} from "./lock.ts";
 import { removeMetadata } from "./metadata.ts";
 import { checkStoreRoot } from "./root_safety.ts";
 import { removeTree } from "./staging.ts";
@@ -93,6 +98,7 @@ export async function removeLocked(
     trashed = `${trash}/${uuid}.${crypto.randomUUID().slice(0, 8)}`;
     await Deno.rename(lock.path, trashed);
     await removeMetadata(store, uuid);
+    await Deno.remove(gatePath(store, uuid)).catch(() => {});
   } catch (error) {
     lock.release();
     throw error;

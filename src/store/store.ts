@@ -6,6 +6,7 @@
  * @module
  */
 
+import { absolutePath } from "../path.ts";
 import { validateUuid } from "./uuid.ts";
 
 /** The default store root. */
@@ -34,20 +35,4 @@ export function entryPath(store: string, uuid: string): string {
 /** The store root as an absolute path without trailing slashes. */
 function trimSlash(path: string): string {
   return absolutePath(path).replace(/\/+$/, "");
-}
-
-/**
- * `path` made absolute against the working directory, with `.`, `..` and
- * repeated slashes folded, as `node:path`'s `resolve` does (kept off
- * `exec`'s start-up path). `..` at the top stays at `/`.
- */
-export function absolutePath(path: string, cwd = () => Deno.cwd()): string {
-  const full = path.startsWith("/") ? path : `${cwd()}/${path}`;
-  const parts: string[] = [];
-  for (const part of full.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") parts.pop();
-    else parts.push(part);
-  }
-  return `/${parts.join("/")}`;
 }

@@ -159,6 +159,45 @@ for (const backend of BACKEND_NAMES) {
         assertRun(result, 0, args.map((a) => `${a}\n`).join(""));
       });
 
+      await t.step(
+        "found but not executable is 126, as in shells",
+        async () => {
+          await Deno.writeTextFile(
+            `${staged.rootfs}/bin/not-exec`,
+            "#!/bin/sh\n",
+            {
+              mode: 0o644,
+            },
+          );
+          await Deno.chmod(`${staged.rootfs}/bin/not-exec`, 0o644);
+          try {
+            for (
+              const [argv, message] of [
+                [
+                  ["/etc"],
+                  /"\/etc" \(\/etc inside the rootfs\) is a directory/,
+                ],
+                [
+                  ["not-exec"],
+                  /"not-exec" \(\/bin\/not-exec inside the rootfs\) is not executable/,
+                ],
+              ] as const
+            ) {
+              const result = await plain(staged.uuid, [...argv]);
+              assertRun(result, 126, "");
+              assert.match(result.stderr, message);
+              assert.equal(
+                result.stderr.trim().split("\n").length,
+                2,
+                show(result),
+              );
+            }
+          } finally {
+            await Deno.remove(`${staged.rootfs}/bin/not-exec`);
+          }
+        },
+      );
+
       await t.step("a -- inside the command is the command's own", async () => {
         // With and without the separating "--" after the UUID.
         for (const separator of [["--"], []]) {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { permissionFlags } from "../../src/permissions.ts";
+import { runFlags } from "../../src/permissions.ts";
 
 /** What one run returned. */
 export interface CliResult {
@@ -40,6 +40,8 @@ export interface CliOptions {
    * `POLYTHENE_BIN` is set.
    */
   source?: string;
+  /** The CLI's working directory (default `/`). */
+  cwd?: string;
   /** Safety net: kill the run after this long (default 120 s). */
   killAfterMs?: number;
   /** Called with the pid once the process has started. */
@@ -75,9 +77,7 @@ export function cliArgv(
   return [
     Deno.execPath(),
     "run",
-    "--quiet",
-    "--no-prompt",
-    ...permissionFlags(),
+    ...runFlags(),
     `${source.replace(/\/+$/, "")}/main.ts`,
   ];
 }
@@ -108,7 +108,7 @@ export async function runPolythene(
     args: argv.slice(1),
     env,
     clearEnv: true,
-    cwd: "/",
+    cwd: options.cwd ?? "/",
     stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",

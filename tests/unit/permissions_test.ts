@@ -1,8 +1,11 @@
 import { assertEquals } from "../helpers/assert.ts";
 import {
+  COMPILE_ONLY_FLAGS,
   COMPILE_TARGETS,
   compileArgv,
   permissionFlags,
+  polytheneTask,
+  runFlags,
 } from "../../src/permissions.ts";
 import { cliArgv } from "../helpers/cli.ts";
 
@@ -21,10 +24,12 @@ Deno.test("the permission list is named, never -A", () => {
   );
 });
 
-Deno.test("the polythene task runs the source with exactly that list", () => {
+Deno.test("the polythene task runs the source with exactly that list, from the caller's directory", () => {
+  assertEquals(denoJson.tasks.polythene, polytheneTask());
   assertEquals(
-    denoJson.tasks.polythene,
-    `deno run --quiet --no-prompt ${permissionFlags().join(" ")} main.ts`,
+    polytheneTask(),
+    `R=$(pwd) && cd "$INIT_CWD" && deno run --config "$R/deno.json" ` +
+      `--quiet --no-prompt ${permissionFlags().join(" ")} "$R/main.ts"`,
   );
 });
 
@@ -33,9 +38,12 @@ Deno.test("the compile argv builds both linux-gnu targets with the same list", (
     "x86_64-unknown-linux-gnu",
     "aarch64-unknown-linux-gnu",
   ]);
+  assertEquals(COMPILE_ONLY_FLAGS, ["--no-code-cache", "--exclude-unused-npm"]);
   assertEquals(compileArgv("x86_64-unknown-linux-gnu"), [
     "deno",
     "compile",
+    "--no-code-cache",
+    "--exclude-unused-npm",
     "--quiet",
     "--no-prompt",
     ...permissionFlags(),
@@ -65,9 +73,10 @@ Deno.test("the e2e suite runs the source with exactly the compile flags", () => 
   ]);
   // The same flags, in the same order, as the binary bakes in.
   const compiled = compileArgv("x86_64-unknown-linux-gnu");
+  assertEquals(argv.slice(2, -1), runFlags());
   assertEquals(
-    argv.slice(2, -1),
-    compiled.slice(2, compiled.indexOf("--target")),
+    compiled.slice(2 + COMPILE_ONLY_FLAGS.length, compiled.indexOf("--target")),
+    runFlags(),
   );
   assertEquals(argv.includes("-A") || argv.includes("--allow-all"), false);
 });

@@ -130,7 +130,14 @@ export async function resolveImage(
       `the image is for ${formatPlatform(configPlatform)}, not ${
         formatPlatform(want)
       }`,
-      { kind: "platform", hint: "Choose its platform with --platform" },
+      {
+        kind: "platform",
+        hint: `it is built for ${
+          formatPlatform(configPlatform)
+        } only: use an image built for ${formatPlatform(want)}, or --platform ${
+          formatPlatform(configPlatform)
+        } to take this one`,
+      },
     );
   }
   const diffIds = config.rootfs?.diff_ids;

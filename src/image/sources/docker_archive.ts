@@ -34,7 +34,9 @@ export function pickArchiveEntry(
     const entry = entries[select.index];
     if (entry) return entry;
     throw new Error(
-      `the archive has ${entries.length} images, no @${select.index}`,
+      `the archive holds ${entries.length} image${
+        entries.length === 1 ? "" : "s"
+      }, numbered from @0: there is no @${select.index}`,
     );
   }
   if (select.reference !== undefined) {

@@ -1,5 +1,6 @@
 import { assertEquals } from "../../helpers/assert.ts";
-import { bwrapArgs } from "../../../src/backends/bubblewrap.ts";
+import { bubblewrap, bwrapArgs } from "../../../src/backends/bubblewrap.ts";
+import { nulSeparated } from "../../../src/backends/status.ts";
 import { prootArgs } from "../../../src/backends/proot.ts";
 import { CHROOT_SCRIPT, chrootArgs } from "../../../src/backends/chroot.ts";
 import type { RunSpec } from "../../../src/backends/backend.ts";
@@ -43,12 +44,8 @@ Deno.test("bwrap: namespaces, layout, clean env and the command verbatim", () =>
     "--chdir",
     "/",
     "--clearenv",
-    "--setenv",
-    "PATH",
-    "/bin",
-    "--setenv",
-    "HOME",
-    "/root",
+    "--args",
+    "4",
     "--json-status-fd",
     "3",
     "--",
@@ -123,5 +120,23 @@ Deno.test("signals reach the sandbox through a fixed script, pid and signal as d
   assertEquals(
     signalTree("/bin/sh", "grandchildren", 7, "SIGKILL").argv.slice(4),
     ["KILL", "grandchildren", "7"],
+  );
+});
+
+Deno.test("bwrap: the environment goes to fd 4, never the argv", () => {
+  const inv = bubblewrap.invocation(spec, root, { bwrap: "/b", sh: "/s" });
+  assertEquals(inv.fdArgs, [
+    "--setenv",
+    "PATH",
+    "/bin",
+    "--setenv",
+    "HOME",
+    "/root",
+  ]);
+  assertEquals(inv.argv.includes("--setenv"), false);
+  assertEquals(inv.argv.includes("/root"), false);
+  assertEquals(
+    nulSeparated(inv.fdArgs!),
+    "--setenv\0PATH\0/bin\0--setenv\0HOME\0/root\0",
   );
 });

@@ -71,8 +71,9 @@ Deno.test("fake: --seccomp 5 before --, fd 5 opened by the wrapper", () => {
     idMap: { mode: "fake" as const, filterFile: "/s/.polythene/f.bpf" },
   };
   const inv = bubblewrap.invocation(spec, HOST, PROGRAMS);
-  assert.equal(inv.argv[0], "/bin/sh");
-  assert.equal(inv.argv[4], "/s/.polythene/f.bpf");
+  assert.equal(inv.argv[0], "/usr/bin/bwrap");
+  assert.equal(inv.fdSeccomp, "/s/.polythene/f.bpf");
+  assert.ok(inv.statusFd && inv.fdArgs !== undefined);
   const dashes = inv.argv.indexOf("--");
   const seccomp = inv.argv.indexOf("--seccomp");
   assert.ok(seccomp > 0 && seccomp < dashes);

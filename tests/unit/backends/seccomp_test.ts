@@ -5,12 +5,15 @@ import {
   ENOSYS,
   evaluate,
   fakeOwnershipProgram,
+  prootCompatFilter,
   prootCompatProgram,
   RET_ALLOW,
   RET_ERRNO,
-  withSeccompFd,
 } from "../../../src/backends/seccomp.ts";
-import { withAccessFilter } from "../../../src/backends/proot_compat.ts";
+import {
+  filterHex,
+  withAccessFilter,
+} from "../../../src/backends/proot_compat.ts";
 
 const X86_64 = ARCHES.x86_64!.audit;
 const AARCH64 = ARCHES.aarch64!.audit;
@@ -76,16 +79,6 @@ Deno.test("encode writes struct sock_filter, little-endian", () => {
   assert.equal(encode(fakeOwnershipProgram()).length % 8, 0);
 });
 
-Deno.test("the seccomp wrapper is a constant; the file is an argument", () => {
-  const argv = withSeccompFd("/bin/sh", "/s/.polythene/f.bpf", ["/bwrap"]);
-  assert.equal(argv[2], 'f=$1; shift; exec "$@" 5<"$f"');
-  assert.deepEqual(argv.slice(3), [
-    "polythene-seccomp",
-    "/s/.polythene/f.bpf",
-    "/bwrap",
-  ]);
-});
-
 Deno.test("proot runs behind perl only with a filter and a known arch", () => {
   const spec = {
     rootfs: "/r",
@@ -97,10 +90,13 @@ Deno.test("proot runs behind perl only with a filter and a known arch", () => {
   assert.deepEqual(withAccessFilter(spec, ["/proot"], "x86_64"), ["/proot"]);
   const withFilter = {
     ...spec,
-    compatFilter: { perl: "/usr/bin/perl", file: "/s/f.bpf" },
+    compatFilter: { perl: "/usr/bin/perl" },
   };
   const argv = withAccessFilter(withFilter, ["/proot"], "x86_64");
-  assert.deepEqual(argv.slice(3), ["157", "/s/f.bpf", "/proot"]);
+  assert.deepEqual(argv.slice(0, 2), ["/usr/bin/perl", "-e"]);
+  assert.deepEqual(argv.slice(3), ["157", filterHex(), "/proot"]);
+  assert.equal(filterHex().length, prootCompatFilter().length * 2);
+  assert.match(filterHex(), /^[0-9a-f]+$/);
   assert.deepEqual(withAccessFilter(withFilter, ["/proot"], "riscv64"), [
     "/proot",
   ]);

@@ -12,6 +12,10 @@ import { prootArgs } from "../../../src/backends/proot.ts";
 import { bwrapArgs } from "../../../src/backends/bubblewrap.ts";
 import { chroot } from "../../../src/backends/chroot.ts";
 import { proot } from "../../../src/backends/proot.ts";
+import {
+  GUEST_ENV_SCRIPT,
+  launcherEnv,
+} from "../../../src/backends/launcher_env.ts";
 import type { RunSpec } from "../../../src/backends/backend.ts";
 
 const host = (name: string) => name === "H" ? "host" : undefined;
@@ -85,28 +89,33 @@ const spec: RunSpec = {
   mounts: [{ source: "/s", target: "/t", readOnly: true }],
   network: "none",
   user: { uid: 5, gid: 6 },
-  envProgram: "/usr/bin/env",
+  guestShell: "/bin/sh",
 };
 const user = { uid: 1000, realRoot: false };
 
-Deno.test("argv: binds, network, user and a clean launcher env", () => {
+Deno.test("argv: binds, network, user; the env in the launcher's, renamed where it would affect it", () => {
   const bwrap = bwrapArgs(spec, user).join(" ");
   for (const part of ["--uid 5 --gid 6", "--unshare-net", "--ro-bind /s /t"]) {
     assertEquals(bwrap.includes(part), true, part);
   }
   const p = prootArgs({ ...spec, mounts: [], network: "host" });
   assertEquals(p.slice(0, 5), ["-r", "/r", "-i", "5:6", "-w"]);
-  assertEquals(p.slice(-5), [
-    "/usr/bin/env",
-    "-i",
-    "PATH=/bin",
-    "LD_PRELOAD=/x.so",
+  assertEquals(p.slice(-7), [
+    "/bin/sh",
+    "-c",
+    GUEST_ENV_SCRIPT,
+    "polythene-env",
+    "1",
+    "LD_PRELOAD",
     "id",
   ]);
+  assertEquals(p.some((a) => a.includes("/x.so")), false, "no value in argv");
   const inv = proot.invocation({ ...spec, mounts: [] }, user, { proot: "/p" });
-  assertEquals(inv.env, {
-    PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-  });
+  assertEquals(inv.env, { PATH: "/bin", POLYTHENE_ENV_LD_PRELOAD: "/x.so" });
+  // Nothing to rename: the command as is, no guest shell.
+  const plain = { ...spec, env: { PATH: "/bin", TOKEN: "t" } };
+  assertEquals(prootArgs(plain).slice(-1), ["id"]);
+  assertEquals(launcherEnv(plain), { PATH: "/bin", TOKEN: "t" });
 });
 
 Deno.test("refusals: proot and network none, ro binds, an env it would see", () => {
@@ -132,7 +141,7 @@ Deno.test("refusals: proot and network none, ro binds, an env it would see", () 
     ...spec,
     network: "host" as const,
     mounts: [],
-    envProgram: undefined,
+    guestShell: undefined,
   };
   assertEquals(
     chroot.refuses!(noEnv, user)?.startsWith(
@@ -143,5 +152,11 @@ Deno.test("refusals: proot and network none, ro binds, an env it would see", () 
   assertEquals(
     chroot.refuses!({ ...noEnv, env: { PATH: "/bin" } }, user),
     undefined,
+  );
+  assertEquals(
+    chroot.refuses!({ ...spec, env: { "LD_a.b": "x" } }, user)?.includes(
+      "not a name a shell can set",
+    ),
+    true,
   );
 });

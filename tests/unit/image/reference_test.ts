@@ -136,6 +136,9 @@ const INVALID: [string, string][] = [
   ["repo:-tag", "tag"],
   ["example.com:5000/", "empty component"],
   ["a b", "white space"],
+  ["/tmp/busybox-oci", "write oci:/tmp/busybox-oci for an OCI layout"],
+  ["./img", "write oci:./img for an OCI layout"],
+  ["../img:latest", "it is a path, not a registry reference"],
 ];
 
 Deno.test("references normalise as docker's do", () => {

@@ -66,6 +66,11 @@ Deno.test("selectForPrune: --older-than, --all, and dead ephemeral clones", () =
     "eph:ephemeral",
   ]);
   assertEquals(pick({ all: true }), ["old:all", "fresh:all", "eph:all"]);
+  // The filters narrow: both together select what is older, not everything.
+  assertEquals(pick({ all: true, olderThanMs: 7 * 86_400_000 }), [
+    "old:older-than",
+    "eph:ephemeral",
+  ]);
 });
 
 Deno.test("unreferencedBlobs keeps referenced blobs and is conservative", () => {

@@ -1,6 +1,6 @@
 import { assertEquals, assertThrows } from "../../helpers/assert.ts";
 import { uuidProblem, validateUuid } from "../../../src/store/uuid.ts";
-import { absolutePath, entryPath, stateDir } from "../../../src/store/store.ts";
+import { entryPath, stateDir } from "../../../src/store/store.ts";
 import { UsageError } from "../../../src/errors.ts";
 
 Deno.test("UUIDs and other plain names are valid", () => {
@@ -45,20 +45,4 @@ Deno.test("entry and state paths are built only from valid names", () => {
   assertEquals(entryPath("/a/../s", "abc"), "/s/abc");
   assertEquals(stateDir("/s//"), "/s/.polythene");
   assertThrows(() => entryPath("/s", ".."), UsageError);
-});
-
-Deno.test("absolutePath folds . and .. and resolves against the cwd", () => {
-  const cwd = () => "/work/dir";
-  const cases: [string, string][] = [
-    ["/a/b/", "/a/b"],
-    ["/a//b/./c", "/a/b/c"],
-    ["/a/../../b", "/b"],
-    ["store", "/work/dir/store"],
-    ["./s/../t", "/work/dir/t"],
-    ["../..", "/"],
-    ["/", "/"],
-  ];
-  for (const [input, expected] of cases) {
-    assertEquals(absolutePath(input, cwd), expected, input);
-  }
 });
