@@ -8,13 +8,18 @@
 
 import type { Backend, HostInfo, Invocation, RunSpec } from "./backend.ts";
 import { DEFAULT_PATH } from "./backend.ts";
+import { bwrapCapabilityArgs } from "./capabilities.ts";
 import { signalTree } from "./signal_tree.ts";
 import { bwrapIdMapArgs, idMapInvocation } from "./id_map_bwrap.ts";
 
 /**
- * Namespace and lifetime flags shared by the probe and the real run. Real
- * root with uid 0 inside needs no user namespace; anything else gets one,
- * with `ids` inside mapped to polythene's own uid and gid.
+ * Namespace, capability and lifetime flags shared by the probe and the real
+ * run. Real root with uid 0 inside needs no user namespace; anything else
+ * gets one, with `ids` inside mapped to polythene's own uid and gid. uid 0
+ * inside keeps only Docker's default capabilities (`capabilities.ts`): as
+ * an unprivileged user bwrap would otherwise give it none, and root in an
+ * install cannot then write a 0750 directory it made (faked ownership); in
+ * full id maps, bwrap would keep them all. Pure.
  */
 export function bwrapBaseArgs(
   host: HostInfo,
@@ -29,6 +34,7 @@ export function bwrapBaseArgs(
   ];
   return [
     ...user,
+    ...(ids.uid === 0 ? bwrapCapabilityArgs() : []),
     "--unshare-pid",
     "--unshare-ipc",
     "--unshare-uts",

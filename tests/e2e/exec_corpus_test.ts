@@ -13,12 +13,18 @@
  * bit; where ids are real (root, full maps) also the group of
  * /var/spool/cron/crontabs and the owner of /var/lib/postgresql, and starts
  * the cluster and runs `psql -c 'select 1'` as postgres. The apt archives
- * are cached in /var/cache/polythene-test (one directory per host user).
+ * are cached in /var/cache/polythene-test (one directory, the user's, that
+ * root's run shares).
  *
  * Host shapes: a user with no subordinate ranges (`polythene-nosub`,
  * scripts/setup.sh) and a PATH without newuidmap get faked ownership; with
- * no user namespaces left, proot. And `rm`/`prune` of an entry chowned in
- * full-map mode, as the user.
+ * no user namespaces left, proot. And `clone`/`rm`/`prune` of an entry
+ * chowned in full-map mode, as the user.
+ *
+ * To keep the wall time down, everything is one test: one OCI layout, one
+ * store and entry for the user (the installs run in ephemeral clones of it,
+ * the host shapes in it, and the removal step goes last), one for root and
+ * one for `polythene-nosub`.
  *
  * Under `CI=true` a missing requirement fails instead of skipping.
  *
@@ -114,63 +120,50 @@ async function run(argv: string[]): Promise<void> {
   }
 }
 
-/** The apt archive cache for `owner` (created, owned by them). */
-async function aptCache(owner: TestUser | undefined): Promise<string> {
-  const dir = `${CACHE}/apt-archives-${owner?.name ?? "root"}`;
+/** The apt archive cache, owned by the user (root's run shares it). */
+async function aptCache(): Promise<string> {
+  const dir = `${CACHE}/apt-archives-${USER!.name}`;
   await Deno.mkdir(`${dir}/partial`, { recursive: true, mode: 0o755 });
-  if (owner !== undefined) {
-    await run(["chown", "-R", `${owner.uid}:${owner.gid}`, dir]);
-  }
+  await run(["chown", "-R", `${USER!.uid}:${USER!.gid}`, dir]);
   return dir;
 }
 
-/** A store for `owner` (or root) holding the Debian image; removed after. */
-async function withDebian(
+/** A store of `owner`'s (or root's) with the image pulled into it. */
+interface Pulled {
+  store: string;
+  uuid: string;
+  polythene: (args: string[], extra?: CliOptions) => Promise<CliResult>;
+}
+
+/** Writes the OCI layout of the Debian image, readable by all. */
+async function writeLayout(dir: string): Promise<string> {
+  await writeOciLayout(
+    `${dir}/oci`,
+    await debianOciImage(await debianImage()),
+    "bookworm",
+  );
+  await run(["chmod", "-R", "a+rX", dir]);
+  return `oci:${dir}/oci:bookworm`;
+}
+
+/** Pulls `image` into a new store of `owner`'s (or root's) under `dir`. */
+async function pullFor(
+  dir: string,
+  image: string,
   owner: TestUser | undefined,
-  fn: (ctx: {
-    store: string;
-    uuid: string;
-    cli: CliOptions;
-    polythene: (args: string[], extra?: CliOptions) => Promise<CliResult>;
-  }) => Promise<void>,
-): Promise<void> {
-  const source = owner === undefined
-    ? undefined
-    : await sourceReadableBy(owner);
-  const dir = await Deno.makeTempDir({ prefix: "polythene-corpus-" });
-  try {
-    await writeOciLayout(
-      `${dir}/oci`,
-      await debianOciImage(await debianImage()),
-      "bookworm",
-    );
-    await run(["chmod", "-R", "a+rX", dir]);
-    await Deno.mkdir(`${dir}/store`, { mode: 0o700 });
-    if (owner !== undefined) {
-      await run(["chown", `${owner.uid}:${owner.gid}`, `${dir}/store`]);
-    }
-    const cli: CliOptions = {
-      user: owner,
-      source: source?.dir,
-      killAfterMs: APT_MS,
-    };
-    const polythene = (args: string[], extra: CliOptions = {}) =>
-      runPolythene(args, { ...cli, ...extra });
-    const pull = await polythene([
-      "pull",
-      "--quiet",
-      "--store",
-      `${dir}/store`,
-      `oci:${dir}/oci:bookworm`,
-    ]);
-    assert.equal(pull.code, 0, show(pull));
-    const uuid = pull.stdout.trim();
-    await fn({ store: `${dir}/store`, uuid, cli, polythene });
-  } finally {
-    // Files of subordinate ids: root removes them all the same.
-    await Deno.remove(dir, { recursive: true });
-    await source?.cleanup();
+  source: string | undefined,
+): Promise<Pulled> {
+  const store = `${dir}/store-${owner?.name ?? "root"}`;
+  await Deno.mkdir(store, { mode: 0o700 });
+  if (owner !== undefined) {
+    await run(["chown", `${owner.uid}:${owner.gid}`, store]);
   }
+  const cli: CliOptions = { user: owner, source, killAfterMs: APT_MS };
+  const polythene = (args: string[], extra: CliOptions = {}) =>
+    runPolythene(args, { ...cli, ...extra });
+  const pull = await polythene(["pull", "--quiet", "--store", store, image]);
+  assert.equal(pull.code, 0, show(pull));
+  return { store, uuid: pull.stdout.trim(), polythene };
 }
 
 /** The script run inside: install, then report what the checks need. */
@@ -209,201 +202,202 @@ export function reported(stdout: string): Record<string, string> {
 
 /** Installs the corpus in one ephemeral run and checks the result. */
 async function installCorpus(
-  owner: TestUser | undefined,
+  { store, uuid, polythene }: Pulled,
+  cache: string,
   args: string[],
   backend: string,
   realIds: boolean,
 ): Promise<void> {
-  const cache = await aptCache(owner);
-  await withDebian(owner, async ({ store, uuid, polythene }) => {
-    const started = performance.now();
-    const result = await polythene([
-      "exec",
-      "--verbose",
-      "--store",
-      store,
-      "--ephemeral",
-      "--bind",
-      `${cache}:/var/cache/apt/archives`,
-      ...args,
-      uuid,
-      "--",
-      "sh",
-      "-c",
-      corpusScript(realIds),
-    ]);
-    const seconds = (performance.now() - started) / 1000;
-    console.log(`corpus ${backend} ${args.join(" ")}: ${seconds.toFixed(1)} s`);
-    const why = show(result);
-    assert.equal(result.code, 0, why);
-    assert.match(result.stderr, new RegExp(`using backend ${backend}$`, "m"));
-    const r = reported(result.stdout);
-    assert.equal(r.apt, "0", `apt-get install exit\n${why}`);
-    assert.match(r.sshd ?? "", /^\d+$/, `id sshd\n${why}`);
-    assert.match(r.postgres ?? "", /^\d+$/, `id postgres\n${why}`);
-    assert.match(r.sudo ?? "", /^4755:/, `sudo's mode\n${why}`);
-    if (realIds) {
-      assert.equal(r.sudo, "4755:root", why);
-      assert.equal(r.crontabs, "crontab", `crontabs' group\n${why}`);
-      assert.equal(r.pgdir, "postgres", `/var/lib/postgresql's owner\n${why}`);
-      assert.equal(r.psql, "1", `psql as postgres\n${why}`);
-    }
-    // The ephemeral clone is gone, files of subordinate ids and all.
-    const left = [...Deno.readDirSync(store)].map((e) => e.name);
-    assert.deepEqual(left.filter((n) => n !== uuid && n !== ".polythene"), []);
-    // The run's filter files are gone from the state area.
-    const state = [...Deno.readDirSync(`${store}/.polythene`)].map((e) =>
-      e.name
-    );
-    assert.deepEqual(state.filter((n) => n.startsWith("seccomp-")), []);
-  });
+  const started = performance.now();
+  const result = await polythene([
+    "exec",
+    "--verbose",
+    "--store",
+    store,
+    "--ephemeral",
+    "--bind",
+    `${cache}:/var/cache/apt/archives`,
+    ...args,
+    uuid,
+    "--",
+    "sh",
+    "-c",
+    corpusScript(realIds),
+  ]);
+  const seconds = (performance.now() - started) / 1000;
+  console.log(`corpus ${backend} ${args.join(" ")}: ${seconds.toFixed(1)} s`);
+  const why = show(result);
+  assert.equal(result.code, 0, why);
+  assert.match(result.stderr, new RegExp(`using backend ${backend}$`, "m"));
+  const r = reported(result.stdout);
+  assert.equal(r.apt, "0", `apt-get install exit\n${why}`);
+  assert.match(r.sshd ?? "", /^\d+$/, `id sshd\n${why}`);
+  assert.match(r.postgres ?? "", /^\d+$/, `id postgres\n${why}`);
+  assert.match(r.sudo ?? "", /^4755:/, `sudo's mode\n${why}`);
+  if (realIds) {
+    assert.equal(r.sudo, "4755:root", why);
+    assert.equal(r.crontabs, "crontab", `crontabs' group\n${why}`);
+    assert.equal(r.pgdir, "postgres", `/var/lib/postgresql's owner\n${why}`);
+    assert.equal(r.psql, "1", `psql as postgres\n${why}`);
+  }
+  // The ephemeral clone is gone, files of subordinate ids and all.
+  const left = [...Deno.readDirSync(store)].map((e) => e.name);
+  assert.deepEqual(left.filter((n) => n !== uuid && n !== ".polythene"), []);
+  // The run's filter files are gone from the state area.
+  const state = [...Deno.readDirSync(`${store}/.polythene`)].map((e) => e.name);
+  assert.deepEqual(state.filter((n) => n.startsWith("seccomp-")), []);
 }
 
-testNeeding(
-  MISSING,
-  "the corpus installs as the user on bubblewrap with full id maps",
-  () => installCorpus(USER, ["--id-map", "full"], "bubblewrap", true),
-);
-
-testNeeding(
-  MISSING,
-  "the corpus installs as the user on bubblewrap with faked ownership",
-  () => installCorpus(USER, ["--id-map", "fake"], "bubblewrap", false),
-);
-
-testNeeding(
-  MISSING,
-  "the corpus installs as the user on proot",
-  () => installCorpus(USER, ["--isolation", "proot"], "proot", false),
-);
-
-testNeeding(
-  MISSING,
-  "the corpus installs as root on bubblewrap",
-  () => installCorpus(undefined, [], "bubblewrap", true),
-);
-
-/** `chown 100:100` on a new file, and the mode the run used. */
-const CHOWN_PROBE = [
-  "sh",
-  "-c",
-  "touch /tmp/owned && chown 100:100 /tmp/owned && stat -c %u:%g /tmp/owned",
-];
+/** `chown 100:100` on a new file `name` in /tmp, then its owner. */
+function chownProbe(name: string): string[] {
+  return [
+    "sh",
+    "-c",
+    `touch /tmp/${name} && chown 100:100 /tmp/${name} && ` +
+    `stat -c %u:%g /tmp/${name}`,
+  ];
+}
 
 function idMapOf(result: CliResult): string | undefined {
   return /polythene: id map: (\w+)/.exec(result.stderr)?.[1];
 }
 
-testNeeding(MISSING, "host shapes choose the id mapping", async (t) => {
-  await t.step("with ranges and uidmap: full maps, chown kept", async () => {
-    await withDebian(USER, async ({ store, uuid, polythene }) => {
-      const r = await polythene([
-        "exec",
-        "-v",
-        "-s",
-        store,
-        uuid,
-        "--",
-        ...CHOWN_PROBE,
-      ]);
-      assert.equal(r.code, 0, show(r));
-      assert.equal(idMapOf(r), "full", show(r));
-      assert.equal(r.stdout.trim(), "100:100", show(r));
-    });
-  });
-  await t.step("no subordinate ranges: faked ownership", async () => {
-    await withDebian(NOSUB, async ({ store, uuid, polythene }) => {
-      const r = await polythene([
-        "exec",
-        "-v",
-        "-s",
-        store,
-        uuid,
-        "--",
-        ...CHOWN_PROBE,
-      ]);
-      assert.equal(r.code, 0, show(r));
-      assert.equal(idMapOf(r), "fake", show(r));
-      assert.match(r.stderr, /no range in \/etc\/subuid/, show(r));
-      assert.equal(r.stdout.trim(), "0:0", show(r));
-      const full = await polythene([
-        "exec",
-        "-s",
-        store,
-        "--id-map",
-        "full",
-        uuid,
-        "--",
-        "true",
-      ]);
-      assert.equal(full.code, 2, show(full));
-      assert.match(full.stderr, /--id-map full: .*\/etc\/subuid.*uidmap/);
-    });
-  });
-  await t.step("uidmap missing from PATH: faked ownership", async () => {
-    await withPathOf(
-      ["bwrap", "sh", "unshare", "proot", "cp"],
-      async (path) => {
-        await withDebian(USER, async ({ store, uuid, polythene }) => {
-          const r = await polythene(
-            ["exec", "-v", "-s", store, uuid, "--", ...CHOWN_PROBE],
-            { path },
-          );
-          assert.equal(r.code, 0, show(r));
-          assert.equal(idMapOf(r), "fake", show(r));
-          assert.match(r.stderr, /newuidmap\/newgidmap are not on PATH/);
-          assert.equal(r.stdout.trim(), "0:0", show(r));
-        });
+testNeeding(MISSING, "the corpus installs in every mode", async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "polythene-corpus-" });
+  const source = await sourceReadableBy(USER!);
+  const nosubSource = await sourceReadableBy(NOSUB!);
+  try {
+    const image = await writeLayout(dir);
+    const cache = await aptCache();
+    const user = await pullFor(dir, image, USER, source.dir);
+    const root = await pullFor(dir, image, undefined, undefined);
+    const nosub = await pullFor(dir, image, NOSUB, nosubSource.dir);
+    const exec = (p: Pulled, args: string[], extra?: CliOptions) =>
+      p.polythene(["exec", "-v", "-s", p.store, ...args], extra);
+
+    await t.step(
+      "as the user on bubblewrap with full id maps",
+      () =>
+        installCorpus(user, cache, ["--id-map", "full"], "bubblewrap", true),
+    );
+    await t.step(
+      "as the user on bubblewrap with faked ownership",
+      () =>
+        installCorpus(user, cache, ["--id-map", "fake"], "bubblewrap", false),
+    );
+    await t.step(
+      "as the user on proot",
+      () =>
+        installCorpus(user, cache, ["--isolation", "proot"], "proot", false),
+    );
+    await t.step(
+      "as root on bubblewrap",
+      () => installCorpus(root, cache, [], "bubblewrap", true),
+    );
+
+    await t.step(
+      "host shape: ranges and uidmap: full maps, chown kept",
+      async () => {
+        const r = await exec(user, [user.uuid, "--", ...chownProbe("full")]);
+        assert.equal(r.code, 0, show(r));
+        assert.equal(idMapOf(r), "full", show(r));
+        assert.equal(r.stdout.trim(), "100:100", show(r));
       },
     );
-  });
-  await t.step("no user namespaces: proot fakes the owner", async () => {
-    await withDebian(USER, async ({ store, uuid, polythene }) => {
-      const r = await polythene(
-        ["exec", "-v", "-s", store, uuid, "--", ...CHOWN_PROBE],
-        { prefix: NO_MORE_NAMESPACES },
-      );
-      assert.equal(r.code, 0, show(r));
-      assert.match(r.stderr, /using backend proot$/m, show(r));
-    });
-  });
-  await t.step("rm and prune remove a full-map entry as the user", async () => {
-    await withDebian(USER, async ({ store, uuid, polythene }) => {
-      const chown = [
-        "sh",
-        "-c",
-        "mkdir -p /srv/a/b && echo x > /srv/a/b/f && chmod 0700 /srv/a " +
-        "&& chown -R 100:100 /srv/a",
-      ];
-      const r = await polythene([
-        "exec",
-        "-s",
-        store,
-        "--id-map",
-        "full",
-        uuid,
-        "--",
-        ...chown,
-      ]);
-      assert.equal(r.code, 0, show(r));
-      // On the host the tree belongs to a subordinate id.
-      const owner = (await Deno.stat(`${store}/${uuid}/srv/a`)).uid;
-      assert.ok(owner !== null && owner >= 100000, `owner ${owner}`);
-      // clone copies it with its owners; rm removes the clone.
-      const clone = await polythene(["clone", "-s", store, uuid]);
-      assert.equal(clone.code, 0, show(clone));
-      const copy = clone.stdout.trim();
-      assert.equal((await Deno.stat(`${store}/${copy}/srv/a/b/f`)).uid, owner);
-      const rm = await polythene(["rm", "-s", store, copy]);
-      assert.equal(rm.code, 0, show(rm));
-      await assert.rejects(Deno.stat(`${store}/${copy}`));
-      const prune = await polythene(["prune", "-s", store, "--all"]);
-      assert.equal(prune.code, 0, show(prune));
-      await assert.rejects(Deno.stat(`${store}/${uuid}`));
-      assert.deepEqual(
-        [...Deno.readDirSync(`${store}/.polythene/trash`)].map((e) => e.name),
-        [],
-      );
-    });
-  });
+    await t.step(
+      "host shape: no subordinate ranges: faked ownership",
+      async () => {
+        const r = await exec(nosub, [nosub.uuid, "--", ...chownProbe("nosub")]);
+        assert.equal(r.code, 0, show(r));
+        assert.equal(idMapOf(r), "fake", show(r));
+        assert.match(r.stderr, /no range in \/etc\/subuid/, show(r));
+        assert.equal(r.stdout.trim(), "0:0", show(r));
+        const full = await exec(nosub, [
+          "--id-map",
+          "full",
+          nosub.uuid,
+          "--",
+          "true",
+        ]);
+        assert.equal(full.code, 2, show(full));
+        assert.match(full.stderr, /--id-map full: .*\/etc\/subuid.*uidmap/);
+      },
+    );
+    await t.step(
+      "host shape: uidmap missing from PATH: faked ownership",
+      async () => {
+        await withPathOf(
+          ["bwrap", "sh", "unshare", "proot", "cp"],
+          async (path) => {
+            const r = await exec(
+              user,
+              [user.uuid, "--", ...chownProbe("nouidmap")],
+              { path },
+            );
+            assert.equal(r.code, 0, show(r));
+            assert.equal(idMapOf(r), "fake", show(r));
+            assert.match(r.stderr, /newuidmap\/newgidmap are not on PATH/);
+            assert.equal(r.stdout.trim(), "0:0", show(r));
+          },
+        );
+      },
+    );
+    await t.step(
+      "host shape: no user namespaces: proot fakes the owner",
+      async () => {
+        const r = await exec(
+          user,
+          [user.uuid, "--", ...chownProbe("proot")],
+          { prefix: NO_MORE_NAMESPACES },
+        );
+        assert.equal(r.code, 0, show(r));
+        assert.match(r.stderr, /using backend proot$/m, show(r));
+        assert.equal(r.stdout.trim(), "0:0", show(r));
+      },
+    );
+    // Last: it removes the user's entry.
+    await t.step(
+      "clone, rm and prune a full-map entry as the user",
+      async () => {
+        const { store, uuid, polythene } = user;
+        const r = await exec(user, [
+          "--id-map",
+          "full",
+          uuid,
+          "--",
+          "sh",
+          "-c",
+          "mkdir -p /srv/a/b && echo x > /srv/a/b/f && chmod 0700 /srv/a " +
+          "&& chown -R 100:100 /srv/a",
+        ]);
+        assert.equal(r.code, 0, show(r));
+        // On the host the tree belongs to a subordinate id.
+        const owner = (await Deno.stat(`${store}/${uuid}/srv/a`)).uid;
+        assert.ok(owner !== null && owner >= 100000, `owner ${owner}`);
+        // clone copies it with its owners; rm removes the clone.
+        const clone = await polythene(["clone", "-s", store, uuid]);
+        assert.equal(clone.code, 0, show(clone));
+        const copy = clone.stdout.trim();
+        assert.equal(
+          (await Deno.stat(`${store}/${copy}/srv/a/b/f`)).uid,
+          owner,
+        );
+        const rm = await polythene(["rm", "-s", store, copy]);
+        assert.equal(rm.code, 0, show(rm));
+        await assert.rejects(Deno.stat(`${store}/${copy}`));
+        const prune = await polythene(["prune", "-s", store, "--all"]);
+        assert.equal(prune.code, 0, show(prune));
+        await assert.rejects(Deno.stat(`${store}/${uuid}`));
+        assert.deepEqual(
+          [...Deno.readDirSync(`${store}/.polythene/trash`)].map((e) => e.name),
+          [],
+        );
+      },
+    );
+  } finally {
+    // Files of subordinate ids: root removes them all the same.
+    await Deno.remove(dir, { recursive: true });
+    await source.cleanup();
+    await nosubSource.cleanup();
+  }
 });

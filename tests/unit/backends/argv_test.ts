@@ -4,6 +4,7 @@ import { nulSeparated } from "../../../src/backends/status.ts";
 import { prootArgs } from "../../../src/backends/proot.ts";
 import { CHROOT_SCRIPT, chrootArgs } from "../../../src/backends/chroot.ts";
 import type { RunSpec } from "../../../src/backends/backend.ts";
+import { bwrapCapabilityArgs } from "../../../src/backends/capabilities.ts";
 
 const spec: RunSpec = {
   rootfs: "/store/u 1",
@@ -29,6 +30,7 @@ Deno.test("bwrap: unprivileged gets a user namespace mapped to uid 0", () => {
 
 Deno.test("bwrap: namespaces, layout, clean env and the command verbatim", () => {
   assertEquals(bwrapArgs(spec, root), [
+    ...bwrapCapabilityArgs(),
     "--unshare-pid",
     "--unshare-ipc",
     "--unshare-uts",
