@@ -41,6 +41,7 @@ import {
   type CliOptions,
   type CliResult,
   hostProgram,
+  type ReadableSource,
   runPolythene,
   sourceReadableBy,
   type TestUser,
@@ -258,23 +259,59 @@ function chownProbe(name: string): string[] {
   ];
 }
 
+/**
+ * Root inside writes into a directory of mode 0500 (`CAP_DAC_OVERRIDE`, as
+ * dpkg needs), then prints its effective capabilities.
+ */
+function capsProbe(name: string): string[] {
+  return [
+    "sh",
+    "-c",
+    `mkdir -m 0500 /tmp/${name} && touch /tmp/${name}/f && ` +
+    "grep CapEff /proc/self/status",
+  ];
+}
+
+/** Docker's default set (chown ... setfcap) as /proc shows it. */
+const DOCKER_CAPS = "CapEff:\t00000000a80425fb";
+
 function idMapOf(result: CliResult): string | undefined {
   return /polythene: id map: (\w+)/.exec(result.stderr)?.[1];
 }
 
-testNeeding(MISSING, "the corpus installs in every mode", async (t) => {
+/**
+ * A temp dir with the OCI layout and a store with the image pulled for each
+ * of `owners` (undefined: root), all removed afterwards.
+ */
+async function withPulled(
+  owners: [TestUser | undefined, TestUser | undefined],
+  fn: (pulled: [Pulled, Pulled]) => Promise<void>,
+): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "polythene-corpus-" });
-  const source = await sourceReadableBy(USER!);
-  const nosubSource = await sourceReadableBy(NOSUB!);
+  const sources: ReadableSource[] = [];
   try {
     const image = await writeLayout(dir);
-    const cache = await aptCache();
-    const user = await pullFor(dir, image, USER, source.dir);
-    const root = await pullFor(dir, image, undefined, undefined);
-    const nosub = await pullFor(dir, image, NOSUB, nosubSource.dir);
-    const exec = (p: Pulled, args: string[], extra?: CliOptions) =>
-      p.polythene(["exec", "-v", "-s", p.store, ...args], extra);
+    const pulled: Pulled[] = [];
+    for (const owner of owners) {
+      const source = owner && await sourceReadableBy(owner);
+      if (source) sources.push(source);
+      pulled.push(await pullFor(dir, image, owner, source?.dir));
+    }
+    await fn(pulled as [Pulled, Pulled]);
+  } finally {
+    // Files of subordinate ids: root removes them all the same.
+    await Deno.remove(dir, { recursive: true });
+    for (const source of sources) await source.cleanup();
+  }
+}
 
+function exec(p: Pulled, args: string[], extra?: CliOptions) {
+  return p.polythene(["exec", "-v", "-s", p.store, ...args], extra);
+}
+
+testNeeding(MISSING, "the corpus installs in every mode", async (t) => {
+  const cache = await aptCache();
+  await withPulled([USER, undefined], async ([user, root]) => {
     await t.step(
       "as the user on bubblewrap with full id maps",
       () =>
@@ -294,24 +331,42 @@ testNeeding(MISSING, "the corpus installs in every mode", async (t) => {
       "as root on bubblewrap",
       () => installCorpus(root, cache, [], "bubblewrap", true),
     );
+  });
+});
 
+testNeeding(MISSING, "host shapes choose the id mapping", async (t) => {
+  await withPulled([USER, NOSUB], async ([user, nosub]) => {
     await t.step(
-      "host shape: ranges and uidmap: full maps, chown kept",
+      "ranges and uidmap: full maps, chown kept",
       async () => {
         const r = await exec(user, [user.uuid, "--", ...chownProbe("full")]);
         assert.equal(r.code, 0, show(r));
         assert.equal(idMapOf(r), "full", show(r));
         assert.equal(r.stdout.trim(), "100:100", show(r));
+        const caps = await exec(user, [
+          user.uuid,
+          "--",
+          ...capsProbe("full-caps"),
+        ]);
+        assert.equal(caps.code, 0, show(caps));
+        assert.equal(caps.stdout.trim(), DOCKER_CAPS, show(caps));
       },
     );
     await t.step(
-      "host shape: no subordinate ranges: faked ownership",
+      "no subordinate ranges: faked ownership",
       async () => {
         const r = await exec(nosub, [nosub.uuid, "--", ...chownProbe("nosub")]);
         assert.equal(r.code, 0, show(r));
         assert.equal(idMapOf(r), "fake", show(r));
         assert.match(r.stderr, /no range in \/etc\/subuid/, show(r));
         assert.equal(r.stdout.trim(), "0:0", show(r));
+        const caps = await exec(nosub, [
+          nosub.uuid,
+          "--",
+          ...capsProbe("nosub-caps"),
+        ]);
+        assert.equal(caps.code, 0, show(caps));
+        assert.equal(caps.stdout.trim(), DOCKER_CAPS, show(caps));
         const full = await exec(nosub, [
           "--id-map",
           "full",
@@ -324,7 +379,7 @@ testNeeding(MISSING, "the corpus installs in every mode", async (t) => {
       },
     );
     await t.step(
-      "host shape: uidmap missing from PATH: faked ownership",
+      "uidmap missing from PATH: faked ownership",
       async () => {
         await withPathOf(
           ["bwrap", "sh", "unshare", "proot", "cp"],
@@ -343,7 +398,7 @@ testNeeding(MISSING, "the corpus installs in every mode", async (t) => {
       },
     );
     await t.step(
-      "host shape: no user namespaces: proot fakes the owner",
+      "no user namespaces: proot fakes the owner",
       async () => {
         const r = await exec(
           user,
@@ -353,6 +408,20 @@ testNeeding(MISSING, "the corpus installs in every mode", async (t) => {
         assert.equal(r.code, 0, show(r));
         assert.match(r.stderr, /using backend proot$/m, show(r));
         assert.equal(r.stdout.trim(), "0:0", show(r));
+        // faccessat2 (test -w) and statx (stat) see the rootfs's path, not
+        // the host's: the compat filter sends them back to older calls.
+        const compat = await exec(user, [
+          "--isolation",
+          "proot",
+          user.uuid,
+          "--",
+          "sh",
+          "-c",
+          "touch /srv/only-here && test -w /srv/only-here && " +
+          "stat -c %s /srv/only-here",
+        ]);
+        assert.equal(compat.code, 0, show(compat));
+        assert.equal(compat.stdout.trim(), "0", show(compat));
       },
     );
     // Last: it removes the user's entry.
@@ -394,10 +463,5 @@ testNeeding(MISSING, "the corpus installs in every mode", async (t) => {
         );
       },
     );
-  } finally {
-    // Files of subordinate ids: root removes them all the same.
-    await Deno.remove(dir, { recursive: true });
-    await source.cleanup();
-    await nosubSource.cleanup();
-  }
+  });
 });
