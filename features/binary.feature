@@ -14,6 +14,7 @@ Feature: The binary recipe
   Scenario: The binary recipe
     When the "A sandbox without Node" recipe runs
     Then the exit code is 0
+    And it downloaded this machine's binary, then SHA256SUMS, from one release
     And stdout contains "unknown-linux-gnu: OK"
     And stdout contains "hello from Linux"
 

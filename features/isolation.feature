@@ -14,7 +14,7 @@ Feature: Choose the isolation backend
 
   Scenario: Without bubblewrap, polythene falls back to proot
     Given a PATH holding only these tools:
-      | proot | unshare | chroot | sh | mount |
+      | proot | setpriv | unshare | chroot | sh | mount |
     When I run `polythene exec --store <store> --verbose <uuid> -- echo hello`
     Then the exit code is 0
     And stdout is the line "hello"

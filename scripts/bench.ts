@@ -45,7 +45,11 @@
  */
 
 import { parseArgs } from "node:util";
-import type { Backend, RunSpec } from "../src/backends/backend.ts";
+import {
+  type Backend,
+  programsNeeded,
+  type RunSpec,
+} from "../src/backends/backend.ts";
 import { detectHost, type HostFacts } from "../src/backends/host.ts";
 import { BACKENDS } from "../src/backends/mod.ts";
 import { nulSeparated, withStatusFd } from "../src/backends/status.ts";
@@ -281,7 +285,7 @@ function locate(
     return "needs real root (uid 0 in the initial user namespace)";
   }
   const programs: Record<string, string> = {};
-  for (const name of backend.programs) {
+  for (const name of programsNeeded(backend, host)) {
     const found = which(name, hostPath);
     if (found === undefined) return `"${name}" not found on PATH`;
     programs[name] = found.path;
@@ -340,7 +344,7 @@ async function prepareBackend(
     argv: COMMAND,
     env: commandEnv({ uid: 0, fileEnv: [], cliEnv: [] }),
     cwd: "/",
-    stdinIsTty: false,
+    terminal: false,
   };
   const invocation = backend.invocation(spec, host, programs);
   const bench: Bench = {

@@ -15,7 +15,7 @@ set -euo pipefail
 readonly TEST_USER=polythene-test
 readonly NOSUB_USER=polythene-nosub
 readonly SUBID_RANGE=100000:65536
-readonly APT_PACKAGES=(bubblewrap proot busybox-static util-linux hyperfine docker-registry openssl zstd skopeo umoci podman debootstrap zsh fish uidmap)
+readonly APT_PACKAGES=(bubblewrap proot busybox-static util-linux hyperfine docker-registry openssl zstd skopeo umoci podman debootstrap zsh fish gcc libc6-dev uidmap)
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 case ":$PATH:" in

@@ -186,7 +186,7 @@ export class UnsafeStoreError extends PolytheneError {
     super(`Refusing to use the store "${store}": ${why}`, {
       exitCode: ExitCode.NotFound,
       hint:
-        "use a directory you own with mode 0700 (chmod go-w), or pick another --store",
+        "use a directory you own with mode 0700 (chmod 700), or pick another --store",
     });
     this.name = "UnsafeStoreError";
   }

@@ -7,12 +7,20 @@
 /** A log sink. */
 export type Log = (message: string) => void;
 
-/** A log that writes `TIMESTAMP polythene: MESSAGE` to stderr when enabled. */
+import { escapeControl } from "./escape.ts";
+
+/**
+ * A log that writes `TIMESTAMP polythene: MESSAGE` to stderr when enabled.
+ * Messages quote image and registry data, so control characters in them are
+ * escaped (newlines too: one message, one line).
+ */
 export function createLog(enabled: boolean): Log {
   if (!enabled) return () => {};
   const encoder = new TextEncoder();
   return (message) => {
-    const line = `${new Date().toISOString()} polythene: ${message}\n`;
+    const line = `${new Date().toISOString()} polythene: ${
+      escapeControl(message)
+    }\n`;
     Deno.stderr.writeSync(encoder.encode(line));
   };
 }

@@ -11,7 +11,7 @@
  * Permissions: those of the CLI (`permissionFlags()` in
  * `src/permissions.ts`): `--allow-run` for the backends (`bwrap`, `proot`,
  * `sh`, `unshare`) and `cp`, `--allow-read`, `--allow-write`, `--allow-net`
- * (pull), `--allow-env`, `--allow-sys=gid,osRelease,uid`.
+ * (pull), `--allow-env`, `--allow-sys=gid,osRelease,statfs,uid`.
  *
  * @example A test suite's session
  * ```ts
@@ -37,6 +37,7 @@ import { detectHost } from "./backends/host.ts";
 import { type BackendName, isBackendName } from "./backends/names.ts";
 import { ProbeCache } from "./backends/probe_cache.ts";
 import { UsageError } from "./errors.ts";
+import { escapeControlKeepLines } from "./escape.ts";
 import { execEphemeral } from "./exec/ephemeral.ts";
 import { execInEntry, type ExecRequest } from "./exec/exec.ts";
 import {
@@ -47,6 +48,7 @@ import {
   type UserIds,
 } from "./exec/options.ts";
 import type { PullRequest } from "./image/pull.ts";
+import type { ImageLimits } from "./image/image_limits.ts";
 import { createLog, isTrue } from "./log.ts";
 import { cloneEntry } from "./store/clone.ts";
 import { type EntryInfo, inspectEntry, listStore } from "./store/entries.ts";
@@ -106,6 +108,11 @@ export interface PullOptions extends StoreOptions {
   onLayer?: (index: number, count: number) => void;
   /** One-line warnings; default: `polythene: warning: ...` on stderr. */
   warn?: (message: string) => void;
+  /**
+   * Caps for the whole image (`--max-image-size`, `--max-image-entries`,
+   * `--max-layers`); missing ones take the defaults.
+   */
+  limits?: Partial<ImageLimits>;
 }
 
 /** A host path made visible inside the sandbox. */
@@ -238,8 +245,12 @@ export async function pull(
     hostEnv: hostEnv,
     log: logOf(options),
     warn: options.warn ??
-      ((message) => console.error(`polythene: warning: ${message}`)),
+      ((message) =>
+        console.error(
+          `polythene: warning: ${escapeControlKeepLines(message)}`,
+        )),
     onLayer: options.onLayer,
+    limits: options.limits,
   };
   return await pullImage(request);
 }

@@ -81,7 +81,7 @@ export function permissionFlags(): string[] {
     // Unscoped: `exec --env KEY` passes the host's value of any KEY the
     // user names. allowedEnv() lists what polythene reads on its own.
     "--allow-env",
-    "--allow-sys=gid,osRelease,uid",
+    "--allow-sys=gid,osRelease,statfs,uid",
   ];
 }
 

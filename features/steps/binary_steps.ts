@@ -69,6 +69,7 @@ Given<PolytheneWorld>(
 set -eu
 case " $* " in *" -fsSLO "*) ;; *) echo "curl stand-in: want -fsSLO: $*" >&2; exit 2 ;; esac
 for url; do :; done
+echo "$url" >> ${shellQuote(`${dir}/curl.log`)}
 case $url in
 https://github.com/*/*/releases/latest/download/*) ;;
 *) echo "curl stand-in: not a release asset: $url" >&2; exit 22 ;;
@@ -127,3 +128,20 @@ Then<PolytheneWorld>("nothing was pulled", async function () {
   const { store } = this.placeholders();
   assert.deepEqual(await entries(store!), [], explain(this.lastResult()));
 });
+
+Then<PolytheneWorld>(
+  "it downloaded this machine's binary, then SHA256SUMS, from one release",
+  async function () {
+    const { dir } = this.placeholders();
+    const urls = (await Deno.readTextFile(`${dir}/curl.log`)).trim()
+      .split("\n");
+    const base =
+      /^https:\/\/github\.com\/[^/]+\/polythene\/releases\/latest\/download\//;
+    assert.equal(urls.length, 2, urls.join("\n"));
+    for (const url of urls) assert.match(url, base, url);
+    assert.deepEqual(
+      urls.map((url) => url.replace(base, "")),
+      [`polythene-${HOST_TARGET}`, "SHA256SUMS"],
+    );
+  },
+);

@@ -29,8 +29,13 @@ export interface RunSpec {
   env: Readonly<Record<string, string>>;
   /** Working directory inside the rootfs. */
   cwd: string;
-  /** Whether polythene's stdin is a terminal. */
-  stdinIsTty: boolean;
+  /**
+   * Whether polythene's stdin and stdout are terminals: the command then
+   * runs on a pseudo-terminal of its own, relayed to them (`pty.ts`), and
+   * otherwise in a session of its own, never holding a controlling
+   * terminal.
+   */
+  terminal: boolean;
   /** Host paths made visible inside, in order (default: none). */
   mounts?: readonly Mount[];
   /** `none` gives the command no network but its own loopback. */
@@ -122,6 +127,11 @@ export interface Backend {
   readonly name: BackendName;
   /** Host programs it needs, looked up on PATH; the first is the one run. */
   readonly programs: readonly string[];
+  /**
+   * Further host programs it needs only as real root (to drop capabilities);
+   * see {@linkcode programsNeeded}.
+   */
+  readonly rootPrograms?: readonly string[];
   /** Programs polythene itself starts (for `--allow-run`). */
   readonly spawns: readonly string[];
   /** True when only real root can use it. */
@@ -145,9 +155,40 @@ export interface Backend {
   invocation(spec: RunSpec, host: HostInfo, programs: Programs): Invocation;
   /**
    * For backends whose tree does not end with the process polythene started:
-   * a command that sends `signal` to every process of the tree of `pid`.
+   * a command that sends `signal` to every process of the tree of `pid`, or
+   * with `underChild`, of `pid`'s child (the backend, when `pid` is the
+   * `script` that relays a pty; see `pty.ts`), which SIGKILL then kills too.
    */
-  signalTree?(pid: number, signal: Deno.Signal, programs: Programs): Invocation;
+  signalTree?(
+    pid: number,
+    signal: Deno.Signal,
+    programs: Programs,
+    underChild?: boolean,
+  ): Invocation;
+}
+
+/** The Debian package of each host program a backend may need. */
+export const PROGRAM_PACKAGES: Readonly<Record<string, string>> = {
+  bwrap: "bubblewrap",
+  proot: "proot",
+  setpriv: "util-linux",
+  unshare: "util-linux",
+  script: "bsdutils",
+  mount: "mount",
+  sh: "dash",
+};
+
+/** The Debian package that provides `program`, else the backend's own. Pure. */
+export function packageOf(program: string, backend: Backend): string {
+  return PROGRAM_PACKAGES[program] ?? backend.package;
+}
+
+/** Every host program `backend` needs on `host`, main program first. Pure. */
+export function programsNeeded(backend: Backend, host: HostInfo): string[] {
+  return [
+    ...backend.programs,
+    ...(host.realRoot ? backend.rootPrograms ?? [] : []),
+  ];
 }
 
 /** What a backend isolates from the host. */

@@ -1,7 +1,12 @@
 /**
  * bubblewrap: user, pid, ipc, uts and mount namespaces. Setup failures are
  * told apart from the command's status with `--json-status-fd 3`; the
- * command's environment is read from fd 4 (`--args 4`), off the argv.
+ * command's environment is read from fd 4 (`--args 4`), off the argv. A
+ * guest that is root inside keeps only Docker's default capabilities
+ * (`capabilities.ts`) in its effective, permitted, inheritable and ambient
+ * sets; bwrap always sets `no_new_privs`. As real root without a user
+ * namespace the bounding set stays full: bwrap needs it to make its
+ * namespaces, and takes no flag to narrow it.
  *
  * @module
  */
@@ -16,10 +21,10 @@ import { bwrapIdMapArgs, idMapInvocation } from "./id_map_bwrap.ts";
  * Namespace, capability and lifetime flags shared by the probe and the real
  * run. Real root with uid 0 inside needs no user namespace; anything else
  * gets one, with `ids` inside mapped to polythene's own uid and gid. uid 0
- * inside keeps only Docker's default capabilities (`capabilities.ts`): as
- * an unprivileged user bwrap would otherwise give it none, and root in an
- * install cannot then write a 0750 directory it made (faked ownership); in
- * full id maps, bwrap would keep them all. Pure.
+ * inside keeps only Docker's default capabilities; bwrap gives any other
+ * uid none. As an unprivileged user bwrap would otherwise give uid 0 none
+ * either (faked ownership: dpkg could not write into a 0750 directory it
+ * made), and in full id maps it would keep them all. Pure.
  */
 export function bwrapBaseArgs(
   host: HostInfo,
@@ -50,7 +55,7 @@ export function bwrapArgs(spec: RunSpec, host: HostInfo): string[] {
     ? bwrapBaseArgs({ ...host, realRoot: true })
     : bwrapBaseArgs(host, spec.user);
   if (spec.network === "none") args.push("--unshare-net");
-  if (!spec.stdinIsTty) args.push("--new-session");
+  if (!spec.terminal) args.push("--new-session");
   args.push(
     "--bind",
     spec.rootfs,
@@ -124,7 +129,7 @@ export const bubblewrap: Backend = {
       fdArgs: bwrapEnvArgs(spec),
     });
   },
-  signalTree(pid, signal, programs): Invocation {
-    return signalTree(programs.sh!, "grandchildren", pid, signal);
+  signalTree(pid, signal, programs, underChild): Invocation {
+    return signalTree(programs.sh!, "grandchildren", pid, signal, underChild);
   },
 };

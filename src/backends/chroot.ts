@@ -6,17 +6,33 @@
  * the working directory, and `--setuid`/`--setgid` for `--user`). The mounts
  * vanish with the namespace.
  *
+ * That last `unshare` runs under util-linux `setpriv` (`capabilities.ts`),
+ * after the set-up that needs more: the guest keeps Docker's default
+ * capabilities (`CAP_SYS_CHROOT` and `CAP_SETUID`/`CAP_SETGID` among them,
+ * which `unshare` itself needs), a bounding set narrowed to them, and
+ * `no_new_privs`. A `--user` other than root loses them all at its setuid.
+ *
  * @module
  */
 
 import type { Backend, Invocation, RunSpec } from "./backend.ts";
 import { DEFAULT_PATH, DEVICES } from "./backend.ts";
 import { guestArgv, launcherEnv, refusesEnv } from "./launcher_env.ts";
+import { setprivArgs } from "./capabilities.ts";
 import { signalTree } from "./signal_tree.ts";
 
 /**
  * The fixed setup script, run as pid 1 of the new pid namespace. User data
- * reaches it only as positional parameters, never by concatenation. It writes
+ * reaches it only as positional parameters, never by concatenation.
+ *
+ * It works as real root on a rootfs whose names another run's command may
+ * be changing (exec takes a shared lock), so it first binds the rootfs onto
+ * itself, in its private mount namespace, with `nosymfollow`: until the
+ * setup is done, a symlink anywhere under `$root` fails with ELOOP instead
+ * of taking a `mkdir`, `: >` or mount to a host path. The bind targets it
+ * gets are already resolved inside the rootfs (no symlinks), so only a swap
+ * made meanwhile can meet one. `symfollow` is restored right before the
+ * command starts. It writes
  * bwrap-style `{ "exit-code": N }` to fd 3 once the command has run, so a
  * setup failure is told apart from the command's own status. The command
  * runs in the foreground: an `&` job would start with SIGINT and SIGQUIT
@@ -33,9 +49,16 @@ IFS='
 _p_cmdpath=\${PATH-}
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
-_p_mount=$1 _p_unshare=$2 _p_root=$3 _p_devices=$4 _p_cwd=$5 _p_ids=$6 _p_binds=$7
-shift 7
-mkdir -p "$_p_root/proc" "$_p_root/dev" "$_p_root/tmp"
+_p_mount=$1 _p_unshare=$2 _p_setpriv=$3 _p_root=$4 _p_devices=$5 _p_cwd=$6
+_p_ids=$7 _p_binds=$8
+shift 8
+"$_p_mount" --bind -- "$_p_root" "$_p_root"
+"$_p_mount" -o remount,bind,nosymfollow -- "$_p_root"
+for _p_d in proc dev tmp; do
+  if [ ! -e "$_p_root/$_p_d" ] && [ ! -L "$_p_root/$_p_d" ]; then
+    mkdir "$_p_root/$_p_d"
+  fi
+done
 "$_p_mount" -t proc -o nosuid,nodev,noexec proc "$_p_root/proc"
 "$_p_mount" -t tmpfs -o nosuid,mode=0755 polythene-dev "$_p_root/dev"
 for _p_n in $_p_devices; do
@@ -53,13 +76,15 @@ while [ "$_p_binds" -gt 0 ]; do
   shift 3
   _p_binds=$((_p_binds - 1))
 done
+"$_p_mount" -o remount,bind,symfollow -- "$_p_root"
 set +e
 PWD=/
 exec 4>&2 2>/dev/null
 if [ "$_p_ids" = 0:0 ]; then set -- -- "$@"; else
   set -- --setuid "\${_p_ids%:*}" --setgid "\${_p_ids#*:}" -- "$@"
 fi
-(PATH=$_p_cmdpath; "$_p_unshare" "--root=$_p_root" "--wd=$_p_cwd" "$@" 2>&4 4>&- 3>&-)
+(PATH=$_p_cmdpath; "$_p_setpriv" ${setprivArgs().join(" ")} -- \
+  "$_p_unshare" "--root=$_p_root" "--wd=$_p_cwd" "$@" 2>&4 4>&- 3>&-)
 _p_status=$?
 printf '{ "exit-code": %d }\\n' "$_p_status" >&3
 exit "$_p_status"
@@ -68,7 +93,7 @@ exit "$_p_status"
 /** Builds the host argv (after `unshare`) for `spec`. Pure. */
 export function chrootArgs(
   spec: RunSpec,
-  programs: { sh: string; mount: string; unshare: string },
+  programs: { sh: string; mount: string; unshare: string; setpriv: string },
 ): string[] {
   const ids = spec.user ?? { uid: 0, gid: 0 };
   const mounts = spec.mounts ?? [];
@@ -87,6 +112,7 @@ export function chrootArgs(
     "polythene-chroot",
     programs.mount,
     programs.unshare,
+    programs.setpriv,
     spec.rootfs,
     DEVICES.join(" "),
     spec.cwd,
@@ -100,13 +126,13 @@ export function chrootArgs(
 /** The chroot backend. */
 export const chroot: Backend = {
   name: "chroot",
-  programs: ["unshare", "mount", "sh"],
+  programs: ["unshare", "mount", "setpriv", "sh"],
   spawns: ["unshare", "sh"],
   needsRoot: true,
   package: "util-linux",
   isolates: { pid: true, network: true, mounts: true, root: "real" },
   refuses(spec): string | undefined {
-    return refusesEnv(spec, "unshare, sh and mount");
+    return refusesEnv(spec, "unshare, setpriv, sh and mount");
   },
   probe(_host, programs): Invocation {
     return {
@@ -117,6 +143,9 @@ export const chroot: Backend = {
         "--fork",
         "--kill-child",
         "--mount-proc",
+        "--",
+        programs.setpriv!,
+        ...setprivArgs(),
         "--",
         "true",
       ],
@@ -132,13 +161,14 @@ export const chroot: Backend = {
           sh: programs.sh!,
           mount: programs.mount!,
           unshare: programs.unshare!,
+          setpriv: programs.setpriv!,
         }),
       ],
       env: launcherEnv(spec),
       statusFd: true,
     };
   },
-  signalTree(pid, signal, programs): Invocation {
-    return signalTree(programs.sh!, "grandchildren", pid, signal);
+  signalTree(pid, signal, programs, underChild): Invocation {
+    return signalTree(programs.sh!, "grandchildren", pid, signal, underChild);
   },
 };

@@ -8,7 +8,7 @@
  * failed check into a {@linkcode Problem}. {@linkcode runDoctor} is the shell.
  *
  * Permissions: those of `exec` (`--allow-read`, `--allow-write` for the
- * probe cache, `--allow-run=bwrap,proot,sh,unshare`, `--allow-sys`).
+ * probe cache, `--allow-run=bwrap,proot,script,setpriv,sh,unshare`, `--allow-sys`).
  *
  * @example
  * ```ts
@@ -23,7 +23,12 @@
 
 import { runCaptured } from "../process/spawn.ts";
 import { which } from "../process/which.ts";
-import type { Backend, Isolation } from "./backend.ts";
+import {
+  type Backend,
+  type Isolation,
+  packageOf,
+  programsNeeded,
+} from "./backend.ts";
 import type { HostFacts } from "./host.ts";
 import { backendsInOrder } from "./mod.ts";
 import type { BackendName } from "./names.ts";
@@ -228,7 +233,11 @@ export function diagnose(
       reason,
       cause: `${reason.replace(/ on PATH$/, "")} on PATH`,
       fix:
-        `install the "${backend.package}" package (apt-get install ${backend.package})` +
+        `install the "${
+          packageOf(readiness.missing ?? "", backend)
+        }" package (apt-get install ${
+          packageOf(readiness.missing ?? "", backend)
+        })` +
         (backend.name === "bubblewrap" ? ", or use --isolation proot" : ""),
     };
   }
@@ -269,7 +278,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   for (const backend of backendsInOrder(options.preferred)) {
     const readiness = await assessBackend(backend, options, options.refresh);
     const programs = Object.fromEntries(
-      backend.programs.map((name) => [
+      programsNeeded(backend, options.host).map((name) => [
         name,
         which(name, options.hostPath)?.path ?? null,
       ]),

@@ -16,6 +16,7 @@ import { bubblewrap } from "./bubblewrap.ts";
 import { chroot } from "./chroot.ts";
 import { atOrAbove, type BackendName, backendOrder } from "./names.ts";
 import { proot } from "./proot.ts";
+import { PTY_PROGRAMS } from "./pty.ts";
 
 export type { Backend, HostInfo, Invocation, RunSpec } from "./backend.ts";
 export {
@@ -44,8 +45,11 @@ export function backendsInOrder(
 
 /**
  * Host programs polythene itself starts, for `--allow-run`: what each backend
- * declares it spawns, deduplicated, in a stable order.
+ * declares it spawns and the pty relay (`script`), deduplicated, in a stable
+ * order.
  */
 export function runnablePrograms(): string[] {
-  return [...new Set(BACKENDS.flatMap((b) => b.spawns))].sort();
+  return [
+    ...new Set([...BACKENDS.flatMap((b) => b.spawns), ...PTY_PROGRAMS]),
+  ].sort();
 }

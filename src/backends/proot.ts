@@ -7,11 +7,18 @@
  * go to every process whose `TracerPid` is proot, found by a fixed script
  * (`SIGNAL_TREE_SCRIPT` in `signal_tree.ts`); proot exits when its last tracee does.
  *
+ * As real root proot's tracees are real root, so proot runs under util-linux
+ * `setpriv` (`capabilities.ts`): Docker's default capabilities, a bounding
+ * set narrowed to them, and `no_new_privs`. Tracing its own children needs
+ * no capability. `-i UID:GID` only fakes the ids: the guest is still real
+ * root with that set.
+ *
  * @module
  */
 
 import type { Backend, Invocation, RunSpec } from "./backend.ts";
 import { DEFAULT_PATH, DEVICES } from "./backend.ts";
+import { underSetpriv } from "./capabilities.ts";
 import { signalTree } from "./signal_tree.ts";
 import { guestArgv, launcherEnv, refusesEnv } from "./launcher_env.ts";
 import { withAccessFilter } from "./proot_compat.ts";
@@ -38,7 +45,8 @@ export function prootArgs(spec: RunSpec): string[] {
 export const proot: Backend = {
   name: "proot",
   programs: ["proot", "sh"],
-  spawns: ["proot", "sh", "perl"],
+  rootPrograms: ["setpriv"],
+  spawns: ["proot", "perl", "setpriv", "sh"],
   needsRoot: false,
   package: "proot",
   isolates: { pid: false, network: false, mounts: false, root: "faked" },
@@ -53,23 +61,36 @@ export const proot: Backend = {
     if (ro !== undefined) {
       return `cannot make a bind read-only ("${ro.source}:${ro.target}:ro")`;
     }
-    return refusesEnv(spec, "proot");
+    return refusesEnv(spec, "proot and setpriv");
   },
-  probe(_host, programs): Invocation {
+  probe(host, programs): Invocation {
     return {
-      argv: [programs.proot!, "-r", "/", "-0", "true"],
+      argv: underSetpriv(
+        [programs.proot!, "-r", "/", "-0", "true"],
+        host,
+        programs.setpriv,
+      ),
       env: { PATH: DEFAULT_PATH },
       statusFd: false,
     };
   },
-  invocation(spec, _host, programs): Invocation {
+  invocation(spec, host, programs): Invocation {
     return {
-      argv: withAccessFilter(spec, [programs.proot!, ...prootArgs(spec)]),
+      // perl loads the compat filter first, then setpriv (as root) narrows
+      // the capabilities: the filter does not touch the calls setpriv makes.
+      argv: withAccessFilter(
+        spec,
+        underSetpriv(
+          [programs.proot!, ...prootArgs(spec)],
+          host,
+          programs.setpriv,
+        ),
+      ),
       env: launcherEnv(spec),
       statusFd: false,
     };
   },
-  signalTree(pid, signal, programs): Invocation {
-    return signalTree(programs.sh!, "tracees", pid, signal);
+  signalTree(pid, signal, programs, underChild): Invocation {
+    return signalTree(programs.sh!, "tracees", pid, signal, underChild);
   },
 };

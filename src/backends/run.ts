@@ -26,11 +26,19 @@ import {
   runCaptured,
 } from "../process/spawn.ts";
 import { type FoundProgram, which } from "../process/which.ts";
-import type { Backend, Programs, RunSpec } from "./backend.ts";
+import {
+  type Backend,
+  type HostInfo,
+  packageOf,
+  type Programs,
+  programsNeeded,
+  type RunSpec,
+} from "./backend.ts";
 import type { HostFacts } from "./host.ts";
 import type { BackendName } from "./names.ts";
 import { type ProbeCache, probeKey, type ProbeRecord } from "./probe_cache.ts";
 import { BACKENDS, backendsInOrder } from "./mod.ts";
+import { isPtyVariable, onOwnPty } from "./pty.ts";
 import { nulSeparated, reportedExitCode, withStatusFd } from "./status.ts";
 
 /** How to choose and drive the backend. */
@@ -160,6 +168,8 @@ export type Readiness =
     fix?: string;
     /** The failed probe, for `stage: "probe"`. */
     probe?: ProbeRecord;
+    /** The program not on PATH, for `stage: "programs"`. */
+    missing?: string;
   };
 
 /**
@@ -181,13 +191,14 @@ export async function assessBackend(
       fix: "run as root",
     };
   }
-  const found = findPrograms(backend, options.hostPath);
+  const found = findPrograms(backend, options.host, options.hostPath);
   if (typeof found === "string") {
     return {
       ok: false,
       stage: "programs",
       reason: `"${found}" not found on PATH`,
-      fix: `install ${backend.package}`,
+      fix: `install ${packageOf(found, backend)}`,
+      missing: found,
     };
   }
   const key = probeKey(backend.name, found, options.host);
@@ -207,10 +218,11 @@ export async function assessBackend(
 
 function findPrograms(
   backend: Backend,
+  host: HostInfo,
   hostPath: string,
 ): Record<string, FoundProgram> | string {
   const found: Record<string, FoundProgram> = {};
-  for (const name of backend.programs) {
+  for (const name of programsNeeded(backend, host)) {
     const program = which(name, hostPath);
     if (program === undefined) return name;
     found[name] = program;
@@ -276,13 +288,16 @@ async function runOnce(
     options.privateDir,
   );
   try {
-    const argv = statusFile === undefined ? invocation.argv : withStatusFd(
+    const wrapped = statusFile === undefined ? invocation.argv : withStatusFd(
       programs.sh!,
       statusFile,
       invocation.argv,
       argsFile,
       invocation.fdSeccomp,
     );
+    const pty = spec.terminal
+      ? ptyFor(wrapped, invocation.env, programs, options)
+      : undefined;
     options.log(`running: ${invocation.argv.join(" ")}`);
     const signalTree = backend.signalTree?.bind(backend);
     let stderr: Uint8Array | undefined;
@@ -293,13 +308,17 @@ async function runOnce(
         options.capture!.collect(out, err);
       },
     };
-    const result = await runAttached(argv, {
-      env: invocation.env,
+    const result = await runAttached(pty?.argv ?? wrapped, {
+      env: pty?.env ?? invocation.env,
       timeoutMs: options.timeoutMs,
-      forward: ["SIGINT", "SIGTERM"],
+      // SIGHUP too: in a session of its own, the command no longer gets the
+      // terminal's hangup from the kernel.
+      forward: ["SIGINT", "SIGTERM", "SIGHUP"],
       capture,
+      newSession: pty === undefined,
+      gentleEnd: pty !== undefined,
       signalTree: signalTree && (async (pid, signal) => {
-        const reaper = signalTree(pid, signal, programs);
+        const reaper = signalTree(pid, signal, programs, pty !== undefined);
         await runCaptured(reaper.argv, reaper.env);
       }),
     });
@@ -333,6 +352,30 @@ function writeArgsFile(args: readonly string[], dir?: string): string {
   const file = Deno.makeTempFileSync({ dir, prefix: "polythene-args-" });
   Deno.writeTextFileSync(file, nulSeparated(args));
   return file;
+}
+
+/**
+ * The backend's argv on a pty of its own (`pty.ts`), or undefined when
+ * `script` is not on PATH or the backend's environment holds one of the
+ * variables the relay uses: the command then runs in a session of its own,
+ * without a controlling terminal, like a command without a terminal.
+ */
+function ptyFor(
+  argv: readonly string[],
+  env: Record<string, string>,
+  programs: Programs,
+  options: SandboxOptions,
+): { argv: string[]; env: Record<string, string> } | undefined {
+  const script = which("script", options.hostPath);
+  if (script === undefined) {
+    options.log("no util-linux script on PATH: the command gets no terminal");
+    return undefined;
+  }
+  if (Object.keys(env).some(isPtyVariable)) {
+    options.log("the environment sets POLYTHENE_ARG_*: no terminal");
+    return undefined;
+  }
+  return onOwnPty(script.path, programs.sh!, argv, env);
 }
 
 function fixFor(backend: Backend): string | undefined {

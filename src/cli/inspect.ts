@@ -1,10 +1,12 @@
 /**
  * `polythene inspect UUID [--json]`: everything known about one entry.
- * Never locks.
+ * Never locks. Fields come from the image, so control characters in them are
+ * escaped (`escape.ts`).
  *
  * @module
  */
 
+import { escapeControl, escapeJson } from "../escape.ts";
 import { inspectEntry } from "../store/entries.ts";
 import { humanSize, shortTime } from "./format.ts";
 import type { OptionValues } from "./parse.ts";
@@ -19,7 +21,7 @@ export async function inspectCommand(
   const uuid = positionals[0]!;
   const info = await inspectEntry(store, uuid);
   if (values.json === true) {
-    console.log(JSON.stringify({ schema: 1, ...info }, null, 2));
+    console.log(escapeJson(JSON.stringify({ schema: 1, ...info }, null, 2)));
     return 0;
   }
   const config = info.config ?? {};
@@ -52,7 +54,7 @@ export async function inspectCommand(
   const shown = rows.filter((r): r is [string, string] => r[1] !== undefined);
   const width = Math.max(...shown.map(([k]) => k.length));
   for (const [key, value] of shown) {
-    console.log(`${key.padEnd(width)}  ${value}`);
+    console.log(`${key.padEnd(width)}  ${escapeControl(value)}`);
   }
   return 0;
 }

@@ -1,10 +1,13 @@
 /**
  * The command-line entry: parse, dispatch, and turn errors into one line on
- * stderr and an exit code. This is the only place that catches.
+ * stderr and an exit code. This is the only place that catches. Messages may
+ * quote a registry, an image or a file, so control characters in them are
+ * escaped (`escape.ts`) before they reach the terminal.
  *
  * @module
  */
 
+import { escapeControlKeepLines } from "../escape.ts";
 import { PolytheneError, UsageError } from "../errors.ts";
 import { VERSION } from "../version.ts";
 import { commandHelp, rootHelp, usageLine } from "./help.ts";
@@ -93,18 +96,24 @@ function report(
         usageLine(spec)
       }\nRun "polythene ${spec.name} --help" for more.`
       : 'Usage: polythene COMMAND [options] ...\nRun "polythene --help" for the commands.';
-    console.error(`polythene: ${error.message}\n${usage}`);
+    console.error(
+      `polythene: ${escapeControlKeepLines(error.message)}\n${usage}`,
+    );
     return error.exitCode;
   }
   if (error instanceof PolytheneError) {
-    console.error(`polythene: ${error.message}`);
-    if (error.hint) console.error(`hint: ${error.hint}`);
+    console.error(`polythene: ${escapeControlKeepLines(error.message)}`);
+    if (error.hint) {
+      console.error(`hint: ${escapeControlKeepLines(error.hint)}`);
+    }
     if (verbose && error.cause !== undefined) printDetails(error.cause);
     return error.exitCode;
   }
   console.error(
     `polythene: internal error: ${
-      error instanceof Error ? error.message : String(error)
+      escapeControlKeepLines(
+        error instanceof Error ? error.message : String(error),
+      )
     }`,
   );
   if (verbose) printDetails(error);
@@ -115,9 +124,29 @@ function report(
 /**
  * Prints an error's details (stack, cause, properties) for `--verbose`, in
  * colour only when stderr is a terminal and `NO_COLOR` is unset
- * (`Deno.noColor`, which needs no env permission).
+ * (`Deno.noColor`, which needs no env permission). `Deno.inspect` escapes
+ * control characters in strings it quotes, but prints an error's message and
+ * stack as they are, so those are escaped first, down the `cause` chain.
  */
 function printDetails(value: unknown): void {
   const colors = !Deno.noColor && Deno.stderr.isTerminal();
+  escapeErrors(value, new Set());
   console.error(Deno.inspect(value, { colors }));
+}
+
+function escapeErrors(value: unknown, seen: Set<unknown>): void {
+  if (!(value instanceof Error) || seen.has(value)) return;
+  seen.add(value);
+  try {
+    value.message = escapeControlKeepLines(value.message);
+    if (value.stack !== undefined) {
+      value.stack = escapeControlKeepLines(value.stack);
+    }
+  } catch {
+    // A read-only property: leave it.
+  }
+  escapeErrors(value.cause, seen);
+  if (value instanceof AggregateError) {
+    for (const inner of value.errors) escapeErrors(inner, seen);
+  }
 }

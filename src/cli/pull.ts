@@ -4,11 +4,12 @@
  * @module
  */
 
+import { escapeControlKeepLines } from "../escape.ts";
 import { pullImage } from "../image/pull.ts";
 import { createLog } from "../log.ts";
 import type { OptionValues } from "./parse.ts";
 import { createProgress } from "./progress.ts";
-import { stringValue, timeoutSeconds } from "./values.ts";
+import { positiveValue, stringValue, timeoutSeconds } from "./values.ts";
 
 /** Runs the `pull` command; returns the process exit code. */
 export async function pullCommand(
@@ -28,11 +29,16 @@ export async function pullCommand(
       puller: values.puller === "podman" ? "podman" : "native",
       tlsVerify: values["tls-verify"] !== false,
       timeoutSeconds: timeoutSeconds(values, "pull"),
+      limits: {
+        maxImageBytes: positiveValue(values, "max-image-size", "pull", true),
+        maxImageEntries: positiveValue(values, "max-image-entries", "pull"),
+        maxLayers: positiveValue(values, "max-layers", "pull"),
+      },
       hostEnv: (name) => Deno.env.get(name),
       log: createLog(verbose),
       warn: (message) => {
         progress.done();
-        console.error(`polythene: warning: ${message}`);
+        console.error(`polythene: warning: ${escapeControlKeepLines(message)}`);
       },
       onLayer: (i, n) =>
         progress.update(`pulling ${image}: layer ${i + 1}/${n}`),

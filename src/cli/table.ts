@@ -309,6 +309,28 @@ export const COMMANDS: readonly CommandSpec[] = [
           "verify TLS and require https (default); --tls-verify=false allows plain http and unverified TLS",
       },
       {
+        name: "max-image-size",
+        type: "string",
+        metavar: "SIZE",
+        default: "64G",
+        help:
+          "refuse an image whose layers expand to more (bytes, or with K, M, G, T)",
+      },
+      {
+        name: "max-image-entries",
+        type: "string",
+        metavar: "N",
+        default: "1000000",
+        help: "refuse an image whose layers hold more entries than this",
+      },
+      {
+        name: "max-layers",
+        type: "string",
+        metavar: "N",
+        default: "128",
+        help: "refuse an image with more layers than this",
+      },
+      {
         name: "quiet",
         short: "q",
         type: "boolean",
@@ -324,7 +346,9 @@ export const COMMANDS: readonly CommandSpec[] = [
     }],
     description:
       "The image is unpacked into a temporary directory inside the store and\n" +
-      "published as STORE/UUID only once every digest has been verified.",
+      "published as STORE/UUID only once every digest has been verified.\n" +
+      "An image that cannot fit in the free space of the store's filesystem\n" +
+      "is refused, before writing when its layer sizes already tell.",
   },
   {
     name: "exec",

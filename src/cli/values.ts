@@ -8,6 +8,7 @@ import { isBackendName } from "../backends/names.ts";
 import type { BackendName } from "../backends/names.ts";
 import { UsageError } from "../errors.ts";
 import { type IdMapChoice, isIdMapChoice } from "../backends/id_map.ts";
+import { parseSize } from "../image/image_limits.ts";
 import type { OptionValues } from "./parse.ts";
 
 /** `--timeout`: a positive number of seconds, or undefined when absent. */
@@ -66,4 +67,33 @@ export function optionalString(
 ): string | undefined {
   const value = values[name];
   return typeof value === "string" ? value : undefined;
+}
+
+/**
+ * A positive whole-number option (`--max-layers N`); `size` also takes a
+ * binary suffix (`64G`).
+ *
+ * @throws {UsageError} when the value is not one.
+ */
+export function positiveValue(
+  values: OptionValues,
+  name: string,
+  command: string,
+  size = false,
+): number {
+  const raw = stringValue(values, name);
+  const value = size
+    ? parseSize(raw)
+    : /^\d+$/.test(raw) && Number.isSafeInteger(Number(raw)) && Number(raw) > 0
+    ? Number(raw)
+    : undefined;
+  if (value === undefined) {
+    throw new UsageError(
+      `Invalid --${name} "${raw}": expected a positive ${
+        size ? "size (bytes, or with K, M, G, T)" : "whole number"
+      }`,
+      command,
+    );
+  }
+  return value;
 }

@@ -103,7 +103,11 @@ export async function execInEntry(request: ExecRequest): Promise<number> {
       ...prepared.spec,
       idMap: ids.idMap,
       compatFilter: ids.compatFilter,
-      stdinIsTty: request.capture === undefined && Deno.stdin.isTerminal(),
+      // A pty of its own only when both ends are a terminal: a redirected
+      // stdout must get the command's bytes unchanged (a pty turns "\n"
+      // into "\r\n").
+      terminal: request.capture === undefined && Deno.stdin.isTerminal() &&
+        Deno.stdout.isTerminal(),
     },
     {
       preferred: request.isolation,

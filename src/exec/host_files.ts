@@ -50,10 +50,15 @@ export const POLICY_RC_D_TEXT =
 export class RunFiles {
   #dir: string | undefined;
   readonly #log: (message: string) => void;
+  readonly #sh: string;
 
-  /** @param log Verbose log sink. */
-  constructor(log: (message: string) => void) {
+  /**
+   * @param log Verbose log sink.
+   * @param sh Absolute path of `sh`, which makes missing mount points.
+   */
+  constructor(log: (message: string) => void, sh: string) {
     this.#log = log;
+    this.#sh = sh;
   }
 
   /**
@@ -120,7 +125,7 @@ export class RunFiles {
   ): Mount | undefined {
     let resolved: string;
     try {
-      resolved = mountPointInRoot(rootfs, target, "file");
+      resolved = mountPointInRoot(rootfs, target, "file", this.#sh);
     } catch (error) {
       this.#log(`${target}: ${(error as Error).message}; skipped`);
       return undefined;

@@ -3,23 +3,38 @@
  *
  * A bind's target is resolved the way the kernel would after `chroot`
  * (symlinks relative to the rootfs, `..` stopping at its root), and missing
- * components are created with calls that never follow a symlink (`mkdir`,
- * and `open` with `O_EXCL`). Nothing is mounted or created under `/proc`,
- * `/dev` or `/sys`, where the backends mount file systems of their own. The backends are then given the resolved path,
- * which holds no symlink, so no mount can land outside the rootfs.
+ * components are created with calls that never follow a symlink in the last
+ * component (`mkdir`, and `open` with `O_EXCL`). Nothing is mounted or
+ * created under `/proc`, `/dev` or `/sys`, where the backends mount file
+ * systems of their own. The backends are then given the resolved path, which
+ * holds no symlink.
  *
- * Permissions: `--allow-read` and `--allow-write` on the rootfs.
+ * Another run's command may rename things in the same rootfs meanwhile (exec
+ * takes a shared lock), e.g. swap a directory for a symlink to a host path
+ * between the check and the `mkdir`. Deno has no `openat`, and turns every
+ * relative path into an absolute one, so a missing component is made by a
+ * fixed `sh` script ({@linkcode CREATE_SCRIPT}) from inside its directory: it
+ * `cd`s down the resolved components one at a time, checks after each step
+ * with `pwd -P` (getcwd) that it is where it expected (a swapped-in symlink
+ * would have taken it elsewhere), and then creates the name relative to that
+ * directory, which it holds as its working directory whatever happens to the
+ * names above it. See docs/design.md, "Mount points and concurrent runs".
+ *
+ * Permissions: `--allow-read` and `--allow-write` on the rootfs,
+ * `--allow-run=sh` when something is missing.
  *
  * @module
  */
 
+import { DEFAULT_PATH } from "../backends/backend.ts";
 import { ExitCode, PolytheneError } from "../errors.ts";
+import { runCapturedSync } from "../process/spawn.ts";
 import { walkInRoot } from "./resolve_in_root.ts";
 import { sandboxMountOf } from "./rootfs_shape.ts";
 
 /**
  * Resolves `path` inside `root`, creating what is missing: directories, and
- * for `kind` `"file"` an empty last component.
+ * for `kind` `"file"` an empty last component, with `sh` (an absolute path).
  *
  * @returns The resolved absolute path inside the rootfs (no symlinks).
  * @throws {PolytheneError} (exit 2) when a component is not a directory,
@@ -30,6 +45,7 @@ export function mountPointInRoot(
   root: string,
   path: string,
   kind: "dir" | "file",
+  sh: string,
 ): string {
   const fail = (why: string) =>
     new PolytheneError(`Cannot mount on "${path}" inside the rootfs: ${why}`, {
@@ -37,15 +53,13 @@ export function mountPointInRoot(
     });
   const under = (mount: string) =>
     fail(`it is under ${mount}, which the sandbox mounts itself`);
-  const walk = walkInRoot(root, path, (host, last) => {
+  let real: string | undefined;
+  const walk = walkInRoot(root, path, (host, last, dir, name) => {
     const mount = sandboxMountOf(host.slice(root.length + 1).split("/"));
     if (mount !== undefined) throw under(mount);
+    real ??= Deno.realPathSync(root);
     try {
-      if (last && kind === "file") {
-        Deno.openSync(host, { createNew: true, write: true }).close();
-      } else {
-        Deno.mkdirSync(host, { mode: 0o755 });
-      }
+      createHeld(sh, real, dir, name, last ? kind : "dir");
     } catch (error) {
       throw fail(`cannot create "${host}": ${(error as Error).message}`);
     }
@@ -72,4 +86,66 @@ export function mountPointInRoot(
   }
   if (walk.parts.length === 0) throw fail("it is the rootfs itself");
   return `/${walk.parts.join("/")}`;
+}
+
+/**
+ * The fixed script that creates one missing component from inside its
+ * directory: `$1` the rootfs (a real path), `$2` `dir` or `file`, `$3` the
+ * name, then the resolved components of its directory. It steps down with
+ * `cd -P`, checks with `pwd -P` (getcwd) after each step that it is where it
+ * expected, and creates the name relative to the directory it is in:
+ * `mkdir`, or a `noclobber` redirection (`O_EXCL`). Names are positional
+ * parameters, never part of the script.
+ */
+export const CREATE_SCRIPT = `set -eu
+root=$1 kind=$2 name=$3
+shift 3
+cd -P -- "$root"
+here=$root
+for part in "$@"; do
+  cd -P -- "./$part"
+  here=\${here%/}/$part
+  if [ "$(pwd -P)" != "$here" ]; then
+    echo "\"$here\" changed while it was being prepared" >&2
+    exit 1
+  fi
+done
+if [ "$kind" = dir ]; then mkdir -m 0755 -- "./$name"; else set -C; : > "./$name"; fi
+`;
+
+/**
+ * Creates `name` (a directory, or an empty file) in the directory reached by
+ * the symlink-free components `dir` under `root` (a real path), from inside
+ * that directory with `sh` (see {@linkcode CREATE_SCRIPT}): Deno turns every
+ * relative path into an absolute one before the system call, so it cannot
+ * work from a directory it holds.
+ *
+ * @throws {Error} when a component is no longer where it was (moved, or
+ * replaced by a symlink), or the creation fails; the message is `sh`'s.
+ */
+export function createHeld(
+  sh: string,
+  root: string,
+  dir: readonly string[],
+  name: string,
+  kind: "dir" | "file",
+): void {
+  const result = runCapturedSync(
+    [
+      sh,
+      "-c",
+      CREATE_SCRIPT,
+      "polythene-mount-point",
+      root,
+      kind,
+      name,
+      ...dir,
+    ],
+    { PATH: DEFAULT_PATH },
+  );
+  if (result.code !== 0) {
+    throw new Error(
+      result.stderr.trim().split("\n").at(-1) ?? `exit ${result.code}`,
+    );
+  }
 }

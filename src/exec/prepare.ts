@@ -28,6 +28,7 @@ import {
 import { RunFiles } from "./host_files.ts";
 import { mountPointInRoot } from "./mount_point.ts";
 import { checkRootfsShape } from "./rootfs_shape.ts";
+import { which } from "../process/which.ts";
 import {
   type BindRequest,
   commandEnv,
@@ -73,10 +74,12 @@ export interface PrepareInput {
   log: (message: string) => void;
 }
 
+const FALLBACK_PATH = "/usr/sbin:/usr/bin:/sbin:/bin";
+
 /** A prepared run: the spec and the files to remove afterwards. */
 export interface PreparedRun {
   /** What the backends run. */
-  spec: Omit<RunSpec, "stdinIsTty">;
+  spec: Omit<RunSpec, "terminal">;
   /** Removes the run's private files. */
   cleanup(): void;
 }
@@ -109,10 +112,13 @@ export async function prepareRun(
     fileEnv,
     cliEnv,
   });
+  // Makes missing mount points (mount_point.ts); as the backends find theirs.
+  const sh = which("sh", input.hostEnv("PATH") ?? FALLBACK_PATH)?.path ??
+    "/bin/sh";
   const workdir = options.workdir ?? imageWorkdir(input.config?.WorkingDir);
   const cwd = workdir === "/"
     ? "/"
-    : workdirInRoot(rootfs, workdir, options.workdir === undefined);
+    : workdirInRoot(rootfs, workdir, options.workdir === undefined, sh);
   const program = input.argv[0] ?? "";
   const found = lookupCommand(rootfs, program, env.PATH ?? "", cwd);
   if (found === undefined) {
@@ -127,7 +133,7 @@ export async function prepareRun(
       { exitCode: ExitCode.CommandNotFound },
     );
   }
-  const files = new RunFiles(input.log);
+  const files = new RunFiles(input.log, sh);
   try {
     const mounts: Mount[] = [];
     if ((options.hosts ?? "host") === "host") {
@@ -146,7 +152,7 @@ export async function prepareRun(
       mounts.push(policy);
     }
     for (const bind of options.binds ?? []) {
-      mounts.push(bindMount(rootfs, bind));
+      mounts.push(bindMount(rootfs, bind, sh));
     }
     return {
       spec: {
@@ -193,9 +199,10 @@ function workdirInRoot(
   rootfs: string,
   workdir: string,
   fromImage: boolean,
+  sh: string,
 ): string {
   try {
-    return mountPointInRoot(rootfs, workdir, "dir");
+    return mountPointInRoot(rootfs, workdir, "dir", sh);
   } catch (error) {
     const why = (error as Error).message.replace(/^.*inside the rootfs: /, "");
     const what = fromImage
@@ -209,8 +216,7 @@ function workdirInRoot(
 }
 
 /** A bind's source, checked on the host, and its mount point in the rootfs. */
-
-function bindMount(rootfs: string, bind: BindRequest): Mount {
+function bindMount(rootfs: string, bind: BindRequest, sh: string): Mount {
   let source: string;
   let isDir: boolean;
   try {
@@ -227,6 +233,11 @@ function bindMount(rootfs: string, bind: BindRequest): Mount {
       cause: error,
     });
   }
-  const target = mountPointInRoot(rootfs, bind.target, isDir ? "dir" : "file");
+  const target = mountPointInRoot(
+    rootfs,
+    bind.target,
+    isDir ? "dir" : "file",
+    sh,
+  );
   return { source, target, readOnly: bind.readOnly };
 }

@@ -34,13 +34,19 @@ export type Walk =
  * Walks `path` (absolute inside the rootfs) the way the kernel would after
  * `chroot`: symlinks are followed relative to `root`, at most 40 of them,
  * and `..` stops at the root. A missing component is handed to `onMissing`
- * (its host path, and whether it is the last one), which may create it and
- * return true to go on; without it, the walk stops there.
+ * (its host path, whether it is the last one, the resolved components of its
+ * directory and its name), which may create it and return true to go on;
+ * without it, the walk stops there.
  */
 export function walkInRoot(
   root: string,
   path: string,
-  onMissing?: (host: string, last: boolean) => boolean,
+  onMissing?: (
+    host: string,
+    last: boolean,
+    dir: readonly string[],
+    name: string,
+  ) => boolean,
 ): Walk {
   const pending = splitPath(path);
   const parts: string[] = [];
@@ -61,7 +67,7 @@ export function walkInRoot(
       if (!(error instanceof Deno.errors.NotFound)) {
         return { ok: false, stop: "error", part, error };
       }
-      if (onMissing === undefined || !onMissing(host, last)) {
+      if (onMissing === undefined || !onMissing(host, last, parts, part)) {
         return { ok: false, stop: "missing", part };
       }
       info = undefined;

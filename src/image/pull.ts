@@ -14,15 +14,17 @@
  */
 
 import { v7 as uuidv7 } from "uuid";
-import { ExitCode, PolytheneError } from "../errors.ts";
+import { PolytheneError } from "../errors.ts";
 import type { Log } from "../log.ts";
 import { which } from "../process/which.ts";
 import { BlobCache, removeTemporaries } from "../store/blob_cache.ts";
 import {
   type EntryMetadata,
-  legacyMeta,
+  LEGACY_META_NAME,
+  writeLegacyMeta,
   writeMetadata,
 } from "../store/metadata.ts";
+import { UnsafeTargetError } from "../store/safe_write.ts";
 import { createStaging, type Staging, sweepStaging } from "../store/staging.ts";
 import { checkStoreRoot } from "../store/root_safety.ts";
 import { formatReference } from "./reference.ts";
@@ -37,7 +39,20 @@ import { registrySource } from "./sources/registry_source.ts";
 import { type ImageSource, parseImageSource } from "./source.ts";
 import type { Platform } from "./types.ts";
 import { extractLayer } from "./layers/mod.ts";
-import { unpackImage } from "./unpack.ts";
+import {
+  DEFAULT_IMAGE_LIMITS,
+  ImageLimitError,
+  type ImageLimits,
+  planImage,
+} from "./image_limits.ts";
+import {
+  imageLimitError,
+  layerLimits,
+  pullError,
+  unpackImage,
+} from "./unpack.ts";
+import { freeBytes } from "../store/free_space.ts";
+import { Interruption } from "./interruption.ts";
 
 /** What to pull, and how. */
 export interface PullRequest {
@@ -61,6 +76,8 @@ export interface PullRequest {
   warn: (message: string) => void;
   /** Progress: called as each layer starts. */
   onLayer?: (index: number, count: number) => void;
+  /** Caps for the whole image; missing ones take the defaults. */
+  limits?: Partial<ImageLimits>;
 }
 
 /**
@@ -142,6 +159,10 @@ async function fill(
 ): Promise<EntryMetadata> {
   const asRoot = Deno.uid() === 0;
   const created = new Date().toISOString();
+  const free = await freeBytes(staging.dir);
+  request.log(
+    `free space in the store: ${free === undefined ? "unknown" : free}`,
+  );
   let image: SourceImage | undefined;
   let fileBytes = 0;
   let skippedDevices = 0;
@@ -153,6 +174,7 @@ async function fill(
       platform,
       request,
       asRoot,
+      free,
     ));
   } else {
     const cache = new BlobCache(request.store, staging.uuid);
@@ -173,6 +195,8 @@ async function fill(
         log: request.log,
         signal,
         onLayer: request.onLayer,
+        limits: request.limits,
+        freeBytes: free,
       });
       fileBytes = result.fileBytes;
       skippedDevices = result.skippedDevices;
@@ -190,10 +214,14 @@ async function fill(
     );
   }
   await ensureRuntimeDirs(staging.dir);
-  await Deno.writeTextFile(
-    `${staging.dir}/.polythene-meta`,
-    legacyMeta(request.image, created),
-  );
+  await writeLegacyMeta(staging.dir, request.image, created).catch((error) => {
+    if (!(error instanceof UnsafeTargetError)) throw error;
+    throw new PolytheneError(
+      `Cannot pull "${request.image}": the image has a ${error.kind} at ` +
+        `/${LEGACY_META_NAME}, the name polythene writes its metadata to`,
+      { exitCode: 1, cause: error },
+    );
+  });
   return {
     schema: 1,
     uuid: staging.uuid,
@@ -272,6 +300,7 @@ async function viaPodman(
   platform: Platform,
   request: PullRequest,
   asRoot: boolean,
+  free: number | undefined,
 ): Promise<{ fileBytes: number; skippedDevices: number }> {
   const podman = which("podman", request.hostEnv("PATH") ?? "");
   if (podman === undefined) {
@@ -293,7 +322,19 @@ async function viaPodman(
     platform: request.platform ? formatPlatform(platform) : undefined,
     log: request.log,
   }, async (tar) => {
-    const stats = await extractLayer(tar, dir, { asRoot, log: request.log });
+    // One flattened tar: the image's caps apply to it as to one layer.
+    const limits = { ...DEFAULT_IMAGE_LIMITS, ...request.limits };
+    const plan = planImage([], limits, free);
+    const stats = await extractLayer(tar, dir, {
+      asRoot,
+      log: request.log,
+      limits: layerLimits(plan, { bytes: 0, entries: 0 }),
+    }).catch((caught) => {
+      const error = imageLimitError(caught, plan, limits);
+      throw error instanceof ImageLimitError
+        ? pullError(request.image, error)
+        : error;
+    });
     fileBytes = stats.fileBytes;
     skippedDevices = stats.skippedDevices;
   });
@@ -308,62 +349,5 @@ async function ensureRuntimeDirs(dir: string): Promise<void> {
     } catch (error) {
       if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
     }
-  }
-}
-
-/** Timeout and signals, turned into an abort and an exit code. */
-class Interruption {
-  readonly #controller = new AbortController();
-  readonly #timer: ReturnType<typeof setTimeout> | undefined;
-  readonly #listeners: [Deno.Signal, () => void][] = [];
-  #why: { code: number; text: string } | undefined;
-
-  constructor(timeoutSeconds: number | undefined) {
-    if (timeoutSeconds !== undefined) {
-      this.#timer = setTimeout(
-        () =>
-          this.#abort(ExitCode.Timeout, `timed out after ${timeoutSeconds} s`),
-        timeoutSeconds * 1000,
-      );
-    }
-    for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
-      const listener = () => this.#abort(code, `interrupted by ${signal}`);
-      Deno.addSignalListener(signal, listener);
-      this.#listeners.push([signal, listener]);
-    }
-  }
-
-  get signal(): AbortSignal {
-    return this.#controller.signal;
-  }
-
-  /** Settles with `work`, or rejects as soon as an interruption happens. */
-  race<T>(work: Promise<T>): Promise<T> {
-    const interrupted = new Promise<never>((_, reject) => {
-      this.signal.addEventListener("abort", () => reject(this.signal.reason));
-    });
-    work.catch(() => {});
-    return Promise.race([work, interrupted]);
-  }
-
-  /** The error to report when interrupted, else undefined. */
-  reason(image: string): PolytheneError | undefined {
-    if (this.#why === undefined) return undefined;
-    return new PolytheneError(`Cannot pull "${image}": ${this.#why.text}`, {
-      exitCode: this.#why.code,
-    });
-  }
-
-  dispose(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    for (const [signal, listener] of this.#listeners) {
-      Deno.removeSignalListener(signal, listener);
-    }
-  }
-
-  #abort(code: number, text: string): void {
-    if (this.#why !== undefined) return;
-    this.#why = { code, text };
-    this.#controller.abort(new Error(text));
   }
 }

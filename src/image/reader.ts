@@ -16,6 +16,11 @@ export interface ImageLayer {
   digest?: string;
   /** Size of the blob, when known. */
   size?: number;
+  /**
+   * Bytes opening it adds to the store besides the tree: the blob, when a
+   * registry layer is not cached yet. For the space check before writing.
+   */
+  cacheBytes?: number;
   /** The uncompressed tar's digest, from the config's `rootfs.diff_ids`. */
   diffId: string;
   /**

@@ -8,9 +8,20 @@
 import { PolytheneError } from "../errors.ts";
 import type { Log } from "../log.ts";
 import {
+  bytesOverError,
+  DEFAULT_IMAGE_LIMITS,
+  entriesOverError,
+  ImageLimitError,
+  type ImageLimits,
+  type ImagePlan,
+  planImage,
+} from "./image_limits.ts";
+import {
   decompressStream,
   extractLayer,
   LayerError,
+  LayerLimitError,
+  type Limits,
   type OwnershipTable,
 } from "./layers/mod.ts";
 import type { SourceImage } from "./reader.ts";
@@ -38,6 +49,54 @@ export interface UnpackOptions {
   signal?: AbortSignal;
   /** Called as layers start: (index, count). */
   onLayer?: (index: number, count: number) => void;
+  /** Caps for the whole image; missing ones take the defaults. */
+  limits?: Partial<ImageLimits>;
+  /** Free bytes of the store's filesystem, when known. */
+  freeBytes?: number;
+}
+
+/** What is used of an {@linkcode ImagePlan} so far. */
+export interface ImageUse {
+  /** Uncompressed tar bytes read. */
+  bytes: number;
+  /** Tar entries read. */
+  entries: number;
+}
+
+/** The caps for the next layer: what is left of the image's budget. Pure. */
+export function layerLimits(plan: ImagePlan, used: ImageUse): Partial<Limits> {
+  return {
+    maxExpandedBytes: Math.max(0, plan.maxBytes - used.bytes),
+    maxEntries: Math.max(0, plan.maxEntries - used.entries),
+  };
+}
+
+/**
+ * A layer's byte or entry cap, set by {@linkcode layerLimits}, as the
+ * image-wide error it stands for; any other error unchanged. Pure.
+ */
+export function imageLimitError(
+  error: unknown,
+  plan: ImagePlan,
+  limits: ImageLimits,
+): unknown {
+  if (!(error instanceof LayerLimitError)) return error;
+  if (error.limit === "maxExpandedBytes") return bytesOverError(plan, limits);
+  if (error.limit === "maxEntries") return entriesOverError(limits);
+  return error;
+}
+
+/** `error` with `Cannot pull "LABEL": ` (and the layer) in front. */
+export function pullError(
+  label: string,
+  error: PolytheneError,
+  layer?: number,
+): PolytheneError {
+  const where = layer === undefined ? "" : `layer ${layer + 1}: `;
+  return new PolytheneError(
+    `Cannot pull "${label}": ${where}${error.message}`,
+    { exitCode: error.exitCode, hint: error.hint, cause: error },
+  );
 }
 
 /** Applies every layer of `image` onto `dir`, bottom first. */
@@ -49,6 +108,15 @@ export async function unpackImage(
   let fileBytes = 0;
   let skippedDevices = 0;
   let ownership: OwnershipTable | undefined;
+  const limits = { ...DEFAULT_IMAGE_LIMITS, ...options.limits };
+  let plan: ImagePlan;
+  try {
+    plan = planImage(image.layers, limits, options.freeBytes);
+  } catch (error) {
+    if (!(error instanceof PolytheneError)) throw error;
+    throw pullError(options.label, error);
+  }
+  const used: ImageUse = { bytes: 0, entries: 0 };
   for (const [i, layer] of image.layers.entries()) {
     options.signal?.throwIfAborted();
     options.onLayer?.(i, image.layers.length);
@@ -64,15 +132,16 @@ export async function unpackImage(
         asRoot: options.asRoot,
         log: options.log,
         ownership,
+        limits: layerLimits(plan, used),
       });
-    } catch (error) {
+    } catch (caught) {
       // Layer errors name the entry, not the image: add it.
-      if (!(error instanceof LayerError)) throw error;
+      const error = imageLimitError(caught, plan, limits);
+      if (!(error instanceof LayerError || error instanceof ImageLimitError)) {
+        throw error;
+      }
       await blob.cancel().catch(() => {});
-      throw new PolytheneError(
-        `Cannot pull "${options.label}": layer ${i + 1}: ${error.message}`,
-        { exitCode: error.exitCode, hint: error.hint, cause: error },
-      );
+      throw pullError(options.label, error, i);
     }
     if (!check.verified()) {
       throw new PolytheneError(
@@ -82,6 +151,8 @@ export async function unpackImage(
         { exitCode: 1 },
       );
     }
+    used.bytes += stats.tarBytes;
+    used.entries += stats.entries;
     fileBytes += stats.fileBytes;
     skippedDevices += stats.skippedDevices;
     ownership = stats.ownership;

@@ -50,6 +50,19 @@ export interface AttachedOptions {
   signalTree?: (pid: number, signal: Deno.Signal) => Promise<void>;
   /** Capture stdout and stderr; default: stdio is inherited. */
   capture?: OutputCapture;
+  /**
+   * Start the child in a session of its own (`setsid`), without a
+   * controlling terminal, so nothing it starts can reach the caller's
+   * terminal through `/dev/tty` or `TIOCSTI`.
+   */
+  newSession?: boolean;
+  /**
+   * On a timeout, once `signalTree` has killed the tree (the child's child
+   * included), let the child end by itself; if it is still there after 1 s,
+   * SIGTERM, and SIGKILL 2 s later. For `script`, which must restore the
+   * caller's terminal, and would not if it were killed.
+   */
+  gentleEnd?: boolean;
 }
 
 /**
@@ -78,6 +91,8 @@ export async function runAttached(
       : "piped",
     stdout: capture === undefined ? "inherit" : "piped",
     stderr: capture === undefined ? "inherit" : "piped",
+    // Deno's `detached` is setsid(2) in the child before exec.
+    detached: options.newSession === true,
   });
   // Read both pipes while the child runs, so a full pipe never blocks it.
   const collected = capture === undefined ? undefined : Promise.all([
@@ -87,13 +102,26 @@ export async function runAttached(
   ]);
 
   let timedOut = false;
+  let exited = false;
   let forwarded: Deno.Signal | undefined;
+  let lastResort: ReturnType<typeof setTimeout> | undefined;
   // Through `signalTree` first: for proot, killing the child first would
   // leave its tracees running and no longer findable.
   const deliver = async (signal: Deno.Signal) => {
     if (options.signalTree !== undefined) {
       await options.signalTree(child.pid, signal).catch(() => {});
       if (signal !== "SIGKILL") return;
+      if (options.gentleEnd === true) {
+        // It should end by itself now that its child is gone.
+        lastResort = setTimeout(() => {
+          if (exited) return;
+          kill(child, "SIGTERM");
+          lastResort = setTimeout(() => {
+            if (!exited) kill(child, "SIGKILL");
+          }, 2000);
+        }, 1000);
+        return;
+      }
     }
     kill(child, signal);
   };
@@ -111,6 +139,7 @@ export async function runAttached(
   });
   try {
     const status = await child.status;
+    exited = true;
     if (collected !== undefined) {
       const [stdout, stderr] = await collected;
       capture?.collect(stdout, stderr);
@@ -118,6 +147,7 @@ export async function runAttached(
     return { code: status.code, timedOut, forwarded };
   } finally {
     if (timer !== undefined) clearTimeout(timer);
+    if (lastResort !== undefined) clearTimeout(lastResort);
     for (const { signal, listener } of listeners) {
       Deno.removeSignalListener(signal, listener);
     }
@@ -169,6 +199,40 @@ export async function runCaptured(
     await writer.close().catch(() => {});
   }
   const out = await child.output();
+  const decoder = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: decoder.decode(out.stdout),
+    stderr: decoder.decode(out.stderr),
+  };
+}
+
+/**
+ * {@linkcode runCaptured}, synchronously and without input: for a tiny
+ * helper that a synchronous step needs (`mount_point.ts`).
+ */
+export function runCapturedSync(
+  argv: readonly string[],
+  env: Record<string, string>,
+): CapturedResult {
+  const [program, ...args] = argv;
+  if (program === undefined) throw new TypeError("Cannot run an empty argv");
+  let out: Deno.CommandOutput;
+  try {
+    out = new Deno.Command(program, {
+      args,
+      env,
+      clearEnv: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).outputSync();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      return { code: 127, stdout: "", stderr: `${program}: not found` };
+    }
+    throw error;
+  }
   const decoder = new TextDecoder();
   return {
     code: out.code,

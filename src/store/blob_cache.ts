@@ -32,6 +32,18 @@ export class BlobCache {
     return match ? `${this.#root}/${match[1]}/${match[2]}` : undefined;
   }
 
+  /** Whether a blob of that size is cached (a `stat`, no digest check). */
+  async has(digest: string, size: number | undefined): Promise<boolean> {
+    const path = this.path(digest);
+    if (path === undefined) return false;
+    try {
+      const info = await Deno.stat(path);
+      return info.isFile && (size === undefined || info.size === size);
+    } catch {
+      return false;
+    }
+  }
+
   /** Opens a cached blob of the right size, or returns undefined. */
   async open(
     digest: string,

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { writeFileNoFollowSync } from "./safe_write.ts";
 import { stateDir } from "./store.ts";
 
 /** `STORE/.polythene/entries/<uuid>.backend`. */
@@ -22,20 +23,21 @@ export function recordLastBackend(
 ): void {
   const path = lastBackendPath(store, uuid);
   try {
-    if (Deno.readTextFileSync(path) === `${backend}\n`) return;
+    // Only a regular file is read: a FIFO there would block.
+    if (
+      Deno.lstatSync(path).isFile &&
+      Deno.readTextFileSync(path) === `${backend}\n`
+    ) return;
   } catch {
     // No record yet.
   }
   try {
-    Deno.mkdirSync(`${stateDir(store)}/entries`, {
-      recursive: true,
-      mode: 0o700,
-    });
-    const tmp = `${path}.${Deno.pid}.tmp`;
-    Deno.writeTextFileSync(tmp, `${backend}\n`, { mode: 0o644 });
-    Deno.renameSync(tmp, path);
+    const dir = `${stateDir(store)}/entries`;
+    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileNoFollowSync(dir, `${uuid}.backend`, `${backend}\n`);
   } catch {
-    // A read-only store keeps no record.
+    // A read-only store, or something other than a file in the way
+    // (never followed, never waited on): no record.
   }
 }
 
@@ -44,9 +46,10 @@ export async function readLastBackend(
   store: string,
   uuid: string,
 ): Promise<string | null> {
+  const path = lastBackendPath(store, uuid);
   try {
-    return (await Deno.readTextFile(lastBackendPath(store, uuid))).trim() ||
-      null;
+    if (!(await Deno.lstat(path)).isFile) return null;
+    return (await Deno.readTextFile(path)).trim() || null;
   } catch {
     return null;
   }

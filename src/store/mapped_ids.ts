@@ -7,8 +7,9 @@
  *
  * Nothing here applies to real root, or where full maps cannot be made.
  *
- * Permissions: `--allow-read` (`/etc`, PATH), `--allow-run=unshare,rm,cp`
- * ({@linkcode MAPPED_PROGRAMS}).
+ * Permissions: `--allow-read` (`/etc`, PATH), `--allow-run=unshare`
+ * ({@linkcode MAPPED_PROGRAMS}): `rm` and `cp` run as unshare's command,
+ * never spawned by polythene itself.
  *
  * @module
  */
@@ -23,7 +24,7 @@ import {
 import { which } from "../process/which.ts";
 
 /** Programs started here. */
-export const MAPPED_PROGRAMS = ["unshare", "rm", "cp"] as const;
+export const MAPPED_PROGRAMS = ["unshare"] as const;
 
 const FALLBACK_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:" +
   "/sbin:/bin";

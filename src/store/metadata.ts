@@ -8,6 +8,7 @@
 
 import type { ImageConfig, Platform } from "../image/types.ts";
 import { removeLastBackend } from "./last_backend.ts";
+import { writeFileNoFollow } from "./safe_write.ts";
 import { stateDir } from "./store.ts";
 
 /** What polythene records about an entry. */
@@ -60,7 +61,7 @@ export function metadataPath(store: string, uuid: string): string {
  * @throws when it is missing, not a regular file, or over 64 KiB.
  */
 export async function readLegacyMetaFile(entry: string): Promise<string> {
-  const path = `${entry}/.polythene-meta`;
+  const path = `${entry}/${LEGACY_META_NAME}`;
   // lstat first: opening a symlink to a FIFO would block.
   const named = await Deno.lstat(path);
   if (!named.isFile) throw new Error(`${path} is not a regular file`);
@@ -84,21 +85,42 @@ export function legacyMeta(image: string, created: string): string {
   return `image=${image}\ncreated=${created.replace(/\.\d+Z$/, "Z")}\n`;
 }
 
-/** Writes the metadata atomically (temporary file, then rename). */
+/**
+ * Writes the metadata atomically and without following a link (see
+ * `safe_write.ts`).
+ *
+ * @throws {UnsafeTargetError} when something other than a file is in the way.
+ */
 export async function writeMetadata(
   store: string,
   meta: EntryMetadata,
 ): Promise<void> {
-  const path = metadataPath(store, meta.uuid);
-  await Deno.mkdir(`${stateDir(store)}/entries`, {
-    recursive: true,
-    mode: 0o700,
-  });
-  const tmp = `${path}.${Deno.pid}.tmp`;
-  await Deno.writeTextFile(tmp, JSON.stringify(meta, null, 2) + "\n", {
-    mode: 0o644,
-  });
-  await Deno.rename(tmp, path);
+  const dir = `${stateDir(store)}/entries`;
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  await writeFileNoFollow(
+    dir,
+    `${meta.uuid}.json`,
+    JSON.stringify(meta, null, 2) + "\n",
+  );
+}
+
+/** The name of the Python original's metadata file inside an entry. */
+export const LEGACY_META_NAME = ".polythene-meta";
+
+/**
+ * Writes the Python original's `.polythene-meta` into a staging rootfs,
+ * replacing whatever file or symlink the image put there without following
+ * it.
+ *
+ * @throws {UnsafeTargetError} when the image has a directory, FIFO, device
+ * or socket at that name.
+ */
+export async function writeLegacyMeta(
+  rootfs: string,
+  image: string,
+  created: string,
+): Promise<void> {
+  await writeFileNoFollow(rootfs, LEGACY_META_NAME, legacyMeta(image, created));
 }
 
 /** Reads an entry's metadata, or undefined when it has none. */

@@ -4,6 +4,16 @@
  * (not a symlink), owned by the current user, and not writable by group or
  * others. A missing root is created with mode 0700.
  *
+ * As root (uid 0) the root must also be out of other users' reach (no group
+ * or other bits): extraction as root keeps owners and setuid bits, and the
+ * entries themselves must keep the image's own mode for `/` (normally
+ * 0755), so a reachable store would let any local user run an image's
+ * setuid-root program. Such a root is refused, not tightened: a chmod would
+ * not take back a directory another user already holds open.
+ *
+ * The state directory `STORE/.polythene`, when it exists, is held to the
+ * same rules.
+ *
  * Permissions: `--allow-read` (lstat), `--allow-write` when creating,
  * `--allow-sys=uid`.
  *
@@ -11,6 +21,7 @@
  */
 
 import { UnsafeStoreError } from "../errors.ts";
+import { stateDir } from "./store.ts";
 
 /** What {@linkcode storeRootProblem} looks at. */
 export interface RootFacts {
@@ -48,9 +59,18 @@ export function storeRootProblem(
         : mode & 0o020
         ? "its group"
         : "others"
-    } (mode ${(mode & 0o7777).toString(8).padStart(4, "0")})`;
+    } (mode ${modeText(mode)})`;
+  }
+  if (uid === 0 && (mode & 0o077) !== 0) {
+    return `as root it must be reachable by you alone (mode ${
+      modeText(mode)
+    }), or other users could run the images' setuid programs`;
   }
   return undefined;
+}
+
+function modeText(mode: number): string {
+  return (mode & 0o7777).toString(8).padStart(4, "0");
 }
 
 /**
@@ -76,6 +96,13 @@ export async function checkStoreRoot(
     info = await Deno.lstat(store);
   }
   refuseUnsafe(store, info);
+  let state: Deno.FileInfo | undefined;
+  try {
+    state = await Deno.lstat(stateDir(store));
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw unusable(store, error);
+  }
+  if (state !== undefined) refuseUnsafe(store, state, STATE);
   return true;
 }
 
@@ -95,6 +122,13 @@ export function checkStoreRootSync(store: string): boolean {
     throw unusable(store, error);
   }
   refuseUnsafe(store, info);
+  let state: Deno.FileInfo | undefined;
+  try {
+    state = Deno.lstatSync(stateDir(store));
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw unusable(store, error);
+  }
+  if (state !== undefined) refuseUnsafe(store, state, STATE);
   return true;
 }
 
@@ -108,8 +142,14 @@ function unusable(store: string, error: unknown): UnsafeStoreError {
   return new UnsafeStoreError(store, `it cannot be used: ${why}`);
 }
 
-/** Throws {@linkcode UnsafeStoreError} when `info` shows an unsafe root. */
-function refuseUnsafe(store: string, info: Deno.FileInfo): void {
+/** How the state directory is named in a refusal. */
+const STATE = 'its state directory ".polythene": ';
+
+/**
+ * Throws {@linkcode UnsafeStoreError} when `info` shows an unsafe root (or,
+ * with `what`, an unsafe directory of it).
+ */
+function refuseUnsafe(store: string, info: Deno.FileInfo, what = ""): void {
   const problem = storeRootProblem(
     {
       isSymlink: info.isSymlink,
@@ -119,7 +159,9 @@ function refuseUnsafe(store: string, info: Deno.FileInfo): void {
     },
     Deno.uid() ?? 0,
   );
-  if (problem !== undefined) throw new UnsafeStoreError(store, problem);
+  if (problem !== undefined) {
+    throw new UnsafeStoreError(store, what + problem);
+  }
 }
 
 async function createRoot(store: string): Promise<void> {

@@ -31,7 +31,6 @@ const HOST_ENV = {
   GITHUB_TOKEN: "secret",
   SSH_AUTH_SOCK: "/tmp/x",
   AWS_SECRET_ACCESS_KEY: "aws-secret",
-  LD_PRELOAD: "/nonexistent.so",
   LANG: "C.UTF-8",
   TERM: "xterm-test",
 };
@@ -239,6 +238,20 @@ for (const backend of BACKEND_NAMES) {
         const keys = Object.keys(parseEnv(bare.stdout)).sort();
         assert.deepEqual(keys.filter((k) => k !== "PWD"), ["HOME", "PATH"]);
       });
+
+      await t.step(
+        "a host LD_PRELOAD neither stops exec nor gets in",
+        async () => {
+          // Deno refuses to start a child whose environment holds LD_PRELOAD
+          // (without --allow-run for everything), so this fails loudly if the
+          // host's environment reaches a launcher.
+          const env = { LD_PRELOAD: "/nonexistent.so" };
+          const result = await run(["env"], { env });
+          assertRun(result, 0);
+          const keys = Object.keys(parseEnv(result.stdout)).sort();
+          assert.deepEqual(keys.filter((k) => k !== "PWD"), ["HOME", "PATH"]);
+        },
+      );
 
       await t.step("cwd is / and uid, gid are 0", async () => {
         assertRun(await run(["pwd"]), 0, "/\n");

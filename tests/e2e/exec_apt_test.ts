@@ -1,15 +1,16 @@
 /**
- * Root emulation for package managers, proven: as the rig's unprivileged
- * user `polythene-test`, pull the Debian bookworm minbase image
+ * Package managers work, proven: pull the Debian bookworm minbase image
  * (scripts/debian_image.ts, cached in /var/cache/polythene-test) into a
- * store that user owns, then `apt-get update`, `apt-get install -y hello`
- * and `hello`, over bubblewrap (a user namespace) and over proot (`-0`),
- * each in a fresh entry. apt reaches the Debian mirror the image was built
- * from, over the host network.
+ * fresh store, then `apt-get update`, `apt-get install -y hello` and
+ * `hello`: as root over bubblewrap, proot and chroot (the guest holding only
+ * Docker's default capabilities, apt dropping to `_apt` itself), and as the
+ * rig's unprivileged user `polythene-test` over bubblewrap (a user
+ * namespace) and proot (`-0`), with root emulation. apt reaches the Debian
+ * mirror the image was built from, over the host network.
  *
- * Needs root (to switch user and clean up), the user, setpriv, bwrap, proot
- * and the Debian image (or what builds it); under `CI=true` a missing one
- * fails the test instead of skipping it.
+ * Needs root (to switch user and clean up), the user, setpriv, bwrap, proot,
+ * unshare, mount and the Debian image (or what builds it); under `CI=true` a
+ * missing one fails the test instead of skipping it.
  *
  * @module
  */
@@ -41,7 +42,17 @@ const MISSING = await (async () => {
   const missing: string[] = [];
   if (Deno.uid() !== 0) missing.push("root (uid 0)");
   if (USER === undefined) missing.push('the user "polythene-test"');
-  for (const program of ["setpriv", "bwrap", "proot", "chmod", "chown"]) {
+  for (
+    const program of [
+      "setpriv",
+      "bwrap",
+      "proot",
+      "unshare",
+      "mount",
+      "chmod",
+      "chown",
+    ]
+  ) {
     if (hostProgram(program) === undefined) missing.push(program);
   }
   const image = await debianImageMissing();
@@ -66,13 +77,14 @@ async function run(argv: string[]): Promise<void> {
 
 /**
  * Runs `fn` with the Debian image as `oci:LAYOUT:bookworm` (readable by
- * `user`) and an empty store owned by `user`; removes both as root.
+ * `user`) and an empty store (mode 0700) owned by `user`, or by root when
+ * `user` is undefined; removes both as root.
  */
 async function withDebian(
-  user: TestUser,
+  user: TestUser | undefined,
   fn: (image: string, store: string, cli: CliOptions) => Promise<void>,
 ): Promise<void> {
-  const source = await sourceReadableBy(user);
+  const source = user ? await sourceReadableBy(user) : undefined;
   const dir = await Deno.makeTempDir({ prefix: "polythene-apt-" });
   try {
     await writeOciLayout(
@@ -82,16 +94,16 @@ async function withDebian(
     );
     await run(["chmod", "-R", "a+rX", dir]);
     await Deno.mkdir(`${dir}/store`, { mode: 0o700 });
-    await run(["chown", `${user.uid}:${user.gid}`, `${dir}/store`]);
+    if (user) await run(["chown", `${user.uid}:${user.gid}`, `${dir}/store`]);
     await fn(`oci:${dir}/oci:bookworm`, `${dir}/store`, {
       user,
-      source: source.dir,
+      source: source?.dir,
       killAfterMs: APT_MS,
     });
   } finally {
     // The entry is owned by the user, with directories apt made 0755.
     await Deno.remove(dir, { recursive: true });
-    await source.cleanup();
+    await source?.cleanup();
   }
 }
 
@@ -102,12 +114,22 @@ function assertOk(result: CliResult, backend: BackendName, what: string) {
   assert.match(result.stderr, new RegExp(`using backend ${backend}$`, "m"));
 }
 
-for (const backend of ["bubblewrap", "proot"] as const) {
+/** Each backend as the unprivileged user (root emulation) and as root. */
+const SHAPES: [BackendName, TestUser | undefined][] = [
+  ["bubblewrap", USER],
+  ["proot", USER],
+  ["bubblewrap", undefined],
+  ["proot", undefined],
+  ["chroot", undefined],
+];
+
+for (const [backend, user] of SHAPES) {
+  const who = user ? "the unprivileged user" : "root";
   testNeeding(
     MISSING,
-    `apt-get installs hello as the unprivileged user over ${backend}`,
+    `apt-get installs hello as ${who} over ${backend}`,
     async () => {
-      await withDebian(USER!, async (image, store, cli) => {
+      await withDebian(user, async (image, store, cli) => {
         const pull = await runPolythene(
           ["pull", "--quiet", "--store", store, image],
           cli,
@@ -130,7 +152,11 @@ for (const backend of ["bubblewrap", "proot"] as const) {
 
         const update = await exec(["apt-get", "update"]);
         assertOk(update, backend, "apt-get update");
-        assert.match(update.stderr, /root emulation: .*00polythene-sandbox/);
+        const emulation = /root emulation: .*00polythene-sandbox/;
+        // Real root (with Docker's default capabilities) needs none: apt
+        // drops to _apt itself.
+        if (user) assert.match(update.stderr, emulation);
+        else assert.doesNotMatch(update.stderr, emulation);
         assert.match(update.stdout, /Reading package lists/, show(update));
 
         const install = await exec(["apt-get", "install", "-y", "hello"]);
@@ -141,11 +167,13 @@ for (const backend of ["bubblewrap", "proot"] as const) {
         assert.equal(hello.code, 0, show(hello));
         assert.equal(hello.stdout, "Hello, world!\n", show(hello));
 
-        // The snippet was bound for the run only: the image keeps an empty
-        // mount point, which apt ignores.
-        const snippet = `${store}/${uuid}/etc/apt/apt.conf.d/` +
-          "00polythene-sandbox";
-        assert.equal((await Deno.stat(snippet)).size, 0);
+        if (user) {
+          // The snippet was bound for the run only: the image keeps an
+          // empty mount point, which apt ignores.
+          const snippet = `${store}/${uuid}/etc/apt/apt.conf.d/` +
+            "00polythene-sandbox";
+          assert.equal((await Deno.stat(snippet)).size, 0);
+        }
       });
     },
   );

@@ -194,7 +194,7 @@ testNeeding(
   async () => {
     const staged = await makeBusyboxStore();
     try {
-      await withPathOf(["proot", "sh"], async (path) => {
+      await withPathOf(["proot", "sh", "setpriv"], async (path) => {
         const result = await runPolythene(
           ["exec", "--store", staged.store, staged.uuid, "--", "echo", "ran"],
           { path },
@@ -234,61 +234,64 @@ testNeeding(
   async () => {
     const staged = await makeBusyboxStore();
     try {
-      await withPathOf(["proot", "sh", "unshare", "mount"], async (path) => {
-        for (
-          const [options, env] of [
-            [["--isolation-floor", "bubblewrap"], {}],
-            [[], { POLYTHENE_ISOLATION_FLOOR: "bubblewrap" }],
-          ] as const
-        ) {
-          const result = await runPolythene([
+      await withPathOf(
+        ["proot", "sh", "unshare", "mount", "setpriv"],
+        async (path) => {
+          for (
+            const [options, env] of [
+              [["--isolation-floor", "bubblewrap"], {}],
+              [[], { POLYTHENE_ISOLATION_FLOOR: "bubblewrap" }],
+            ] as const
+          ) {
+            const result = await runPolythene([
+              "exec",
+              "--store",
+              staged.store,
+              ...options,
+              staged.uuid,
+              "--",
+              "touch",
+              "/tmp/ran",
+            ], { path, env });
+            assert.equal(result.code, 126, show(result));
+            assert.match(result.stderr, /isolation floor \(bubblewrap/);
+            assert.match(result.stderr, /^ {2}bubblewrap: "bwrap" not found/m);
+            assert.doesNotMatch(result.stderr, /using|^ {2}proot/m);
+            await assert.rejects(
+              Deno.lstat(`${staged.rootfs}/tmp/ran`),
+              Deno.errors.NotFound,
+            );
+          }
+          // A floor of proot allows proot.
+          const proot = await runPolythene([
             "exec",
             "--store",
             staged.store,
-            ...options,
+            "--isolation-floor",
+            "proot",
             staged.uuid,
             "--",
-            "touch",
-            "/tmp/ran",
-          ], { path, env });
-          assert.equal(result.code, 126, show(result));
-          assert.match(result.stderr, /isolation floor \(bubblewrap/);
-          assert.match(result.stderr, /^ {2}bubblewrap: "bwrap" not found/m);
-          assert.doesNotMatch(result.stderr, /using|^ {2}proot/m);
-          await assert.rejects(
-            Deno.lstat(`${staged.rootfs}/tmp/ran`),
-            Deno.errors.NotFound,
-          );
-        }
-        // A floor of proot allows proot.
-        const proot = await runPolythene([
-          "exec",
-          "--store",
-          staged.store,
-          "--isolation-floor",
-          "proot",
-          staged.uuid,
-          "--",
-          "echo",
-          "ran",
-        ], { path });
-        assert.equal(proot.code, 0, show(proot));
-        assert.match(proot.stderr, /using proot/);
-        // Asking for a backend below the floor is a usage error.
-        const below = await runPolythene([
-          "exec",
-          "--store",
-          staged.store,
-          "--isolation-floor",
-          "bubblewrap",
-          "--isolation",
-          "proot",
-          staged.uuid,
-          "--",
-          "true",
-        ], { path });
-        assert.equal(below.code, 2, show(below));
-      });
+            "echo",
+            "ran",
+          ], { path });
+          assert.equal(proot.code, 0, show(proot));
+          assert.match(proot.stderr, /using proot/);
+          // Asking for a backend below the floor is a usage error.
+          const below = await runPolythene([
+            "exec",
+            "--store",
+            staged.store,
+            "--isolation-floor",
+            "bubblewrap",
+            "--isolation",
+            "proot",
+            staged.uuid,
+            "--",
+            "true",
+          ], { path });
+          assert.equal(below.code, 2, show(below));
+        },
+      );
     } finally {
       await staged.cleanup();
     }
@@ -313,7 +316,7 @@ testNeeding(
         } "$@"\n`,
       );
       await Deno.chmod(`${bin}/bwrap`, 0o755);
-      await withPathOf(["proot", "sh"], async (path) => {
+      await withPathOf(["proot", "sh", "setpriv"], async (path) => {
         const result = await runPolythene([
           "exec",
           "--store",

@@ -28,7 +28,7 @@ testNeeding(
         await Deno.remove(`${staged.rootfs}/${env}`).catch(() => {});
       }
       const sentinel = `${evil}/ran`;
-      for (const tool of ["mkdir", "ln", "mount", "sh", "unshare"]) {
+      for (const tool of ["mkdir", "ln", "mount", "setpriv", "sh", "unshare"]) {
         await Deno.writeTextFile(
           `${evil}/${tool}`,
           `#!/bin/sh\necho ${tool} >> ${sentinel}\nexit 1\n`,

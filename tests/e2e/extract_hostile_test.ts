@@ -3,12 +3,17 @@
  * staging rootfs with sentinel files beside it (a sibling directory and a
  * directory in /tmp) and host files watched, and asserts afterwards that
  * none changed and nothing appeared outside the staging directory.
+ *
+ * As root the whole file runs in a child `deno test` inside the jail (a
+ * throwaway mount namespace, the host read-only): see
+ * `tests/helpers/jailed_file.ts`.
  */
 
 import assert from "node:assert/strict";
 import {
   extractLayer,
   LayerApplyError,
+  LayerFormatError,
   LayerPathError,
 } from "../../src/image/layers/mod.ts";
 import type { TarEntry } from "../helpers/tar_writer.ts";
@@ -19,6 +24,10 @@ import {
   makeSandbox,
   type Sandbox,
 } from "../unit/layers/_sandbox.ts";
+import { runsHere } from "../helpers/jailed_file.ts";
+
+/** As root, these tests run in a child process inside the jail. */
+const here = runsHere(import.meta.url, "hostile layers");
 
 const asRoot = Deno.uid() === 0;
 /** Owner of what this process creates (0:0 as root). */
@@ -38,6 +47,7 @@ async function apply(sb: Sandbox, ...layers: TarEntry[][]) {
 
 /** A test with a fresh sandbox whose host side is checked at the end. */
 function hostile(name: string, fn: (sb: Sandbox) => Promise<void>) {
+  if (!here) return;
   Deno.test(`hostile layer: ${name}`, async () => {
     const sb = await makeSandbox();
     try {
@@ -259,9 +269,10 @@ for (
 }
 
 hostile("a NUL byte in a name is refused", async (sb) => {
+  // A PAX path with a NUL is a malformed record to Go's reader, and so here.
   refused(
     await apply(sb, [{ name: "a", pax: { path: "a\0/../../x" } }]),
-    LayerPathError,
+    LayerFormatError,
   );
 });
 

@@ -29,6 +29,7 @@ import {
   testUser,
 } from "../helpers/fixtures.ts";
 import { NO_MORE_NAMESPACES, withPathOf } from "../helpers/exec_shapes.ts";
+import { chroot } from "../../src/backends/chroot.ts";
 
 const USER = testUser();
 
@@ -37,7 +38,8 @@ const COMMAND = ["sh", "-c", "echo hello; exit 7"];
 const STATUS = 7;
 
 /** Tools the root-owned PATH directories hold, besides the backends. */
-const CHROOT_TOOLS = ["unshare", "chroot", "mount", "sh"];
+/** What chroot needs (setpriv too), which also covers proot's root needs. */
+const CHROOT_TOOLS = [...chroot.programs];
 
 /** What this machine lacks for a test, or undefined when nothing. */
 function lacking(

@@ -8,7 +8,11 @@
  */
 
 import assert from "node:assert/strict";
-import { permissionFlags } from "../../src/permissions.ts";
+import {
+  allowedPrograms,
+  CREDENTIAL_HELPERS,
+  permissionFlags,
+} from "../../src/permissions.ts";
 import { makeBusyboxStore, onPath, testNeeding } from "../helpers/fixtures.ts";
 import { buildImage } from "../helpers/oci_image.ts";
 import { busyboxEntries } from "../helpers/pull_checks.ts";
@@ -20,13 +24,20 @@ import {
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
-/** The flags with `drop` taken out: a whole flag, or one `--allow-run` name. */
+/**
+ * The flags with `drop` taken out: a whole flag, one `--allow-run` name, or
+ * one `--allow-sys` name (`sys:uid`).
+ */
 function without(drop: string): string[] {
   return permissionFlags().flatMap((flag) => {
     if (flag === drop) return [];
-    if (flag.startsWith("--allow-run=")) {
-      const names = flag.slice(12).split(",").filter((n) => n !== drop);
-      return [`--allow-run=${names.join(",")}`];
+    for (
+      const [prefix, list] of [["--allow-run=", ""], ["--allow-sys=", "sys:"]]
+    ) {
+      if (!flag.startsWith(prefix!)) continue;
+      const names = flag.slice(prefix!.length).split(",")
+        .filter((n) => `${list}${n}` !== drop);
+      return [`${prefix}${names.join(",")}`];
     }
     return [flag];
   });
@@ -36,22 +47,48 @@ async function run(
   flags: string[],
   args: string[],
   env: Record<string, string> = {},
+  terminal = false,
 ): Promise<{ code: number; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "--no-prompt", ...flags, MAIN, ...args],
+  const argv = [
+    Deno.execPath(),
+    "run",
+    "--quiet",
+    "--no-prompt",
+    ...flags,
+    MAIN,
+    ...args,
+  ];
+  // On a terminal: a pty of util-linux `script(1)`, where polythene's stderr
+  // shows on script's stdout. The words are the test's own, quoted.
+  const [program, ...rest] = terminal
+    ? ["script", "-qec", argv.map(shellQuote).join(" "), "/dev/null"]
+    : argv;
+  const out = await new Deno.Command(program!, {
+    args: rest,
     env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", ...env },
     clearEnv: true,
     stdin: "null",
+    stdout: "piped",
   }).output();
-  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+  const decoder = new TextDecoder();
+  return {
+    code: out.code,
+    stderr: decoder.decode(out.stderr) +
+      (terminal ? decoder.decode(out.stdout) : ""),
+  };
 }
 
-const REFUSED = /Requires [\w ]*access|NotCapable|not allowed to run/;
+function shellQuote(word: string): string {
+  return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/** Deno's refusal, as Deno words it or as polythene reports it. */
+const REFUSED =
+  /Requires [\w ]*access|NotCapable|not allowed to run|may start only the programs it found on PATH/;
 
 const MISSING = Deno.uid() !== 0 ? "root" : registryMissing() ??
-  (["bwrap", "proot", "unshare", "podman", "mknod", "cp"].find((p) =>
-    !onPath(p)
-  ));
+  (["bwrap", "proot", "setpriv", "unshare", "podman", "mknod", "cp", "script"]
+    .find((p) => !onPath(p)));
 
 testNeeding(
   MISSING,
@@ -80,16 +117,22 @@ testNeeding(
     const securedRef = `${secured.host}/test/perm:1`;
     const helpers = await Deno.makeTempDir({ prefix: "polythene-perm-" });
     try {
-      // A credential helper that answers for any registry.
-      await Deno.writeTextFile(
-        `${helpers}/docker-credential-pass`,
-        '#!/bin/sh\necho \'{"Username":"u","Secret":"p"}\'\n',
-      );
-      await Deno.chmod(`${helpers}/docker-credential-pass`, 0o755);
-      await Deno.writeTextFile(
-        `${helpers}/config.json`,
-        JSON.stringify({ credsStore: "pass" }),
-      );
+      /** A DOCKER_CONFIG whose credsStore is `helper`, which answers u/p. */
+      const helperEnv = async (helper: string) => {
+        const dir = `${helpers}/${helper}`;
+        await Deno.mkdir(dir, { recursive: true });
+        await Deno.writeTextFile(
+          `${dir}/${helper}`,
+          '#!/bin/sh\necho \'{"Username":"u","Secret":"p"}\'\n',
+        );
+        await Deno.chmod(`${dir}/${helper}`, 0o755);
+        const store = helper.slice("docker-credential-".length);
+        await Deno.writeTextFile(
+          `${dir}/config.json`,
+          JSON.stringify({ credsStore: store }),
+        );
+        return { DOCKER_CONFIG: dir, PATH: `${dir}:${Deno.env.get("PATH")}` };
+      };
       const exec = (backend: string) => [
         "exec",
         "-s",
@@ -108,59 +151,85 @@ testNeeding(
         ...extra,
         ref,
       ];
-      const cases: [string, string[], Record<string, string>?][] = [
+      const securedPull = () => [
+        ...pull("--tls-verify=false").slice(0, -1),
+        securedRef,
+      ];
+      type Case = [string, string[], Record<string, string>?, boolean?];
+      /** Each program polythene may start, and a command that starts it. */
+      const programCases: Record<string, () => Promise<Case>> = {
+        bwrap: () => Promise.resolve(["bwrap", exec("bubblewrap")]),
+        sh: () => Promise.resolve(["sh", exec("bubblewrap")]),
+        proot: () => Promise.resolve(["proot", exec("proot")]),
+        setpriv: () => Promise.resolve(["setpriv", exec("proot")]),
+        // The compat filter's loader in front of proot (proot_compat.ts).
+        perl: () => Promise.resolve(["perl", exec("proot")]),
+        // A command on a terminal gets its own pty from `script`.
+        script: () => Promise.resolve(["script", exec("bubblewrap"), {}, true]),
+        unshare: () => Promise.resolve(["unshare", exec("chroot")]),
+        cp: () =>
+          Promise.resolve(["cp", ["clone", "-s", staged.store, staged.uuid]]),
+        mknod: () => Promise.resolve(["mknod", pull()]),
+        podman: () =>
+          Promise.resolve([
+            "podman",
+            pull("--puller", "podman", "--tls-verify=false"),
+          ]),
+        ...Object.fromEntries(
+          CREDENTIAL_HELPERS.map((helper) => [
+            helper,
+            async (): Promise<Case> => [
+              helper,
+              securedPull(),
+              await helperEnv(helper),
+            ],
+          ]),
+        ),
+      };
+      await t.step("every allowed program has a case", () => {
+        assert.deepEqual(Object.keys(programCases).sort(), allowedPrograms());
+      });
+      const cases: Case[] = [
         ["--allow-read", exec("bubblewrap")],
         ["--allow-write", exec("bubblewrap")],
         ["--allow-env", exec("bubblewrap")],
-        ["--allow-sys=gid,osRelease,uid", exec("bubblewrap")],
         ["--allow-net", pull()],
-        ["bwrap", exec("bubblewrap")],
-        ["sh", exec("bubblewrap")],
-        ["proot", exec("proot")],
-        ["unshare", exec("chroot")],
-        ["cp", ["clone", "-s", staged.store, staged.uuid]],
-        ["mknod", pull()],
-        ["podman", pull("--puller", "podman", "--tls-verify=false")],
-        [
-          "docker-credential-pass",
-          [...pull("--tls-verify=false").slice(0, -1), securedRef],
-          {
-            DOCKER_CONFIG: helpers,
-            PATH: `${helpers}:${Deno.env.get("PATH")}`,
-          },
-        ],
+        ["sys:uid", exec("bubblewrap")],
+        ["sys:osRelease", exec("bubblewrap")],
+        // pull's free-space check (node:fs statfs).
+        ["sys:statfs", pull()],
       ];
-      for (const [drop, args, env] of cases) {
+      for (const name of allowedPrograms()) {
+        cases.push(await programCases[name]!());
+      }
+      for (const [drop, args, env, terminal] of cases) {
         assert.notDeepEqual(without(drop), permissionFlags(), drop);
         await t.step(`without ${drop}: ${args[0]} is refused`, async () => {
           // Fresh probes each time: the probe is what spawns the backend.
           await Deno.remove(`${staged.store}/.polythene/probes.json`).catch(
             () => {},
           );
-          const result = await run(without(drop), args, env);
+          const result = await run(without(drop), args, env, terminal);
           assert.notEqual(result.code, 0, result.stderr);
           assert.match(result.stderr, REFUSED, result.stderr);
         });
       }
-      await t.step("with every flag, the same commands work", async () => {
-        await Deno.remove(`${staged.store}/.polythene/probes.json`).catch(
-          () => {},
-        );
-        for (const backend of ["bubblewrap", "proot", "chroot"]) {
-          const result = await run(permissionFlags(), exec(backend));
-          assert.equal(result.code, 0, result.stderr);
-        }
-        assert.equal((await run(permissionFlags(), pull())).code, 0);
-        const pulled = await run(
-          permissionFlags(),
-          [...pull("--tls-verify=false").slice(0, -1), securedRef],
-          {
-            DOCKER_CONFIG: helpers,
-            PATH: `${helpers}:${Deno.env.get("PATH")}`,
-          },
-        );
-        assert.equal(pulled.code, 0, pulled.stderr);
-      });
+      await t.step(
+        "with every flag, every one of those commands works",
+        async () => {
+          for (const [drop, args, env, terminal] of cases) {
+            await Deno.remove(`${staged.store}/.polythene/probes.json`).catch(
+              () => {},
+            );
+            const result = await run(permissionFlags(), args, env, terminal);
+            assert.equal(
+              result.code,
+              0,
+              `${drop}: ${args.join(" ")}\n${result.stderr}`,
+            );
+          }
+        },
+      );
     } finally {
       await Deno.remove(helpers, { recursive: true });
       await staged.cleanup();

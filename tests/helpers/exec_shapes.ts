@@ -10,6 +10,8 @@
 
 import assert from "node:assert/strict";
 import { BACKEND_NAMES, type BackendName } from "../../src/backends/names.ts";
+import { programsNeeded } from "../../src/backends/backend.ts";
+import { BACKENDS } from "../../src/backends/mod.ts";
 import { writeMetadata } from "../../src/store/metadata.ts";
 import type { ImageConfig } from "../../src/image/types.ts";
 import {
@@ -27,12 +29,14 @@ import {
   testUser,
 } from "./fixtures.ts";
 
-/** Host programs each backend runs, besides `sh`. */
-export const BACKEND_TOOLS: Record<BackendName, string[]> = {
-  bubblewrap: ["bwrap"],
-  proot: ["proot"],
-  chroot: ["unshare", "mount"],
-};
+/** Host programs each backend runs as real root, besides `sh`. */
+export const BACKEND_TOOLS: Record<BackendName, string[]> = Object
+  .fromEntries(
+    BACKENDS.map((b) => [
+      b.name,
+      programsNeeded(b, { uid: 0, realRoot: true }).filter((p) => p !== "sh"),
+    ]),
+  ) as Record<BackendName, string[]>;
 
 /** One shape: a backend and who runs polythene. */
 export interface Shape {
@@ -107,25 +111,32 @@ function missing(backend: BackendName, user: boolean): string | undefined {
 
 /**
  * Registers one test per shape (backend x root/user) that runs `fn` with a
- * fresh busybox store whose entry records `config`.
+ * fresh busybox store whose entry records `config`. `needs`, when set, names
+ * something else this machine lacks, and skips them all.
  */
 export function testEachShape(
   name: string,
   config: ImageConfig["config"] | undefined,
   fn: (ctx: ShapeContext) => Promise<void>,
+  needs?: string,
 ): void {
   for (const backend of BACKEND_NAMES) {
     for (const asUser of [false, true]) {
       const label = `${name}: ${backend} as ${asUser ? "user" : "root"}`;
-      testNeeding(missing(backend, asUser), label, async () => {
-        const user = asUser ? testUser()! : undefined;
-        const shape = {
-          backend,
-          user,
-          runnable: !asUser || backend !== "chroot",
-        };
-        await withShape(shape, config, fn);
-      });
+      const lacks = [missing(backend, asUser), needs].filter((m) => m);
+      testNeeding(
+        lacks.length ? lacks.join("; ") : undefined,
+        label,
+        async () => {
+          const user = asUser ? testUser()! : undefined;
+          const shape = {
+            backend,
+            user,
+            runnable: !asUser || backend !== "chroot",
+          };
+          await withShape(shape, config, fn);
+        },
+      );
     }
   }
 }

@@ -5,6 +5,7 @@
  */
 
 import { makeBusyboxRootfs } from "../../scripts/busybox_rootfs.ts";
+import { programsNeeded } from "../../src/backends/backend.ts";
 import { type BackendName, BACKENDS } from "../../src/backends/mod.ts";
 import type { TestUser } from "./cli.ts";
 
@@ -78,7 +79,10 @@ async function chownTree(path: string, uid: number, gid: number) {
  */
 export function backendMissingAsRoot(backend: BackendName): string | undefined {
   if (Deno.uid() !== 0) return "root (these checks run as uid 0)";
-  const programs = BACKENDS.find((b) => b.name === backend)!.programs;
+  const programs = programsNeeded(
+    BACKENDS.find((b) => b.name === backend)!,
+    { uid: 0, realRoot: true },
+  );
   const absent = programs.filter((p) => !onPath(p));
   return absent.length === 0 ? undefined : `${absent.join(", ")} not on PATH`;
 }
@@ -112,5 +116,27 @@ export function testNeeding(
     });
   } else {
     Deno.test({ name: `${name} (skipped: ${missing})`, ignore: true, fn });
+  }
+}
+
+/**
+ * A step that needs something this machine lacks (`missing` says what):
+ * skipped, but under `CI=true` a failed step instead.
+ */
+export async function stepNeeding(
+  t: Deno.TestContext,
+  missing: string,
+  name: string,
+): Promise<void> {
+  if (Deno.env.get("CI") === "true") {
+    await t.step(name, () => {
+      throw new Error(`Cannot run under CI=true: ${missing}`);
+    });
+  } else {
+    await t.step({
+      name: `${name} (skipped: ${missing})`,
+      ignore: true,
+      fn() {},
+    });
   }
 }

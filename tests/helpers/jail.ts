@@ -22,23 +22,30 @@
 
 /**
  * The fixed script run as the jail's first process. Arguments: the count of
- * writable paths, the paths, then the command. Each writable path is bound
- * onto itself first, so it is a mount of its own that keeps its flags when
- * `/` and the other writable mounts of the host (`/dev/shm`, `/run`) are
- * remounted read-only. User data reaches it only as positional parameters.
+ * writable paths, the paths, then the command. `/` and the other writable
+ * mounts of the host (`/dev/shm`, `/run`, `/tmp` when it is one) are
+ * remounted read-only first; then each writable path is bound onto itself
+ * and that mount alone made writable again, so a writable path may also be
+ * one of those mounts (`/tmp`). User data reaches it only as positional parameters.
+ * Its own tools come from a fixed PATH; the command gets the caller's back
+ * (a test may narrow it to one backend's programs).
  */
 export const JAIL_SCRIPT = `set -eu
+cmdpath=\${PATH-}
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
 n=$1
 shift
-while [ "$n" -gt 0 ]; do
-  mount --bind -- "$1" "$1"
-  shift
-  n=$((n - 1))
-done
 mount -o remount,bind,ro /
 for m in /dev/shm /run /var/tmp /tmp /home /root; do
   if mountpoint -q "$m"; then mount -o remount,bind,ro "$m"; fi
 done
+while [ "$n" -gt 0 ]; do
+  mount --bind -- "$1" "$1"
+  mount -o remount,bind,rw -- "$1"
+  shift
+  n=$((n - 1))
+done
+PATH=$cmdpath
 exec "$@"
 `;
 

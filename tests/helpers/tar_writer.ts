@@ -20,6 +20,11 @@
 export interface TarEntry {
   /** Path as stored; written verbatim (directories may end with `/`). */
   name: string;
+  /**
+   * The name field's bytes, in place of `name`'s UTF-8 (at most 100), to
+   * write names that are not UTF-8.
+   */
+  nameBytes?: Uint8Array;
   /** Member type; default `file`. */
   type?:
     | "file"
@@ -109,10 +114,31 @@ export function entryBlocks(entry: TarEntry): Uint8Array[] {
       mtime: entry.mtime,
       devmajor: entry.devmajor,
       devminor: entry.devminor,
+      nameBytes: entry.nameBytes,
     }),
     padded(body),
   );
   return blocks;
+}
+
+/**
+ * A PAX global header (typeflag `g`) holding `records`: it goes between
+ * entries, e.g. `concat([...entryBlocks(a), ...paxGlobalBlocks({ path:
+ * "x" }), ...entryBlocks(b)])`.
+ */
+export function paxGlobalBlocks(records: Record<string, string>): Uint8Array[] {
+  const body = encoder.encode(
+    Object.entries(records).map(([k, v]) => paxRecord(k, v)).join(""),
+  );
+  return [
+    header({
+      name: "pax_global_header",
+      typeflag: "g",
+      size: body.length,
+      mode: 0o644,
+    }),
+    padded(body),
+  ];
 }
 
 function paxRecord(key: string, value: string): string {
@@ -135,6 +161,7 @@ interface HeaderFields {
   mtime?: number;
   devmajor?: number;
   devminor?: number;
+  nameBytes?: Uint8Array;
 }
 
 function header(f: HeaderFields): Uint8Array {
@@ -146,6 +173,7 @@ function header(f: HeaderFields): Uint8Array {
   const octal = (offset: number, length: number, value: number) =>
     put(offset, length, value.toString(8).padStart(length - 1, "0") + "\0");
   put(0, 100, f.name);
+  if (f.nameBytes) block.set(f.nameBytes.subarray(0, 100), 0);
   octal(100, 8, f.mode & 0o7777);
   octal(108, 8, f.uid ?? 0);
   octal(116, 8, f.gid ?? 0);

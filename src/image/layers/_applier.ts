@@ -14,6 +14,7 @@
 import { lchownSync, lutimesSync } from "node:fs";
 import type { ParsedTarEntry } from "modern-tar";
 import type { Log } from "../../log.ts";
+import { escapeControl } from "../../escape.ts";
 import { LayerLimitError, LayerPathError } from "./errors.ts";
 import type { Limits } from "./limits.ts";
 import type { OwnershipTable } from "./ownership.ts";
@@ -231,7 +232,9 @@ export class Applier {
     if (device && !this.#o.asRoot) {
       node.kind = "absent";
       this.stats.skippedDevices++;
-      this.#o.log(`Skipping device node "${m.name}": not running as root`);
+      this.#o.log(
+        `Skipping device node "${escapeControl(m.name)}": not running as root`,
+      );
       this.#owners.device(node, m, {
         type,
         major: raw.devmajor,

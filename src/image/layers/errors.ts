@@ -6,6 +6,7 @@
  */
 
 import { PolytheneError } from "../../errors.ts";
+import { escapeControl } from "../../escape.ts";
 
 /**
  * Exit code of every layer error: the pull failed. `src/errors.ts` has no
@@ -15,8 +16,12 @@ export const LAYER_EXIT_CODE = 1;
 
 /** Base class: a layer could not be decompressed or applied. */
 export class LayerError extends PolytheneError {
+  /**
+   * Makes the error. Messages carry names from the image, so control
+   * characters in them are escaped here, once for every subclass.
+   */
   constructor(message: string, options: { hint?: string; cause?: unknown }) {
-    super(message, { exitCode: LAYER_EXIT_CODE, ...options });
+    super(escapeControl(message), { exitCode: LAYER_EXIT_CODE, ...options });
     this.name = "LayerError";
   }
 }

@@ -117,8 +117,7 @@ export async function extractLayer(
         if (tap.atBoundary()) controller.enqueue(new Uint8Array(1024));
         return controller.close();
       }
-      tap.take(next.value);
-      controller.enqueue(next.value);
+      controller.enqueue(tap.take(next.value));
     },
     cancel: (reason) => source.cancel(reason),
   }, { highWaterMark: 0 });

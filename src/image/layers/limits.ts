@@ -31,8 +31,10 @@ export interface Limits {
 const GiB = 1024 ** 3;
 
 /**
- * Defaults for one layer. The caller should lower `maxExpandedBytes` to what
- * the store's filesystem can hold, and subtract what earlier layers used.
+ * Defaults for one layer applied on its own. A pull replaces
+ * `maxExpandedBytes` and `maxEntries` with what is left of the image's
+ * budget (`src/image/image_limits.ts`: the image caps and the free space of
+ * the store's filesystem, less what earlier layers used).
  */
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxEntries: 500_000,

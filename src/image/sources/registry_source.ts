@@ -27,6 +27,9 @@ export async function registrySource(
 ): Promise<SourceImage> {
   const resolved = await resolveImage(client, ref, platform);
   const diffIds = resolved.config.rootfs?.diff_ids ?? [];
+  const cached = await Promise.all(
+    resolved.layers.map((layer) => cache.has(layer.digest, layer.size)),
+  );
   return {
     digest: resolved.manifestDigest,
     configDigest: resolved.manifest.config.digest,
@@ -36,6 +39,7 @@ export async function registrySource(
       mediaType: layer.mediaType,
       digest: layer.digest,
       size: layer.size,
+      cacheBytes: cached[i] ? 0 : layer.size,
       diffId: diffIds[i]!,
       open: () => cachedOrFetched(client, ref, layer, cache, log),
     })),

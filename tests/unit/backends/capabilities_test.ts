@@ -5,7 +5,10 @@ import {
   setprivArgs,
   underSetpriv,
 } from "../../../src/backends/capabilities.ts";
-import { bwrapArgs } from "../../../src/backends/bubblewrap.ts";
+import { programsNeeded } from "../../../src/backends/backend.ts";
+import { proot } from "../../../src/backends/proot.ts";
+import { chroot } from "../../../src/backends/chroot.ts";
+import { bubblewrap, bwrapArgs } from "../../../src/backends/bubblewrap.ts";
 
 /** Docker's default set, spelled out independently of the module. */
 const DOCKER = "chown dac_override fowner fsetid kill setgid setuid setpcap " +
@@ -58,13 +61,49 @@ Deno.test("underSetpriv wraps only as real root", () => {
   ]);
 });
 
+Deno.test("proot needs setpriv only as real root; chroot always; bwrap never", () => {
+  assertEquals(programsNeeded(proot, user), ["proot", "sh"]);
+  assertEquals(programsNeeded(proot, root), ["proot", "sh", "setpriv"]);
+  assertEquals(programsNeeded(chroot, root).includes("setpriv"), true);
+  assertEquals(programsNeeded(bubblewrap, root).includes("setpriv"), false);
+});
+
+Deno.test("proot as real root runs, and is probed, under setpriv", () => {
+  const programs = {
+    proot: "/bin/proot",
+    sh: "/bin/sh",
+    setpriv: "/bin/setpriv",
+  };
+  const spec = {
+    rootfs: "/s/u",
+    argv: ["true"],
+    env: {},
+    cwd: "/",
+    terminal: false,
+  };
+  for (
+    const argv of [
+      proot.invocation(spec, root, programs).argv,
+      proot.probe(root, programs).argv,
+    ]
+  ) {
+    assertEquals(argv.slice(0, 7), [
+      "/bin/setpriv",
+      ...setprivArgs(),
+      "--",
+      "/bin/proot",
+    ]);
+  }
+  assertEquals(proot.invocation(spec, user, programs).argv[0], "/bin/proot");
+});
+
 Deno.test("bwrap keeps the set for uid 0 inside and adds nothing for another uid", () => {
   const spec = {
     rootfs: "/s/u",
     argv: ["true"],
     env: {},
     cwd: "/",
-    stdinIsTty: false,
+    terminal: false,
   };
   for (const host of [root, user]) {
     assertEquals(bwrapArgs(spec, host).includes("--cap-drop"), true);

@@ -36,7 +36,7 @@ const SPEC = {
   argv: ["true"],
   env: {},
   cwd: "/",
-  stdinIsTty: false,
+  terminal: false,
 };
 const HOST = { uid: 1000, realRoot: false };
 const PROGRAMS = { bwrap: "/usr/bin/bwrap", sh: "/bin/sh" };

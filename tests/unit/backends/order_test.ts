@@ -40,8 +40,16 @@ Deno.test("backend names are checked exactly", () => {
   assertEquals(isBackendName("Proot"), false);
 });
 
-Deno.test("--allow-run lists exactly what the backends spawn", () => {
-  assertEquals(runnablePrograms(), ["bwrap", "perl", "proot", "sh", "unshare"]);
+Deno.test("--allow-run lists exactly what the backends and the pty relay spawn", () => {
+  assertEquals(runnablePrograms(), [
+    "bwrap",
+    "perl",
+    "proot",
+    "script",
+    "setpriv",
+    "sh",
+    "unshare",
+  ]);
 });
 
 Deno.test("an isolation floor allows it and the stronger backends only", () => {

@@ -14,6 +14,7 @@ import {
   filterHex,
   withAccessFilter,
 } from "../../../src/backends/proot_compat.ts";
+import { affectsLauncher } from "../../../src/backends/launcher_env.ts";
 
 const X86_64 = ARCHES.x86_64!.audit;
 const AARCH64 = ARCHES.aarch64!.audit;
@@ -85,7 +86,7 @@ Deno.test("proot runs behind perl only with a filter and a known arch", () => {
     argv: ["true"],
     env: {},
     cwd: "/",
-    stdinIsTty: false,
+    terminal: false,
   };
   assert.deepEqual(withAccessFilter(spec, ["/proot"], "x86_64"), ["/proot"]);
   const withFilter = {
@@ -100,4 +101,11 @@ Deno.test("proot runs behind perl only with a filter and a known arch", () => {
   assert.deepEqual(withAccessFilter(withFilter, ["/proot"], "riscv64"), [
     "/proot",
   ]);
+});
+
+Deno.test("Perl's variables never reach the host perl in front of proot", () => {
+  for (const key of ["PERL5OPT", "PERL5LIB", "PERLLIB", "PERL5DB"]) {
+    assert.equal(affectsLauncher(key), true, key);
+  }
+  assert.equal(affectsLauncher("PERSON"), false);
 });

@@ -53,6 +53,29 @@ Deno.test("versions are read past logos and prefixes", async () => {
   assertEquals(versionOf("x", "no version"), undefined);
 });
 
+Deno.test("the wrapper really opens fd 3 on the file, then runs argv as given", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/status file`;
+    const argv = withStatusFd("/bin/sh", file, [
+      "/bin/sh",
+      "-c",
+      'echo "$1" >&3; exit 4',
+      "sh",
+      "a b; $HOME",
+    ]);
+    const out = await new Deno.Command(argv[0]!, {
+      args: argv.slice(1),
+      clearEnv: true,
+      env: { HOME: "/home/x" },
+    }).output();
+    assertEquals(out.code, 4);
+    assertEquals(await Deno.readTextFile(file), "a b; $HOME\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("the wrapper opens fds 3, 4 and 5 on its files", async () => {
   const dir = Deno.makeTempDirSync();
   try {

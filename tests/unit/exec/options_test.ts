@@ -85,7 +85,7 @@ const spec: RunSpec = {
   argv: ["id"],
   env: { PATH: "/bin", LD_PRELOAD: "/x.so" },
   cwd: "/w",
-  stdinIsTty: false,
+  terminal: false,
   mounts: [{ source: "/s", target: "/t", readOnly: true }],
   network: "none",
   user: { uid: 5, gid: 6 },

@@ -61,11 +61,14 @@ Deno.test("no mount point is made under /proc, even through a symlink", () =>
     Deno.symlinkSync("/proc/self", `${root}/link`);
     for (const path of ["/proc/self/fd/3", "/link/x", "/dev/shm", "/sys"]) {
       const error = assertThrows(
-        () => mountPointInRoot(root, path, "dir"),
+        () => mountPointInRoot(root, path, "dir", "/bin/sh"),
         PolytheneError,
       );
       assertEquals(error.exitCode, 2, path);
     }
     assertEquals([...Deno.readDirSync(`${root}/proc`)], []);
-    assertEquals(mountPointInRoot(root, "/srv/proc", "dir"), "/srv/proc");
+    assertEquals(
+      mountPointInRoot(root, "/srv/proc", "dir", "/bin/sh"),
+      "/srv/proc",
+    );
   }));

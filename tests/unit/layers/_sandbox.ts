@@ -20,7 +20,10 @@ export interface Sandbox {
   rootfs: string;
   /** A sibling of the staging dir: `BASE/host`, with `file` and `dir/inner`. */
   host: string;
-  /** A directory in `/tmp` (outside BASE) with a file `file`. */
+  /**
+   * A directory in `/tmp` (or `$POLYTHENE_SENTINEL_DIR`), outside BASE, with
+   * a file `file`.
+   */
   tmp: string;
   /** Asserts that nothing outside the staging dir changed or appeared. */
   assertHostUntouched(): Promise<void>;
@@ -44,7 +47,11 @@ export async function makeSandbox(): Promise<Sandbox> {
   await Deno.writeTextFile(`${host}/file`, "host sentinel\n");
   await Deno.writeTextFile(`${host}/dir/inner`, "inner sentinel\n");
   const tmp = await Deno.realPath(
-    await Deno.makeTempDir({ dir: "/tmp", prefix: "polythene-sentinel-" }),
+    await Deno.makeTempDir({
+      // In the jail (see tests/helpers/jailed_file.ts) /tmp is read-only.
+      dir: Deno.env.get("POLYTHENE_SENTINEL_DIR") ?? "/tmp",
+      prefix: "polythene-sentinel-",
+    }),
   );
   await Deno.chmod(tmp, 0o755);
   await Deno.writeTextFile(`${tmp}/file`, "tmp sentinel\n");

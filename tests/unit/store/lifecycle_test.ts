@@ -119,6 +119,25 @@ Deno.test("storeRootProblem refuses symlinks, other owners and loose modes", () 
   );
 });
 
+Deno.test("storeRootProblem as root refuses any group or other bit", () => {
+  const dir = { isSymlink: false, isDirectory: true, uid: 0, mode: 0o700 };
+  assertEquals(storeRootProblem(dir, 0), undefined);
+  assertEquals(storeRootProblem({ ...dir, mode: 0o1700 }, 0), undefined);
+  for (const mode of [0o755, 0o711, 0o701, 0o750, 0o704]) {
+    assertEquals(
+      storeRootProblem({ ...dir, mode }, 0),
+      `as root it must be reachable by you alone (mode 0${
+        mode.toString(8)
+      }), or other users could run the images' setuid programs`,
+    );
+  }
+  // Write is still reported first.
+  assertEquals(
+    storeRootProblem({ ...dir, mode: 0o777 }, 0),
+    "it is writable by group and others (mode 0777)",
+  );
+});
+
 Deno.test("legacy metadata and entry info", () => {
   const legacy = parseLegacyMeta(
     "image=alpine:3\ncreated=2020-01-02T03:04:05Z\n",
