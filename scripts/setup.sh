@@ -3,14 +3,19 @@
 # the sandbox tools (bubblewrap, proot, busybox-static, util-linux), hyperfine,
 # the registry rig (docker-registry, openssl, zstd, skopeo, umoci, podman,
 # debootstrap), the shells whose completions are tested (zsh, fish),
-# Deno from the npm registry (scripts/install_deno.sh), the unprivileged user
-# $TEST_USER, and the npm packages pinned in deno.lock.
+# newuidmap/newgidmap (uidmap), Deno from the npm registry
+# (scripts/install_deno.sh), the unprivileged user $TEST_USER with a
+# subordinate id range in /etc/subuid and /etc/subgid (full id maps), a second
+# user $NOSUB_USER with no range (faked ownership), and the npm packages pinned
+# in deno.lock.
 #
 # Idempotent: a run on a machine that has everything does no apt or npm work.
 set -euo pipefail
 
 readonly TEST_USER=polythene-test
-readonly APT_PACKAGES=(bubblewrap proot busybox-static util-linux hyperfine docker-registry openssl zstd skopeo umoci podman debootstrap zsh fish gcc libc6-dev)
+readonly NOSUB_USER=polythene-nosub
+readonly SUBID_RANGE=100000:65536
+readonly APT_PACKAGES=(bubblewrap proot busybox-static util-linux hyperfine docker-registry openssl zstd skopeo umoci podman debootstrap zsh fish gcc libc6-dev uidmap)
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 case ":$PATH:" in
@@ -51,6 +56,25 @@ if ! id -u "$TEST_USER" >/dev/null 2>&1; then
   log "creating user $TEST_USER"
   useradd --create-home --shell /bin/sh "$TEST_USER"
 fi
+
+if ! id -u "$NOSUB_USER" >/dev/null 2>&1; then
+  log "creating user $NOSUB_USER"
+  useradd --create-home --shell /bin/sh "$NOSUB_USER"
+fi
+
+# Full id maps for the test user; none for the second one (useradd may have
+# given it a range from /etc/login.defs).
+for file in /etc/subuid /etc/subgid; do
+  touch "$file"
+  if ! grep -q "^$TEST_USER:" "$file"; then
+    log "giving $TEST_USER the range $SUBID_RANGE in $file"
+    printf '%s:%s\n' "$TEST_USER" "$SUBID_RANGE" >>"$file"
+  fi
+  if grep -q "^$NOSUB_USER:" "$file"; then
+    log "removing $NOSUB_USER's range from $file"
+    sed -i "/^$NOSUB_USER:/d" "$file"
+  fi
+done
 
 if [[ -f $repo/deno.json ]]; then
   if [[ -f $repo/deno.lock ]]; then

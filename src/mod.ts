@@ -69,6 +69,9 @@ export type {
 export { SYSCTLS } from "./backends/doctor.ts";
 export type { HostFacts } from "./backends/host.ts";
 export type { HostInfo, Isolation } from "./backends/backend.ts";
+import { type IdMapChoice, parseIdMap } from "./backends/id_map.ts";
+export type { IdMapChoice } from "./backends/id_map.ts";
+export { ID_MAP_CHOICES } from "./backends/id_map.ts";
 export { BACKEND_NAMES, type BackendName } from "./backends/names.ts";
 export type { UserIds } from "./exec/options.ts";
 export type { ImageConfig } from "./image/types.ts";
@@ -141,6 +144,12 @@ export interface ExecOptions extends StoreOptions {
   /** Backend to probe first; the others follow in the default order. */
   isolation?: BackendName;
   /**
+   * How bubblewrap maps ids as a non-root user (`--id-map`): `auto`
+   * (default: `POLYTHENE_ID_MAP`, else full maps when possible, else fake),
+   * `full`, `fake` or `single`.
+   */
+  idMap?: IdMapChoice;
+  /**
    * Never use a backend weaker than this one (strongest first: bubblewrap,
    * proot, chroot): throw {@linkcode NoBackendError} (126) instead. Default
    * `POLYTHENE_ISOLATION_FLOOR` when set.
@@ -199,6 +208,8 @@ export interface DoctorOptions extends StoreOptions {
   isolation?: BackendName;
   /** Probe again, replacing cached results. */
   refresh?: boolean;
+  /** `--id-map` exec would get; default `POLYTHENE_ID_MAP`, else `auto`. */
+  idMap?: IdMapChoice;
 }
 
 /**
@@ -300,6 +311,7 @@ export async function exec(
     uuid,
     argv,
     isolation: options.isolation,
+    idMap: options.idMap ?? defaultIdMap(hostEnv),
     isolationFloor: options.isolationFloor ?? floorFrom(hostEnv),
     timeoutSeconds: options.timeoutSeconds,
     hostEnv,
@@ -469,8 +481,20 @@ export async function doctor(
     host: detectHost(),
     preferred: options.isolation,
     refresh: options.refresh,
+    idMap: options.idMap ?? defaultIdMap(hostEnv),
     log: logOf(options),
   });
+}
+
+/**
+ * `--id-map` from `POLYTHENE_ID_MAP`, when set.
+ *
+ * @throws {UsageError} when it names no mode (2).
+ */
+export function defaultIdMap(env: EnvLookup): IdMapChoice | undefined {
+  const named = env("POLYTHENE_ID_MAP");
+  if (named === undefined || named === "") return undefined;
+  return parseIdMap(named, "POLYTHENE_ID_MAP");
 }
 
 /**

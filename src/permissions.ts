@@ -8,6 +8,7 @@
 
 import { runnablePrograms } from "./backends/mod.ts";
 import { CLONE_PROGRAMS } from "./store/clone.ts";
+import { MAPPED_PROGRAMS } from "./store/mapped_ids.ts";
 import { PODMAN_ENV_VARS } from "./image/podman.ts";
 import { AUTH_ENV_VARS, HELPER_ENV_VARS } from "./image/registry/mod.ts";
 
@@ -15,6 +16,7 @@ import { AUTH_ENV_VARS, HELPER_ENV_VARS } from "./image/registry/mod.ts";
 export const CLI_ENV_VARS = [
   "POLYTHENE_STORE",
   "POLYTHENE_ISOLATION",
+  "POLYTHENE_ID_MAP",
   "POLYTHENE_VERBOSE",
   // The library's PolytheneSession: proot first on GitHub Actions.
   "GITHUB_ACTIONS",
@@ -45,6 +47,7 @@ export function allowedPrograms(): string[] {
       ...runnablePrograms(),
       ...PULL_PROGRAMS,
       ...CLONE_PROGRAMS,
+      ...MAPPED_PROGRAMS,
       ...CREDENTIAL_HELPERS,
     ]),
   ].sort();

@@ -50,7 +50,34 @@ export interface RunSpec {
    * just before it execs the command (see `launcher_env.ts`).
    */
   guestShell?: string;
+  /**
+   * How bubblewrap maps ids when polythene is not real root (`id_map.ts`);
+   * default: only the run's uid, nothing faked.
+   */
+  idMap?: IdMapPlan;
+  /**
+   * proot's `faccessat2` fix (`proot_compat.ts`): this host `perl` loads a
+   * constant seccomp filter in front of proot. Absent: proot runs bare.
+   */
+  compatFilter?: { perl: string };
 }
+
+/** The id mapping bubblewrap carries out: see `id_map.ts`. */
+export type IdMapPlan =
+  | {
+    mode: "full";
+    /** `unshare`, and the PATH where it finds newuidmap/newgidmap. */
+    unshare: string;
+    helperPath: string;
+    /** `--id-map full` was asked for: no other mapping will do. */
+    forced: boolean;
+  }
+  | {
+    mode: "fake";
+    /** The fake-ownership filter: a 0600 file in the store's state area. */
+    filterFile: string;
+  }
+  | { mode: "single" };
 
 /** One bind mount. */
 export interface Mount {
@@ -87,6 +114,11 @@ export interface Invocation {
    * bwrap's `--args 4`. Needs `statusFd`.
    */
   fdArgs?: string[];
+  /**
+   * A seccomp filter file (classic BPF) that the status wrapper opens on
+   * fd 5, for bwrap's `--seccomp 5`. Needs `statusFd`.
+   */
+  fdSeccomp?: string;
 }
 
 /** One isolation backend. */

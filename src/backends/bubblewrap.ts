@@ -16,13 +16,16 @@ import { DEFAULT_PATH } from "./backend.ts";
 import { bwrapCapabilityArgs } from "./capabilities.ts";
 import { withHostReadOnly } from "./host_read_only.ts";
 import { signalTree } from "./signal_tree.ts";
+import { bwrapIdMapArgs, idMapInvocation } from "./id_map_bwrap.ts";
 
 /**
  * Namespace, capability and lifetime flags shared by the probe and the real
  * run. Real root with uid 0 inside needs no user namespace; anything else
  * gets one, with `ids` inside mapped to polythene's own uid and gid. uid 0
  * inside keeps only Docker's default capabilities; bwrap gives any other
- * uid none. Pure.
+ * uid none. As an unprivileged user bwrap would otherwise give uid 0 none
+ * either (faked ownership: dpkg could not write into a 0750 directory it
+ * made), and in full id maps it would keep them all. Pure.
  */
 export function bwrapBaseArgs(
   host: HostInfo,
@@ -47,7 +50,11 @@ export function bwrapBaseArgs(
 
 /** Builds bwrap's argv for `spec`. Pure. */
 export function bwrapArgs(spec: RunSpec, host: HostInfo): string[] {
-  const args = bwrapBaseArgs(host, spec.user);
+  // id mapping (id_map_bwrap.ts): full maps run bwrap in unshare's
+  // namespace, so it makes none of its own.
+  const args = spec.idMap?.mode === "full"
+    ? bwrapBaseArgs({ ...host, realRoot: true })
+    : bwrapBaseArgs(host, spec.user);
   if (spec.network === "none") args.push("--unshare-net");
   if (!spec.terminal) args.push("--new-session");
   args.push(
@@ -69,6 +76,7 @@ export function bwrapArgs(spec: RunSpec, host: HostInfo): string[] {
   // The environment comes from fd 4 (bwrapEnvArgs), never the argv, which
   // every local user can read in /proc/PID/cmdline.
   args.push("--chdir", spec.cwd, "--clearenv", "--args", "4");
+  args.push(...bwrapIdMapArgs(spec));
   args.push("--json-status-fd", "3", "--", ...spec.argv);
   return args;
 }
@@ -120,7 +128,7 @@ export const bubblewrap: Backend = {
   },
   invocation(spec, host, programs): Invocation {
     const argv = [programs.bwrap!, ...bwrapArgs(spec, host)];
-    return {
+    return idMapInvocation(spec, {
       argv: host.realRoot
         ? withHostReadOnly(
           {
@@ -140,7 +148,7 @@ export const bubblewrap: Backend = {
       env: {},
       statusFd: true,
       fdArgs: bwrapEnvArgs(spec),
-    };
+    });
   },
   signalTree(pid, signal, programs, underChild): Invocation {
     return signalTree(programs.sh!, "grandchildren", pid, signal, underChild);

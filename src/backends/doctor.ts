@@ -34,6 +34,9 @@ import { backendsInOrder } from "./mod.ts";
 import type { BackendName } from "./names.ts";
 import type { ProbeCache } from "./probe_cache.ts";
 import { assessBackend, type Readiness, versionOf } from "./readiness.ts";
+import type { IdMapChoice } from "./id_map.ts";
+import { type IdMapReport, idMapReport } from "./id_map_report.ts";
+import { detectFullMapHost, fullMapsMissing } from "../process/subids.ts";
 
 /** The sysctls that decide whether the backends can work, when readable. */
 export const SYSCTLS = [
@@ -104,6 +107,8 @@ export interface DoctorReport {
   backends: BackendReport[];
   /** The backend `exec` would use now, or null when none works. */
   selected: BackendName | null;
+  /** How each backend would map ids for a root run (`id_map_report.ts`). */
+  idMaps: IdMapReport;
 }
 
 const USERNS_ESCAPE = "or use --isolation proot";
@@ -254,6 +259,8 @@ export interface DoctorOptions {
   preferred?: BackendName;
   /** Probe again, ignoring (and replacing) cached results. */
   refresh?: boolean;
+  /** `--id-map`, as exec would get it; default `auto`. */
+  idMap?: IdMapChoice;
   /** Verbose log sink. */
   log: (message: string) => void;
 }
@@ -297,6 +304,13 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     host,
     backends,
     selected: backends.find((b) => b.usable)?.name ?? null,
+    idMaps: idMapReport(
+      options.idMap ?? "auto",
+      options.host.realRoot,
+      options.host.realRoot ? undefined : fullMapsMissing(
+        detectFullMapHost(options.host.uid, options.hostPath),
+      ),
+    ),
   };
 }
 

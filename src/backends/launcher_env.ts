@@ -23,16 +23,17 @@ export const RENAMED_PREFIX = "POLYTHENE_ENV_";
 
 /**
  * Variables that change how a host-side launcher (proot, or chroot's
- * `unshare`, `sh` and `mount`, and `setpriv` in front of either as root)
- * itself runs: the dynamic loader's, glibc's
- * unsecure list, util-linux's libraries', proot's own, and those a `sh`
- * reads at start. They must reach only the command. (`PATH` is not among
+ * `unshare`, `sh` and `mount`, and `setpriv` in front of either as root,
+ * and the `perl` that loads proot's compat filter) itself runs: the dynamic
+ * loader's, glibc's
+ * unsecure list, util-linux's libraries', proot's own, Perl's (`PERL5OPT`,
+ * `PERL5LIB`...), and those a `sh` reads at start. They must reach only the command. (`PATH` is not among
  * them: the chroot script uses a fixed `PATH` for its own tools and gives
  * the command's back only to the final `unshare`, which resolves the command
  * inside the rootfs.)
  */
 export function affectsLauncher(key: string): boolean {
-  return /^(LD_|PROOT_|MALLOC_|LIBMOUNT_|LIBBLKID_|LIBSMARTCOLS_|BASH_FUNC_|POLYTHENE_ENV_)/
+  return /^(LD_|PROOT_|PERL|MALLOC_|LIBMOUNT_|LIBBLKID_|LIBSMARTCOLS_|BASH_FUNC_|POLYTHENE_ENV_)/
     .test(key) ||
     [
       "BASH_ENV",

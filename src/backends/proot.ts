@@ -21,6 +21,7 @@ import { DEFAULT_PATH, DEVICES } from "./backend.ts";
 import { underSetpriv } from "./capabilities.ts";
 import { signalTree } from "./signal_tree.ts";
 import { guestArgv, launcherEnv, refusesEnv } from "./launcher_env.ts";
+import { withAccessFilter } from "./proot_compat.ts";
 
 /** Builds proot's argv for `spec`. Pure. */
 export function prootArgs(spec: RunSpec): string[] {
@@ -45,13 +46,16 @@ export const proot: Backend = {
   name: "proot",
   programs: ["proot", "sh"],
   rootPrograms: ["setpriv"],
-  spawns: ["proot", "setpriv", "sh"],
+  spawns: ["proot", "perl", "setpriv", "sh"],
   needsRoot: false,
   package: "proot",
   isolates: { pid: false, network: false, mounts: false, root: "faked" },
   refuses(spec): string | undefined {
     if (spec.network === "none") {
       return "cannot isolate the network (--network none)";
+    }
+    if (spec.idMap?.mode === "full" && spec.idMap.forced) {
+      return "cannot map a range of ids (--id-map full)";
     }
     const ro = (spec.mounts ?? []).find((m) => m.readOnly && !m.privateCopy);
     if (ro !== undefined) {
@@ -72,10 +76,15 @@ export const proot: Backend = {
   },
   invocation(spec, host, programs): Invocation {
     return {
-      argv: underSetpriv(
-        [programs.proot!, ...prootArgs(spec)],
-        host,
-        programs.setpriv,
+      // perl loads the compat filter first, then setpriv (as root) narrows
+      // the capabilities: the filter does not touch the calls setpriv makes.
+      argv: withAccessFilter(
+        spec,
+        underSetpriv(
+          [programs.proot!, ...prootArgs(spec)],
+          host,
+          programs.setpriv,
+        ),
       ),
       env: launcherEnv(spec),
       statusFd: false,

@@ -173,9 +173,13 @@ async function runOnce(
     options.privateDir,
   );
   try {
-    const wrapped = statusFile === undefined
-      ? invocation.argv
-      : withStatusFd(programs.sh!, statusFile, invocation.argv, argsFile);
+    const wrapped = statusFile === undefined ? invocation.argv : withStatusFd(
+      programs.sh!,
+      statusFile,
+      invocation.argv,
+      argsFile,
+      invocation.fdSeccomp,
+    );
     const pty = spec.terminal
       ? ptyFor(wrapped, invocation.env, programs, options)
       : undefined;

@@ -7,12 +7,13 @@
 
 /**
  * The shell wrapper that opens fd 3 on the status file and, when the second
- * parameter is not empty, fd 4 on the arguments file, then execs the
- * backend. A file that cannot be opened makes `sh` exit non-zero, which
- * reads as a failure while setting up.
+ * and third parameters are not empty, fd 4 on the arguments file and fd 5 on
+ * the seccomp filter file, then execs the backend. A constant: the files and
+ * argv are positional arguments, never shell text. A file that cannot be
+ * opened makes `sh` exit non-zero, which reads as a failure while setting up.
  */
-export const STATUS_WRAPPER =
-  'f=$1 a=$2; shift 2; [ -z "$a" ] || exec 4<"$a"; exec "$@" 3>"$f"';
+export const STATUS_WRAPPER = 'f=$1 a=$2 s=$3; shift 3; [ -z "$a" ] || ' +
+  'exec 4<"$a"; [ -z "$s" ] || exec 5<"$s"; exec "$@" 3>"$f"';
 
 /**
  * The command's exit code as reported on the status channel, or undefined
@@ -32,14 +33,15 @@ export function reportedExitCode(statusText: string): number | undefined {
 }
 
 /**
- * Wraps `argv` so that fd 3 is `statusFile` when it starts, and fd 4 is
- * `argsFile` when given. Pure.
+ * Wraps `argv` so that fd 3 is `statusFile` when it starts, fd 4 is
+ * `argsFile` and fd 5 is `seccompFile` when given. Pure.
  */
 export function withStatusFd(
   sh: string,
   statusFile: string,
   argv: readonly string[],
   argsFile = "",
+  seccompFile = "",
 ): string[] {
   return [
     sh,
@@ -48,6 +50,7 @@ export function withStatusFd(
     "polythene-status",
     statusFile,
     argsFile,
+    seccompFile,
     ...argv,
   ];
 }

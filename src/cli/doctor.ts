@@ -13,7 +13,7 @@ import { createLog } from "../log.ts";
 import { checkStoreRoot } from "../store/root_safety.ts";
 import { stateDir } from "../store/store.ts";
 import type { OptionValues } from "./parse.ts";
-import { isolationValue, stringValue } from "./values.ts";
+import { idMapValue, isolationValue, stringValue } from "./values.ts";
 
 /** Runs `doctor`; returns 0 when some backend works, else 126. */
 export async function doctorCommand(values: OptionValues): Promise<number> {
@@ -26,6 +26,7 @@ export async function doctorCommand(values: OptionValues): Promise<number> {
     hostPath: Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin",
     host: detectHost(),
     preferred: isolationValue(values),
+    idMap: idMapValue(values),
     refresh: values.refresh === true,
     log: createLog(values.verbose === true),
   });
@@ -70,6 +71,14 @@ export function formatReport(report: DoctorReport): string {
         `mounts ${yes(i.mounts)}; root ${i.root}`,
     );
   }
+  lines.push(
+    "",
+    `id maps (a root run as this user, --id-map ${report.idMaps.requested}):`,
+  );
+  for (const [name, m] of Object.entries(report.idMaps.backends)) {
+    lines.push(`  ${name}: ${m.mode}: ${m.reason}; ${m.ownership}`);
+  }
+  if (report.idMaps.fix !== null) lines.push(`  fix: ${report.idMaps.fix}`);
   lines.push(
     "",
     report.selected === null

@@ -8,7 +8,12 @@ import { execInEntry, type ExecRequest } from "../exec/exec.ts";
 import { createLog } from "../log.ts";
 import { execOptions } from "./exec_options.ts";
 import type { OptionValues } from "./parse.ts";
-import { isolationValue, stringValue, timeoutSeconds } from "./values.ts";
+import {
+  idMapValue,
+  isolationValue,
+  stringValue,
+  timeoutSeconds,
+} from "./values.ts";
 
 /** Runs the `exec` command; returns the process exit code. */
 export async function execCommand(
@@ -21,6 +26,7 @@ export async function execCommand(
     uuid: positionals[0]!,
     argv: rest,
     isolation: isolationValue(values),
+    idMap: idMapValue(values),
     isolationFloor: isolationValue(values, "isolation-floor"),
     timeoutSeconds: timeoutSeconds(values, "exec"),
     hostEnv: (name) => Deno.env.get(name),

@@ -7,6 +7,7 @@
  */
 
 import { BACKEND_NAMES } from "../backends/names.ts";
+import { ID_MAP_CHOICES } from "../backends/id_map.ts";
 
 /** One option of a command. */
 export interface OptionSpec {
@@ -100,6 +101,17 @@ export const ISOLATION_OPTION: OptionSpec = {
   choices: BACKEND_NAMES,
   help:
     "backend probed first (bubblewrap | proot | chroot); the rest follow in the default order",
+};
+
+/** `--id-map`, for exec and doctor. */
+export const ID_MAP_OPTION: OptionSpec = {
+  name: "id-map",
+  type: "string",
+  metavar: "MODE",
+  env: "POLYTHENE_ID_MAP",
+  choices: ID_MAP_CHOICES,
+  help:
+    "ids as a non-root user on bubblewrap: auto | full (subordinate ranges) | fake (seccomp) | single",
 };
 
 /** `--isolation-floor`, for exec. */
@@ -347,6 +359,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       STORE_OPTION,
       TIMEOUT_OPTION,
       ISOLATION_OPTION,
+      ID_MAP_OPTION,
       ISOLATION_FLOOR_OPTION,
       ...EXEC_OPTIONS,
       {
@@ -377,6 +390,7 @@ export const COMMANDS: readonly CommandSpec[] = [
         ...ISOLATION_OPTION,
         help: "backend exec would probe first, as for exec",
       },
+      { ...ID_MAP_OPTION, help: "id mapping exec would use, as for exec" },
       {
         name: "json",
         type: "boolean",

@@ -7,6 +7,7 @@
 import { isBackendName } from "../backends/names.ts";
 import type { BackendName } from "../backends/names.ts";
 import { UsageError } from "../errors.ts";
+import { type IdMapChoice, isIdMapChoice } from "../backends/id_map.ts";
 import { parseSize } from "../image/image_limits.ts";
 import type { OptionValues } from "./parse.ts";
 
@@ -46,6 +47,12 @@ export function isolationValue(
 ): BackendName | undefined {
   const value = values[name];
   return typeof value === "string" && isBackendName(value) ? value : undefined;
+}
+
+/** `--id-map`, already checked against the choices by the parser. */
+export function idMapValue(values: OptionValues): IdMapChoice | undefined {
+  const value = values["id-map"];
+  return typeof value === "string" && isIdMapChoice(value) ? value : undefined;
 }
 
 /** A repeatable option's values, in order. */

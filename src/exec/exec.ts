@@ -21,6 +21,8 @@ import { stateDir } from "../store/store.ts";
 import { readMetadataSync } from "../store/metadata.ts";
 import { openRunDir } from "../store/run_dir.ts";
 import { type ExecOptions, prepareRun } from "./prepare.ts";
+import type { IdMapChoice } from "../backends/id_map.ts";
+import { prepareIdMap } from "./id_map_run.ts";
 
 /** What to run, and where. */
 export interface ExecRequest {
@@ -45,6 +47,8 @@ export interface ExecRequest {
   hostEnv: (name: string) => string | undefined;
   /** `--env`, `--bind`, `--workdir`, `--network`, `--hosts`, `--user`. */
   options?: ExecOptions;
+  /** `--id-map`: how bubblewrap maps ids when not real root; default auto. */
+  idMap?: IdMapChoice;
   /** Capture stdout and stderr (stdin closed or `input`); default: inherited. */
   capture?: OutputCapture;
   /** Verbose log sink. */
@@ -88,9 +92,21 @@ export async function execInEntry(request: ExecRequest): Promise<number> {
   request.log(
     `host: uid=${host.uid} real-root=${host.realRoot} kernel=${host.kernel}`,
   );
+  const hostPath = request.hostEnv("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin";
+  const ids = prepareIdMap({
+    store: request.store,
+    host,
+    hostPath,
+    runUid: prepared.spec.user?.uid ?? 0,
+    requested: request.idMap,
+    log: request.log,
+  });
+  using _filters = { [Symbol.dispose]: ids.cleanup };
   return await runInSandbox(
     {
       ...prepared.spec,
+      idMap: ids.idMap,
+      compatFilter: ids.compatFilter,
       // A pty of its own only when both ends are a terminal: a redirected
       // stdout must get the command's bytes unchanged (a pty turns "\n"
       // into "\r\n").
@@ -101,7 +117,7 @@ export async function execInEntry(request: ExecRequest): Promise<number> {
       preferred: request.isolation,
       floor: request.isolationFloor,
       notice: request.notice ?? toStderr,
-      hostPath: request.hostEnv("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin",
+      hostPath,
       host,
       cache: new ProbeCache(`${stateDir(request.store)}/probes.json`),
       privateDir: run.path,

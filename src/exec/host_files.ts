@@ -35,6 +35,19 @@ export const APT_SNIPPET_TEXT =
   "faked or mapped, so apt cannot switch to _apt.\n" +
   'APT::Sandbox::User "root";\n';
 
+/** Where the no-services policy is bound. */
+export const POLICY_RC_D = "/usr/sbin/policy-rc.d";
+
+/**
+ * Debian's container images ship this: `invoke-rc.d` asks it before a
+ * maintainer script starts or stops a service, and 101 means "not allowed",
+ * so installs never start daemons in a sandbox that goes away (or, under
+ * proot, that has no pid namespace to end them).
+ */
+export const POLICY_RC_D_TEXT =
+  "#!/bin/sh\n# Written by polythene for this run only: no services are " +
+  "started or stopped by package scripts.\nexit 101\n";
+
 /** A private directory of files bound into one run. */
 export class RunFiles {
   #dir: string | undefined;
@@ -85,6 +98,20 @@ export class RunFiles {
     return this.#mount(rootfs, APT_SNIPPET, APT_SNIPPET_TEXT);
   }
 
+  /**
+   * The no-services policy's mount, when the rootfs has `invoke-rc.d` and no
+   * executable `policy-rc.d` of its own (an image's own policy wins). Its
+   * mount point stays behind as an empty, non-executable file, which
+   * `invoke-rc.d` ignores.
+   */
+  policyRcd(rootfs: string): Mount | undefined {
+    const invoke = resolveInRoot(rootfs, "/usr/sbin/invoke-rc.d");
+    if (invoke === undefined || !isExecutableFile(invoke)) return undefined;
+    const own = resolveInRoot(rootfs, POLICY_RC_D);
+    if (own !== undefined && isExecutableFile(own)) return undefined;
+    return this.#mount(rootfs, POLICY_RC_D, POLICY_RC_D_TEXT, 0o755);
+  }
+
   /** Removes the directory. Idempotent. */
   cleanup(): void {
     if (this.#dir === undefined) return;
@@ -96,7 +123,12 @@ export class RunFiles {
     this.#dir = undefined;
   }
 
-  #mount(rootfs: string, target: string, text: string): Mount | undefined {
+  #mount(
+    rootfs: string,
+    target: string,
+    text: string,
+    mode = 0o644,
+  ): Mount | undefined {
     let resolved: string;
     try {
       resolved = mountPointInRoot(rootfs, target, "file", this.#sh);
@@ -109,9 +141,18 @@ export class RunFiles {
       this.#dir = `${this.#parent}/files`;
     }
     const source = `${this.#dir}/${target.split("/").at(-1)}`;
-    Deno.writeTextFileSync(source, text, { mode: 0o644 });
-    Deno.chmodSync(source, 0o644);
+    Deno.writeTextFileSync(source, text, { mode });
+    Deno.chmodSync(source, mode);
     return { source, target: resolved, readOnly: true, privateCopy: true };
+  }
+}
+
+function isExecutableFile(path: string): boolean {
+  try {
+    const info = Deno.statSync(path);
+    return info.isFile && ((info.mode ?? 0) & 0o111) !== 0;
+  } catch {
+    return false;
   }
 }
 

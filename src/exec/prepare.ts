@@ -148,6 +148,11 @@ export async function prepareRun(
         mounts.push(apt);
       }
     }
+    const policy = files.policyRcd(rootfs);
+    if (policy !== undefined) {
+      input.log(`no services: ${policy.target} exits 101 for this run`);
+      mounts.push(policy);
+    }
     for (const bind of options.binds ?? []) {
       mounts.push(bindMount(rootfs, bind, sh));
     }

@@ -25,6 +25,7 @@ import {
 } from "./metadata.ts";
 import { checkStoreRoot } from "./root_safety.ts";
 import { createStaging } from "./staging.ts";
+import { copyInMappedIds } from "./mapped_ids.ts";
 import { uuidV7 } from "./uuid_v7.ts";
 
 /** Programs `clone` starts. */
@@ -81,10 +82,13 @@ export async function cloneEntry(
     let published = false;
     let held: EntryLock | undefined;
     try {
-      const out = await runCaptured(
+      // In the user's full maps when they exist, so files of subordinate
+      // ids (--id-map full) are read and keep their owners.
+      const copy = copyInMappedIds(
         cloneArgv(cp.path, source.path, staging.dir),
         { PATH: options.hostPath, LC_ALL: "C" },
       );
+      const out = await runCaptured(copy.argv, copy.env);
       if (out.code !== 0) {
         throw new PolytheneError(
           `Cannot clone ${uuid}: cp failed (exit ${out.code}): ${

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { removeMapped } from "./mapped_ids.ts";
 import { type EntryLock, lockNewDirectory } from "./lock.ts";
 import { stateDir } from "./store.ts";
 
@@ -164,8 +165,15 @@ export async function removeTree(path: string): Promise<void> {
     if (error instanceof Deno.errors.NotFound) return;
     if (!(error instanceof Deno.errors.PermissionDenied)) throw error;
   }
-  await makeWritable(path);
-  await Deno.remove(path, { recursive: true });
+  try {
+    await makeWritable(path);
+    await Deno.remove(path, { recursive: true });
+  } catch (error) {
+    // Files of the user's subordinate ids (--id-map full): remove them in
+    // the same mapping, as `podman unshare` would.
+    if (!(error instanceof Deno.errors.PermissionDenied)) throw error;
+    if (!await removeMapped(path)) throw error;
+  }
 }
 
 async function makeWritable(path: string): Promise<void> {

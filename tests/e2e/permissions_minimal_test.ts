@@ -162,6 +162,8 @@ testNeeding(
         sh: () => Promise.resolve(["sh", exec("bubblewrap")]),
         proot: () => Promise.resolve(["proot", exec("proot")]),
         setpriv: () => Promise.resolve(["setpriv", exec("proot")]),
+        // The compat filter's loader in front of proot (proot_compat.ts).
+        perl: () => Promise.resolve(["perl", exec("proot")]),
         // A command on a terminal gets its own pty from `script`.
         script: () => Promise.resolve(["script", exec("bubblewrap"), {}, true]),
         unshare: () => Promise.resolve(["unshare", exec("chroot")]),

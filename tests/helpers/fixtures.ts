@@ -44,12 +44,18 @@ export async function makeBusyboxStore(
 /** The rig's unprivileged user, `polythene-test` (setup.sh creates it). */
 export const TEST_USER_NAME = "polythene-test";
 
-/** Looks the test user up in /etc/passwd; undefined when absent. */
-export function testUser(): TestUser | undefined {
+/**
+ * The rig's second unprivileged user, with no range in /etc/subuid or
+ * /etc/subgid (setup.sh creates it).
+ */
+export const NOSUB_USER_NAME = "polythene-nosub";
+
+/** Looks a test user up in /etc/passwd; undefined when absent. */
+export function testUser(wanted = TEST_USER_NAME): TestUser | undefined {
   const passwd = Deno.readTextFileSync("/etc/passwd");
   for (const line of passwd.split("\n")) {
     const [name, , uid, gid, , home] = line.split(":");
-    if (name === TEST_USER_NAME && uid && gid && home) {
+    if (name === wanted && uid && gid && home) {
       return { name, uid: Number(uid), gid: Number(gid), home };
     }
   }

@@ -20,7 +20,7 @@ Deno.test("the permission list is named, never -A", () => {
     flags[0],
     "--allow-run=bwrap,cp,docker-credential-desktop,docker-credential-ecr-login," +
       "docker-credential-gcloud,docker-credential-pass," +
-      "docker-credential-secretservice,mknod,podman,proot,script,setpriv,sh,unshare",
+      "docker-credential-secretservice,mknod,perl,podman,proot,script,setpriv,sh,unshare",
   );
 });
 

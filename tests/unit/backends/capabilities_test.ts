@@ -108,6 +108,22 @@ Deno.test("bwrap keeps the set for uid 0 inside and adds nothing for another uid
   for (const host of [root, user]) {
     assertEquals(bwrapArgs(spec, host).includes("--cap-drop"), true);
   }
+  // Full maps and faked ownership: uid 0 in a user namespace, the same set.
+  const full = bwrapArgs({
+    ...spec,
+    idMap: {
+      mode: "full",
+      unshare: "/usr/bin/unshare",
+      helperPath: "/usr/bin",
+      forced: false,
+    },
+  }, user);
+  assertEquals(full.slice(0, 2), ["--cap-drop", "ALL"]);
+  const fake = bwrapArgs({
+    ...spec,
+    idMap: { mode: "fake", filterFile: "/s/f.bpf" },
+  }, user);
+  assertEquals(fake.includes("--cap-drop"), true);
   const other = bwrapArgs({ ...spec, user: { uid: 5, gid: 5 } }, root);
   assertEquals(other.includes("--cap-add"), false);
   assertEquals(other.includes("--unshare-user"), true);

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { idMapReport } from "../../../src/backends/id_map_report.ts";
 import assert from "node:assert/strict";
 import { bubblewrap } from "../../../src/backends/bubblewrap.ts";
 import { chroot } from "../../../src/backends/chroot.ts";
@@ -164,8 +165,11 @@ Deno.test("the text report names the backend exec would use", () => {
       isolates: chroot.isolates,
     }],
     selected: null,
+    idMaps: idMapReport("auto", false, "newuidmap/newgidmap are not on PATH"),
   });
   assert.match(text, /^chroot: unusable$/m);
+  assert.match(text, /^ {2}bubblewrap: fake: no full maps: newuidmap/m);
+  assert.match(text, /^ {2}fix: .*apt-get install uidmap.*\/etc\/subuid/m);
   assert.match(text, /programs: \/usr\/bin\/unshare mount \(not found\)/);
   assert.match(text, /problem: {2}not-root: not root/);
   assert.match(text, /^exec would use: none/m);

@@ -43,6 +43,7 @@ Deno.test("backend names are checked exactly", () => {
 Deno.test("--allow-run lists exactly what the backends and the pty relay spawn", () => {
   assertEquals(runnablePrograms(), [
     "bwrap",
+    "perl",
     "proot",
     "script",
     "setpriv",

@@ -25,12 +25,17 @@ Deno.test("the wrapper passes the status file and argv as data", () => {
     "polythene-status",
     "/tmp/s x",
     "",
+    "",
     "bwrap",
     "a b",
   ]);
   assertEquals(
     withStatusFd("/bin/sh", "/s", ["bwrap"], "/a").slice(4),
-    ["/s", "/a", "bwrap"],
+    ["/s", "/a", "", "bwrap"],
+  );
+  assertEquals(
+    withStatusFd("/bin/sh", "/s", ["bwrap"], "", "/f.bpf").slice(4),
+    ["/s", "", "/f.bpf", "bwrap"],
   );
 });
 
@@ -68,5 +73,26 @@ Deno.test("the wrapper really opens fd 3 on the file, then runs argv as given", 
     assertEquals(await Deno.readTextFile(file), "a b; $HOME\n");
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the wrapper opens fds 3, 4 and 5 on its files", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    Deno.writeTextFileSync(`${dir}/args`, "A");
+    Deno.writeTextFileSync(`${dir}/filter`, "F");
+    const argv = withStatusFd(
+      "/bin/sh",
+      `${dir}/status`,
+      ["/bin/sh", "-c", "cat <&4; cat <&5; echo S >&3"],
+      `${dir}/args`,
+      `${dir}/filter`,
+    );
+    const out = await new Deno.Command(argv[0]!, { args: argv.slice(1) })
+      .output();
+    assertEquals(new TextDecoder().decode(out.stdout), "AF");
+    assertEquals(Deno.readTextFileSync(`${dir}/status`), "S\n");
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
   }
 });

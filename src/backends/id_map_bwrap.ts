@@ -1,0 +1,44 @@
+/**
+ * How bubblewrap carries out an {@linkcode IdMapPlan}: full maps run bwrap
+ * as uid 0 inside `unshare --user --map-auto --map-root-user` (bwrap then
+ * makes no user namespace of its own); faked ownership passes the seccomp
+ * filter as `--seccomp 5`, fd 5 opened on the filter file by the status
+ * wrapper (`status.ts`; Deno passes no descriptor above 2). Pure.
+ *
+ * @module
+ */
+
+import type { Invocation, RunSpec } from "./backend.ts";
+import { SECCOMP_FD } from "./seccomp.ts";
+
+/** bwrap options the plan adds before `--`. Pure. */
+export function bwrapIdMapArgs(spec: RunSpec): string[] {
+  return spec.idMap?.mode === "fake" ? ["--seccomp", String(SECCOMP_FD)] : [];
+}
+
+/** Wraps bwrap's invocation for the plan. Pure. */
+export function idMapInvocation(
+  spec: RunSpec,
+  bwrap: Invocation,
+): Invocation {
+  const plan = spec.idMap;
+  if (plan?.mode === "full") {
+    return {
+      ...bwrap,
+      argv: [
+        plan.unshare,
+        "--user",
+        "--map-auto",
+        "--map-root-user",
+        "--",
+        ...bwrap.argv,
+      ],
+      // unshare runs newuidmap/newgidmap from PATH; bwrap clears it.
+      env: { ...bwrap.env, PATH: plan.helperPath },
+    };
+  }
+  if (plan?.mode === "fake") {
+    return { ...bwrap, fdSeccomp: plan.filterFile };
+  }
+  return bwrap;
+}

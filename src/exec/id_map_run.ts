@@ -1,0 +1,119 @@
+/**
+ * The I/O shell around the `--id-map` decision for one run: finds what full
+ * maps need, decides (`chooseIdMap`, pure), and, for faked ownership, writes
+ * the seccomp filter bwrap loads with `--seccomp 5` into the store's 0700
+ * state area (`STORE/.polythene`), as a 0600 file removed after the run. It
+ * also finds host `perl` for proot's `faccessat2` fix (`proot_compat.ts`),
+ * which needs no file: the filter travels in proot's argv.
+ *
+ * Permissions: `--allow-read` (`/etc`, PATH), `--allow-write` (the store).
+ *
+ * @module
+ */
+
+import type { HostInfo, IdMapPlan } from "../backends/backend.ts";
+import {
+  chooseIdMap,
+  type IdMapChoice,
+  type IdMapDecision,
+} from "../backends/id_map.ts";
+import { fakeOwnershipFilter } from "../backends/seccomp.ts";
+import { detectFullMapHost, fullMapsMissing } from "../process/subids.ts";
+import { which } from "../process/which.ts";
+import { stateDir } from "../store/store.ts";
+
+/** The plan for one run and its files. */
+export interface IdMapRun {
+  /** bubblewrap's mapping; undefined as real root. */
+  idMap?: IdMapPlan;
+  /** proot's `faccessat2` fix, when host `perl` is on PATH. */
+  compatFilter?: { perl: string };
+  /** The decision, for the log. */
+  decision: IdMapDecision;
+  /** Removes the files. Idempotent. */
+  cleanup(): void;
+}
+
+/** What {@linkcode prepareIdMap} needs. */
+export interface IdMapInput {
+  /** The store root. */
+  store: string;
+  /** Facts about the host. */
+  host: HostInfo;
+  /** The host's PATH. */
+  hostPath: string;
+  /** The run's uid inside. */
+  runUid: number;
+  /** `--id-map`; default `auto`. */
+  requested?: IdMapChoice;
+  /** Verbose log sink. */
+  log: (message: string) => void;
+}
+
+/**
+ * Decides the mapping and writes the run's filter files.
+ *
+ * @throws {UsageError} `--id-map full` where full maps cannot be made.
+ */
+export function prepareIdMap(input: IdMapInput): IdMapRun {
+  const requested = input.requested ?? "auto";
+  const full = input.host.realRoot
+    ? undefined
+    : detectFullMapHost(input.host.uid, input.hostPath);
+  const decision = chooseIdMap(requested, {
+    realRoot: input.host.realRoot,
+    runUid: input.runUid,
+    fullMissing: full === undefined ? "real root" : fullMapsMissing(full),
+  });
+  input.log(`id map: ${decision.mode} (${decision.reason})`);
+  const files: string[] = [];
+  const cleanup = () => {
+    for (const file of files.splice(0)) {
+      try {
+        Deno.removeSync(file);
+      } catch {
+        // Already gone.
+      }
+    }
+  };
+  try {
+    let idMap: IdMapPlan | undefined;
+    if (decision.mode === "full") {
+      const dirs = [full!.newuidmap!, full!.newgidmap!].map((p) =>
+        p.slice(0, p.lastIndexOf("/"))
+      );
+      idMap = {
+        mode: "full",
+        unshare: full!.unshare!,
+        helperPath: [...new Set(dirs)].join(":"),
+        forced: requested === "full",
+      };
+    } else if (decision.mode === "fake") {
+      const file = writeFilter(input.store, "fake", fakeOwnershipFilter());
+      files.push(file);
+      idMap = { mode: "fake", filterFile: file };
+    } else if (decision.mode === "single") {
+      idMap = { mode: "single" };
+    }
+    const perl = which("perl", input.hostPath)?.path;
+    const compatFilter = perl === undefined ? undefined : { perl };
+    return { idMap, compatFilter, decision, cleanup };
+  } catch (error) {
+    cleanup();
+    throw error;
+  }
+}
+
+/** Writes `bytes` to a new 0600 file in the store's state area. */
+function writeFilter(store: string, kind: string, bytes: Uint8Array): string {
+  const dir = stateDir(store);
+  Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = Deno.makeTempFileSync({
+    dir,
+    prefix: `seccomp-${kind}-`,
+    suffix: ".bpf",
+  });
+  Deno.chmodSync(file, 0o600);
+  Deno.writeFileSync(file, bytes);
+  return file;
+}
