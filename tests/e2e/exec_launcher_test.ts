@@ -9,7 +9,12 @@
 
 import assert from "node:assert/strict";
 import { runPolythene } from "../helpers/cli.ts";
-import { makeBusyboxStore, onPath, testNeeding } from "../helpers/fixtures.ts";
+import {
+  backendMissingAsRoot,
+  makeBusyboxStore,
+  onPath,
+  testNeeding,
+} from "../helpers/fixtures.ts";
 
 const MISSING = Deno.uid() !== 0
   ? "root (chroot needs it)"
@@ -63,3 +68,47 @@ testNeeding(
     }
   },
 );
+
+for (const backend of ["proot", "chroot"] as const) {
+  testNeeding(
+    Deno.uid() !== 0 ? "root" : backendMissingAsRoot(backend),
+    `exec: the loader variables of the command never reach ${backend}'s host-side launcher`,
+    async () => {
+      const staged = await makeBusyboxStore();
+      const out = await Deno.makeTempDir({ prefix: "polythene-ld-" });
+      try {
+        // The host's dynamic loader writes LD_DEBUG_OUTPUT.PID files for
+        // every dynamically linked launcher that sees these; the busybox
+        // command is static and writes none.
+        const result = await runPolythene([
+          "exec",
+          "--isolation",
+          backend,
+          "--isolation-floor",
+          backend,
+          "--store",
+          staged.store,
+          "--env",
+          "LD_DEBUG=libs",
+          "--env",
+          `LD_DEBUG_OUTPUT=${out}/ld`,
+          staged.uuid,
+          "--",
+          "sh",
+          "-c",
+          'echo "$LD_DEBUG"',
+        ]);
+        assert.equal(result.code, 0, result.stderr);
+        assert.equal(result.stdout, "libs\n", "the command still gets it");
+        assert.deepEqual(
+          [...Deno.readDirSync(out)].map((e) => e.name),
+          [],
+          "a host launcher loaded with the command's LD_* variables",
+        );
+      } finally {
+        await Deno.remove(out, { recursive: true });
+        await staged.cleanup();
+      }
+    },
+  );
+}
