@@ -15,6 +15,8 @@ import assert from "node:assert/strict";
 import { writeMetadata } from "../../src/store/metadata.ts";
 import type { ImageConfig } from "../../src/image/types.ts";
 import { type CliResult, hostProgram, runPolythene } from "../helpers/cli.ts";
+import { programsNeeded } from "../../src/backends/backend.ts";
+import { bubblewrap } from "../../src/backends/bubblewrap.ts";
 import { canJail, jailPrefix } from "../helpers/jail.ts";
 import { show, withPathOf } from "../helpers/exec_shapes.ts";
 import {
@@ -316,7 +318,16 @@ testNeeding(
         } "$@"\n`,
       );
       await Deno.chmod(`${bin}/bwrap`, 0o755);
-      await withPathOf(["proot", "sh", "setpriv"], async (path) => {
+      // Every program bwrap needs as root, but bwrap itself (the stand-in).
+      const needed = [
+        "proot",
+        "setpriv",
+        ...programsNeeded(bubblewrap, {
+          uid: 0,
+          realRoot: true,
+        }).filter((p) => p !== "bwrap"),
+      ];
+      await withPathOf(needed, async (path) => {
         const result = await runPolythene([
           "exec",
           "--store",
