@@ -196,8 +196,10 @@ export function readProbeLog(stderr: string): ProbeLog {
  * without the `sh` wrapper that opens fd N. Other arguments are kept.
  */
 export function withoutStatusFdFlag(argv: readonly string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
+  // bwrap's own flags: after whatever starts it (as root, `unshare ... sh`).
+  const start = Math.max(0, argv.findIndex((a) => a.endsWith("/bwrap")));
+  const out: string[] = argv.slice(0, start);
+  for (let i = start; i < argv.length; i++) {
     if (argv[i] === "--") {
       out.push(...argv.slice(i));
       break;

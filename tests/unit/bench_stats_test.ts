@@ -136,6 +136,37 @@ Deno.test("withoutStatusFdFlag() leaves the command after -- alone", () => {
   assert.deepEqual(withoutStatusFdFlag(argv), argv);
 });
 
+Deno.test("withoutStatusFdFlag() finds bwrap's flags behind a launcher", () => {
+  assert.deepEqual(
+    withoutStatusFdFlag([
+      "/usr/bin/unshare",
+      "--mount",
+      "--",
+      "/bin/sh",
+      "-c",
+      "script",
+      "/usr/bin/bwrap",
+      "--args",
+      "4",
+      "--json-status-fd",
+      "3",
+      "--",
+      "/bin/true",
+    ]),
+    [
+      "/usr/bin/unshare",
+      "--mount",
+      "--",
+      "/bin/sh",
+      "-c",
+      "script",
+      "/usr/bin/bwrap",
+      "--",
+      "/bin/true",
+    ],
+  );
+});
+
 Deno.test("parseCount() accepts whole numbers from min up", () => {
   assert.equal(parseCount("30", "--runs", 1), 30);
   assert.equal(parseCount("0", "--warmup", 0), 0);
