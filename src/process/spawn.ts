@@ -79,13 +79,8 @@ export async function runAttached(
   argv: readonly string[],
   options: AttachedOptions,
 ): Promise<AttachedResult> {
-  const [program, ...args] = argv;
-  if (program === undefined) throw new TypeError("Cannot run an empty argv");
   const capture = options.capture;
-  const child = spawnAllowed(program, {
-    args,
-    env: options.env,
-    clearEnv: true,
+  const child = spawnAllowed(argv, options.env, {
     stdin: capture === undefined
       ? "inherit"
       : capture.input === undefined
@@ -178,21 +173,16 @@ export async function runCaptured(
   env: Record<string, string>,
   input?: string,
 ): Promise<CapturedResult> {
-  const [program, ...args] = argv;
-  if (program === undefined) throw new TypeError("Cannot run an empty argv");
   let child: Deno.ChildProcess;
   try {
-    child = spawnAllowed(program, {
-      args,
-      env,
-      clearEnv: true,
+    child = spawnAllowed(argv, env, {
       stdin: input === undefined ? "null" : "piped",
       stdout: "piped",
       stderr: "piped",
     });
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
-      return { code: 127, stdout: "", stderr: `${program}: not found` };
+      return { code: 127, stdout: "", stderr: `${argv[0]}: not found` };
     }
     throw error;
   }
@@ -218,18 +208,14 @@ export function runCapturedSync(
   argv: readonly string[],
   env: Record<string, string>,
 ): CapturedResult {
-  const [program, ...args] = argv;
-  if (program === undefined) throw new TypeError("Cannot run an empty argv");
+  const { program, command } = commandOf(argv, env, {
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  });
   let out: Deno.CommandOutput;
   try {
-    out = new Deno.Command(program, {
-      args,
-      env,
-      clearEnv: true,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).outputSync();
+    out = command.outputSync();
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       return { code: 127, stdout: "", stderr: `${program}: not found` };
@@ -255,17 +241,49 @@ async function feed(
   await writer.close().catch(() => {});
 }
 
+/** How a child's stdio is set, and whether it gets a session of its own. */
+type Stdio = Pick<
+  Deno.CommandOptions,
+  "stdin" | "stdout" | "stderr" | "detached"
+>;
+
 /**
- * Starts `program`, turning Deno's refusal to run it (`NotCapable`: the
- * binary's `--allow-run` list holds the programs found on PATH when
- * polythene started) into one clear line instead of an internal error.
+ * The command for `argv`, with exactly `env` (`clearEnv`) and `stdio`.
+ *
+ * @throws {TypeError} for an empty argv.
+ */
+function commandOf(
+  argv: readonly string[],
+  env: Record<string, string>,
+  stdio: Stdio,
+): { program: string; command: Deno.Command } {
+  const [program, ...args] = argv;
+  if (program === undefined) throw new TypeError("Cannot run an empty argv");
+  return {
+    program,
+    command: new Deno.Command(program, {
+      ...stdio,
+      args,
+      env,
+      clearEnv: true,
+    }),
+  };
+}
+
+/**
+ * Starts `argv` (see {@linkcode commandOf}), turning Deno's refusal to run
+ * it (`NotCapable`: the binary's `--allow-run` list holds the programs
+ * found on PATH when polythene started) into one clear line instead of an
+ * internal error.
  */
 function spawnAllowed(
-  program: string,
-  options: Deno.CommandOptions,
+  argv: readonly string[],
+  env: Record<string, string>,
+  stdio: Stdio,
 ): Deno.ChildProcess {
+  const { program, command } = commandOf(argv, env, stdio);
   try {
-    return new Deno.Command(program, options).spawn();
+    return command.spawn();
   } catch (error) {
     if (!(error instanceof Deno.errors.NotCapable)) throw error;
     throw new PolytheneError(
@@ -308,12 +326,7 @@ export function spawnPiped(
   argv: readonly string[],
   env: Record<string, string>,
 ): PipedChild {
-  const [program, ...args] = argv;
-  if (program === undefined) throw new TypeError("Cannot run an empty argv");
-  const child = spawnAllowed(program, {
-    args,
-    env,
-    clearEnv: true,
+  const child = spawnAllowed(argv, env, {
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -362,12 +375,7 @@ export function spawnWatcher(
   argv: readonly string[],
   env: Record<string, string>,
 ): Watcher {
-  const [program, ...args] = argv;
-  if (program === undefined) throw new TypeError("Cannot run an empty argv");
-  const child = spawnAllowed(program, {
-    args,
-    env,
-    clearEnv: true,
+  const child = spawnAllowed(argv, env, {
     stdin: "piped",
     stdout: "null",
     stderr: "null",
