@@ -5,22 +5,18 @@
 
 import assert from "node:assert/strict";
 import { testNeeding } from "../helpers/fixtures.ts";
+import { runCommand } from "../helpers/command.ts";
 import { canJail, jailPrefix } from "../helpers/jail.ts";
 
-async function jailed(writable: string[], script: string, ...args: string[]) {
-  const argv = [...jailPrefix(writable), "sh", "-c", script, "sh", ...args];
-  const out = await new Deno.Command(argv[0]!, {
-    args: argv.slice(1),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: decoder.decode(out.stdout),
-    stderr: decoder.decode(out.stderr),
-  };
+function jailed(writable: string[], script: string, ...args: string[]) {
+  return runCommand([
+    ...jailPrefix(writable),
+    "sh",
+    "-c",
+    script,
+    "sh",
+    ...args,
+  ]);
 }
 
 testNeeding(

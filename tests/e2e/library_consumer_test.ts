@@ -9,6 +9,7 @@
  */
 
 import assert from "node:assert/strict";
+import { runCommand } from "../helpers/command.ts";
 import { backendMissingAsRoot, testNeeding } from "../helpers/fixtures.ts";
 import { buildImage } from "../helpers/oci_image.ts";
 import { busyboxEntries } from "../helpers/pull_checks.ts";
@@ -48,19 +49,11 @@ async function deno(
   cwd: string,
   args: string[],
 ): Promise<{ code: number; out: string }> {
-  const result = await new Deno.Command(Deno.execPath(), {
-    args,
+  const result = await runCommand([Deno.execPath(), ...args], {
     cwd,
     env: { DENO_NO_UPDATE_CHECK: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: result.code,
-    out: decoder.decode(result.stdout) + decoder.decode(result.stderr),
-  };
+  });
+  return { code: result.code, out: result.stdout + result.stderr };
 }
 
 /** The consumer's test: a session pull and a captured exec. */

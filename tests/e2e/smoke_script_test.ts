@@ -7,6 +7,7 @@
 
 import assert from "node:assert/strict";
 import { cliArgv } from "../helpers/cli.ts";
+import { runCommand } from "../helpers/command.ts";
 import {
   backendMissingAsRoot as missingFor,
   testNeeding,
@@ -24,17 +25,12 @@ async function standIn(dir: string, argv: string[]): Promise<string> {
 }
 
 async function smoke(bin: string) {
-  const out = await new Deno.Command("bash", {
-    args: [`${REPO}scripts/smoke_binary.sh`, bin],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: out.code,
-    output: decoder.decode(out.stdout) + decoder.decode(out.stderr),
-  };
+  const out = await runCommand([
+    "bash",
+    `${REPO}scripts/smoke_binary.sh`,
+    bin,
+  ]);
+  return { code: out.code, output: out.stdout + out.stderr };
 }
 
 testNeeding(

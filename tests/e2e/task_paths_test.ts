@@ -8,31 +8,33 @@ import assert from "node:assert/strict";
 import { busyboxEntries } from "../../scripts/busybox_image.ts";
 import { hostPlatform } from "../../src/image/platform.ts";
 import { type CliResult, runPolythene } from "../helpers/cli.ts";
+import { runCommand } from "../helpers/command.ts";
 import { onPath, testNeeding } from "../helpers/fixtures.ts";
 import { buildImage, writeOciLayout } from "../helpers/oci_image.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 
-async function viaTask(cwd: string, args: string[]): Promise<CliResult> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "--config", `${REPO}deno.json`, "-q", "polythene", ...args],
-    cwd,
-    // As a user's shell starts it: without the INIT_CWD of the `deno task
-    // test` this suite may run under, which a nested task keeps.
-    env: Object.fromEntries(
-      Object.entries(Deno.env.toObject()).filter(([k]) => k !== "INIT_CWD"),
-    ),
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: decoder.decode(out.stdout),
-    stderr: decoder.decode(out.stderr),
-  };
+function viaTask(cwd: string, args: string[]): Promise<CliResult> {
+  return runCommand(
+    [
+      Deno.execPath(),
+      "task",
+      "--config",
+      `${REPO}deno.json`,
+      "-q",
+      "polythene",
+      ...args,
+    ],
+    {
+      cwd,
+      // As a user's shell starts it: without the INIT_CWD of the `deno task
+      // test` this suite may run under, which a nested task keeps.
+      env: Object.fromEntries(
+        Object.entries(Deno.env.toObject()).filter(([k]) => k !== "INIT_CWD"),
+      ),
+      clearEnv: true,
+    },
+  );
 }
 
 testNeeding(
