@@ -7,5 +7,4 @@
  * @module
  */
 
-// deno-lint-ignore no-import-prefix -- resolvable without our import map
 export * from "npm:modern-tar@0.8.6";

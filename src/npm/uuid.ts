@@ -6,5 +6,4 @@
  * @module
  */
 
-// deno-lint-ignore no-import-prefix -- resolvable without our import map
 export { v7 } from "npm:uuid@14.0.3";

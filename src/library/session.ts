@@ -1,0 +1,148 @@
+/**
+ * `PolytheneSession`: a store and defaults shared by a test suite.
+ *
+ * @module
+ */
+
+import type { DoctorReport } from "../backends/doctor.ts";
+import type { BackendName } from "../backends/names.ts";
+import type { EntryInfo } from "../store/entries.ts";
+import type { PruneReport } from "../store/prune.ts";
+
+import type {
+  CapturedExecResult,
+  DoctorOptions,
+  EnvLookup,
+  ExecOptions,
+  ExecResult,
+  PruneOptions,
+  PullOptions,
+  RemoveOptions,
+  StoreOptions,
+} from "./options.ts";
+import { hostEnv, storeFrom } from "./_env.ts";
+import {
+  clone,
+  defaultIsolation,
+  doctor,
+  exec,
+  inspect,
+  list,
+  prune,
+  pull,
+  rm,
+} from "./functions.ts";
+
+/** Options of {@linkcode PolytheneSession}. */
+export interface SessionOptions extends StoreOptions {
+  /** Backend to try first; default {@linkcode defaultIsolation}. */
+  isolation?: BackendName;
+  /** Where the defaults are read from; default `Deno.env.get`. */
+  env?: EnvLookup;
+}
+
+/**
+ * A store and its defaults, for test suites: the Python original's
+ * `PolytheneSession`. Each method is the function of the same name with the
+ * session's store, isolation and log filled in (per-call options win).
+ *
+ * @example
+ * ```ts
+ * import { PolytheneSession } from "../mod.ts";
+ *
+ * const session = new PolytheneSession({ store: "/tmp/polythene-doc" });
+ * export async function uname(uuid: string): Promise<number> {
+ *   const { code } = await session.exec(uuid, ["uname", "-a"]);
+ *   return code;
+ * }
+ * ```
+ */
+export class PolytheneSession {
+  /** The store root. */
+  readonly store: string;
+  /** The backend tried first, or undefined for the default order. */
+  readonly isolation?: BackendName;
+  readonly #log?: (message: string) => void;
+
+  /**
+   * Opens a session; nothing is created until it is used.
+   *
+   * @throws {UsageError} when `POLYTHENE_ISOLATION` names no backend (2).
+   */
+  constructor(options: SessionOptions = {}) {
+    const env = options.env ?? hostEnv;
+    this.store = options.store ?? storeFrom(env);
+    this.isolation = options.isolation ?? defaultIsolation(env);
+    this.#log = options.log;
+  }
+
+  /** {@linkcode pull} into this store; returns the new UUID. */
+  pull(image: string, options: PullOptions = {}): Promise<string> {
+    return pull(image, { ...this.#defaults(), ...options });
+  }
+
+  /** {@linkcode exec} in this store, with the session's isolation. */
+  exec(
+    uuid: string,
+    argv: readonly string[],
+    options: ExecOptions & ({ capture: true } | { input: string | Uint8Array }),
+  ): Promise<CapturedExecResult>;
+  /** {@linkcode exec} with stdio passed through. */
+  exec(
+    uuid: string,
+    argv: readonly string[],
+    options?: ExecOptions,
+  ): Promise<ExecResult>;
+  exec(
+    uuid: string,
+    argv: readonly string[],
+    options: ExecOptions = {},
+  ): Promise<ExecResult> {
+    return exec(uuid, argv, {
+      ...this.#defaults(),
+      isolation: this.isolation,
+      ...options,
+    });
+  }
+
+  /** {@linkcode list} this store's entries. */
+  list(): Promise<EntryInfo[]> {
+    return list(this.#defaults());
+  }
+
+  /** {@linkcode inspect} one entry of this store. */
+  inspect(uuid: string): Promise<EntryInfo> {
+    return inspect(uuid, this.#defaults());
+  }
+
+  /** {@linkcode rm} entries of this store. */
+  rm(
+    uuids: string | readonly string[],
+    options: RemoveOptions = {},
+  ): Promise<void> {
+    return rm(uuids, { ...this.#defaults(), ...options });
+  }
+
+  /** {@linkcode prune} this store. */
+  prune(options: PruneOptions = {}): Promise<PruneReport> {
+    return prune({ ...this.#defaults(), ...options });
+  }
+
+  /** {@linkcode clone} an entry of this store; returns the new UUID. */
+  clone(uuid: string): Promise<string> {
+    return clone(uuid, this.#defaults());
+  }
+
+  /** {@linkcode doctor} for this store, with the session's isolation. */
+  doctor(options: DoctorOptions = {}): Promise<DoctorReport> {
+    return doctor({
+      ...this.#defaults(),
+      isolation: this.isolation,
+      ...options,
+    });
+  }
+
+  #defaults(): StoreOptions {
+    return { store: this.store, log: this.#log };
+  }
+}
