@@ -90,10 +90,11 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     name: "run-attached-without-clear-env",
-    description: "runAttached lets the host's environment reach the backend",
+    description:
+      "runAttached (every spawn) lets the host's environment reach the child",
     file: "src/process/spawn.ts",
-    search: `    env: options.env,\n    clearEnv: true,\n    stdin: capture`,
-    replace: `    env: options.env,\n    stdin: capture`,
+    search: `      env,\n      clearEnv: true,\n`,
+    replace: `      env,\n      clearEnv: false,\n`,
     tests: [{ file: "tests/unit/process/spawn_test.ts" }],
   },
   {
