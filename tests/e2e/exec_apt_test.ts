@@ -16,6 +16,7 @@
  */
 
 import assert from "node:assert/strict";
+import { runOrThrow } from "../helpers/command.ts";
 import {
   debianImage,
   debianImageMissing,
@@ -60,21 +61,6 @@ const MISSING = await (async () => {
   return missing.length ? `needs ${missing.join(", ")}` : undefined;
 })();
 
-/** Runs `argv` as root; throws with its stderr when it fails. */
-async function run(argv: string[]): Promise<void> {
-  const out = await new Deno.Command(hostProgram(argv[0]!)!, {
-    args: argv.slice(1),
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
-    throw new Error(
-      `${argv.join(" ")}: ${new TextDecoder().decode(out.stderr)}`,
-    );
-  }
-}
-
 /**
  * Runs `fn` with the Debian image as `oci:LAYOUT:bookworm` (readable by
  * `user`) and an empty store (mode 0700) owned by `user`, or by root when
@@ -92,9 +78,11 @@ async function withDebian(
       await debianOciImage(await debianImage()),
       "bookworm",
     );
-    await run(["chmod", "-R", "a+rX", dir]);
+    await runOrThrow(["chmod", "-R", "a+rX", dir]);
     await Deno.mkdir(`${dir}/store`, { mode: 0o700 });
-    if (user) await run(["chown", `${user.uid}:${user.gid}`, `${dir}/store`]);
+    if (user) {
+      await runOrThrow(["chown", `${user.uid}:${user.gid}`, `${dir}/store`]);
+    }
     await fn(`oci:${dir}/oci:bookworm`, `${dir}/store`, {
       user,
       source: source?.dir,

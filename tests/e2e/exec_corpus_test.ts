@@ -32,6 +32,7 @@
  */
 
 import assert from "node:assert/strict";
+import { runOrThrow } from "../helpers/command.ts";
 import {
   debianImage,
   debianImageMissing,
@@ -106,26 +107,11 @@ const MISSING = await (async () => {
   return missing.length ? `needs ${missing.join(", ")}` : undefined;
 })();
 
-/** Runs `argv` as root; throws with its stderr when it fails. */
-async function run(argv: string[]): Promise<void> {
-  const out = await new Deno.Command(hostProgram(argv[0]!)!, {
-    args: argv.slice(1),
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
-    throw new Error(
-      `${argv.join(" ")}: ${new TextDecoder().decode(out.stderr)}`,
-    );
-  }
-}
-
 /** The apt archive cache, owned by the user (root's run shares it). */
 async function aptCache(): Promise<string> {
   const dir = `${CACHE}/apt-archives-${USER!.name}`;
   await Deno.mkdir(`${dir}/partial`, { recursive: true, mode: 0o755 });
-  await run(["chown", "-R", `${USER!.uid}:${USER!.gid}`, dir]);
+  await runOrThrow(["chown", "-R", `${USER!.uid}:${USER!.gid}`, dir]);
   return dir;
 }
 
@@ -143,7 +129,7 @@ async function writeLayout(dir: string): Promise<string> {
     await debianOciImage(await debianImage()),
     "bookworm",
   );
-  await run(["chmod", "-R", "a+rX", dir]);
+  await runOrThrow(["chmod", "-R", "a+rX", dir]);
   return `oci:${dir}/oci:bookworm`;
 }
 
@@ -157,7 +143,7 @@ async function pullFor(
   const store = `${dir}/store-${owner?.name ?? "root"}`;
   await Deno.mkdir(store, { mode: 0o700 });
   if (owner !== undefined) {
-    await run(["chown", `${owner.uid}:${owner.gid}`, store]);
+    await runOrThrow(["chown", `${owner.uid}:${owner.gid}`, store]);
   }
   const cli: CliOptions = { user: owner, source, killAfterMs: APT_MS };
   const polythene = (args: string[], extra: CliOptions = {}) =>

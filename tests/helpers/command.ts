@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { CliResult } from "./cli.ts";
+import { type CliResult, hostProgram } from "./cli.ts";
 
 /** How {@linkcode runCommand} starts the process. */
 export interface CommandOptions {
@@ -39,4 +39,20 @@ export async function runCommand(
     stdout: decoder.decode(out.stdout),
     stderr: decoder.decode(out.stderr),
   };
+}
+
+/**
+ * Runs `argv` (its program looked up on PATH and in the sbin directories)
+ * with stdin closed and stdout discarded.
+ *
+ * @throws {Error} naming the argv and its stderr when it fails.
+ */
+export async function runOrThrow(argv: readonly string[]): Promise<void> {
+  const result = await runCommand([
+    hostProgram(argv[0]!) ?? argv[0]!,
+    ...argv.slice(1),
+  ]);
+  if (result.code !== 0) {
+    throw new Error(`${argv.join(" ")}: ${result.stderr}`);
+  }
 }
