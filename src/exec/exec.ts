@@ -94,14 +94,13 @@ export async function execInEntry(request: ExecRequest): Promise<number> {
   );
   const hostPath = request.hostEnv("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin";
   const ids = prepareIdMap({
-    store: request.store,
+    runDir: run.path,
     host,
     hostPath,
     runUid: prepared.spec.user?.uid ?? 0,
     requested: request.idMap,
     log: request.log,
   });
-  using _filters = { [Symbol.dispose]: ids.cleanup };
   return await runInSandbox(
     {
       ...prepared.spec,

@@ -1,12 +1,14 @@
 /**
  * The I/O shell around the `--id-map` decision for one run: finds what full
  * maps need, decides (`chooseIdMap`, pure), and, for faked ownership, writes
- * the seccomp filter bwrap loads with `--seccomp 5` into the store's 0700
- * state area (`STORE/.polythene`), as a 0600 file removed after the run. It
+ * the seccomp filter bwrap loads with `--seccomp 5` into the run's 0700
+ * directory (`STORE/.polythene/run/<random>/`, see `run_dir.ts`), as a 0600
+ * file: it goes with that directory, which `prune` sweeps after a killed run. It
  * also finds host `perl` for proot's `faccessat2` fix (`proot_compat.ts`),
  * which needs no file: the filter travels in proot's argv.
  *
- * Permissions: `--allow-read` (`/etc`, PATH), `--allow-write` (the store).
+ * Permissions: `--allow-read` (`/etc`, PATH), `--allow-write` (the run's
+ * directory).
  *
  * @module
  */
@@ -20,7 +22,6 @@ import {
 import { fakeOwnershipFilter } from "../backends/seccomp.ts";
 import { detectFullMapHost, fullMapsMissing } from "../process/subids.ts";
 import { which } from "../process/which.ts";
-import { stateDir } from "../store/store.ts";
 
 /** The plan for one run and its files. */
 export interface IdMapRun {
@@ -30,14 +31,12 @@ export interface IdMapRun {
   compatFilter?: { perl: string };
   /** The decision, for the log. */
   decision: IdMapDecision;
-  /** Removes the files. Idempotent. */
-  cleanup(): void;
 }
 
 /** What {@linkcode prepareIdMap} needs. */
 export interface IdMapInput {
-  /** The store root. */
-  store: string;
+  /** The run's private directory (0700, removed with the run). */
+  runDir: string;
   /** Facts about the host. */
   host: HostInfo;
   /** The host's PATH. */
@@ -51,7 +50,7 @@ export interface IdMapInput {
 }
 
 /**
- * Decides the mapping and writes the run's filter files.
+ * Decides the mapping and writes the run's filter file.
  *
  * @throws {UsageError} `--id-map full` where full maps cannot be made.
  */
@@ -66,48 +65,30 @@ export function prepareIdMap(input: IdMapInput): IdMapRun {
     fullMissing: full === undefined ? "real root" : fullMapsMissing(full),
   });
   input.log(`id map: ${decision.mode} (${decision.reason})`);
-  const files: string[] = [];
-  const cleanup = () => {
-    for (const file of files.splice(0)) {
-      try {
-        Deno.removeSync(file);
-      } catch {
-        // Already gone.
-      }
-    }
-  };
-  try {
-    let idMap: IdMapPlan | undefined;
-    if (decision.mode === "full") {
-      const dirs = [full!.newuidmap!, full!.newgidmap!].map((p) =>
-        p.slice(0, p.lastIndexOf("/"))
-      );
-      idMap = {
-        mode: "full",
-        unshare: full!.unshare!,
-        helperPath: [...new Set(dirs)].join(":"),
-        forced: requested === "full",
-      };
-    } else if (decision.mode === "fake") {
-      const file = writeFilter(input.store, "fake", fakeOwnershipFilter());
-      files.push(file);
-      idMap = { mode: "fake", filterFile: file };
-    } else if (decision.mode === "single") {
-      idMap = { mode: "single" };
-    }
-    const perl = which("perl", input.hostPath)?.path;
-    const compatFilter = perl === undefined ? undefined : { perl };
-    return { idMap, compatFilter, decision, cleanup };
-  } catch (error) {
-    cleanup();
-    throw error;
+  let idMap: IdMapPlan | undefined;
+  if (decision.mode === "full") {
+    const dirs = [full!.newuidmap!, full!.newgidmap!].map((p) =>
+      p.slice(0, p.lastIndexOf("/"))
+    );
+    idMap = {
+      mode: "full",
+      unshare: full!.unshare!,
+      helperPath: [...new Set(dirs)].join(":"),
+      forced: requested === "full",
+    };
+  } else if (decision.mode === "fake") {
+    const file = writeFilter(input.runDir, "fake", fakeOwnershipFilter());
+    idMap = { mode: "fake", filterFile: file };
+  } else if (decision.mode === "single") {
+    idMap = { mode: "single" };
   }
+  const perl = which("perl", input.hostPath)?.path;
+  const compatFilter = perl === undefined ? undefined : { perl };
+  return { idMap, compatFilter, decision };
 }
 
-/** Writes `bytes` to a new 0600 file in the store's state area. */
-function writeFilter(store: string, kind: string, bytes: Uint8Array): string {
-  const dir = stateDir(store);
-  Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+/** Writes `bytes` to a new 0600 file in `dir` (the run's directory). */
+function writeFilter(dir: string, kind: string, bytes: Uint8Array): string {
   const file = Deno.makeTempFileSync({
     dir,
     prefix: `seccomp-${kind}-`,
