@@ -62,11 +62,11 @@ export interface SandboxOptions {
   /** Verbose log sink. */
   log: (message: string) => void;
   /**
-   * A directory only this user can enter (mode 0700; made when missing),
-   * for the status file and the file that carries `fdArgs` (default: the
-   * temp dir); `exec` gives the run's directory in the store's state area.
+   * An existing directory only this user can enter (mode 0700), for the
+   * status file and the file that carries `fdArgs`: `exec` gives the run's
+   * directory in the store's state area, never the shared temp dir.
    */
-  privateDir?: string;
+  privateDir: string;
   /** Called with the backend's name once a command has run in it. */
   onRan?: (backend: BackendName) => void;
 }
@@ -239,19 +239,17 @@ async function runOnce(
 }
 
 /**
- * Writes `args` NUL-separated to a new file of mode 0600 in `dir` (made
- * 0700 when missing), for bwrap's `--args 4`; removed once the backend
- * exits.
+ * Writes `args` NUL-separated to a new file of mode 0600 in `dir`, for
+ * bwrap's `--args 4`; removed once the backend exits.
  */
-function writeArgsFile(args: readonly string[], dir?: string): string {
+function writeArgsFile(args: readonly string[], dir: string): string {
   const file = privateFile(dir, "polythene-args-");
   Deno.writeTextFileSync(file, nulSeparated(args));
   return file;
 }
 
-/** A new empty file of mode 0600 in `dir` (made 0700 when missing). */
-function privateFile(dir: string | undefined, prefix: string): string {
-  if (dir !== undefined) Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+/** A new empty file of mode 0600 in `dir`. */
+function privateFile(dir: string, prefix: string): string {
   return Deno.makeTempFileSync({ dir, prefix });
 }
 
