@@ -274,4 +274,32 @@ export const MUTANTS: readonly Mutant[] = [
       filter: "bubblewrap's own",
     }],
   },
+  {
+    name: "run-not-ephemeral",
+    description: "run executes in the stored entry instead of a copy",
+    file: "src/cli/run.ts",
+    search: `{ ...values, ephemeral: true }`,
+    replace: `{ ...values }`,
+    tests: [{ file: "tests/e2e/run_test.ts" }],
+  },
+  {
+    name: "run-always-pulls",
+    description: "run --pull missing pulls even when an entry is stored",
+    file: "src/image/entry_for_image.ts",
+    search:
+      `  if (stored !== undefined) return { action: "use", uuid: stored };`,
+    replace: ``,
+    tests: [{ file: "tests/unit/image/entry_for_image_test.ts" }, {
+      file: "tests/e2e/run_test.ts",
+    }],
+  },
+  {
+    name: "reuse-ignores-digest",
+    description: "pull --reuse returns an entry of another digest",
+    file: "src/image/reuse.ts",
+    search:
+      `  if (wanted.digest !== undefined && entry.digest !== wanted.digest) {`,
+    replace: `  if (wanted.digest === "never") {`,
+    tests: [{ file: "tests/e2e/run_test.ts" }],
+  },
 ];

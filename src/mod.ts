@@ -53,4 +53,5 @@ export type { PruneReason, PruneReport } from "./store/prune.ts";
 
 export * from "./library/options.ts";
 export * from "./library/functions.ts";
+export * from "./library/run.ts";
 export * from "./library/session.ts";

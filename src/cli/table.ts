@@ -19,6 +19,7 @@ import {
   TIMEOUT_OPTION,
   VERBOSE_OPTION,
 } from "./table_options.ts";
+import { runCommandSpec } from "./table_run.ts";
 
 export type {
   CommandSpec,
@@ -105,8 +106,8 @@ const STORE_COMMANDS: readonly CommandSpec[] = [
   },
 ];
 
-/** The subcommands, in the order help lists them. */
-export const COMMANDS: readonly CommandSpec[] = [
+/** The subcommands but `run`, which is derived from `pull` and `exec`. */
+const BASE_COMMANDS: readonly CommandSpec[] = [
   {
     name: "pull",
     summary: "stage an image's root filesystem in the store; prints its UUID",
@@ -164,6 +165,12 @@ export const COMMANDS: readonly CommandSpec[] = [
         short: "q",
         type: "boolean",
         help: "no progress output",
+      },
+      {
+        name: "reuse",
+        type: "boolean",
+        help:
+          "print the newest entry pulled from the same reference at the same digest instead of making another",
       },
       VERBOSE_OPTION,
       HELP_OPTION,
@@ -251,6 +258,12 @@ export const COMMANDS: readonly CommandSpec[] = [
       "~/.config/fish/completions/polythene.fish). Completes commands, options,\n" +
       "backend names and the UUIDs in the store.",
   },
+];
+
+/** The subcommands, in the order help lists them. */
+export const COMMANDS: readonly CommandSpec[] = [
+  runCommandSpec(BASE_COMMANDS),
+  ...BASE_COMMANDS,
 ];
 
 /**

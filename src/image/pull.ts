@@ -58,6 +58,7 @@ import {
 } from "./unpack.ts";
 import { freeBytes } from "../store/free_space.ts";
 import { Interruption } from "./interruption.ts";
+import { findStoredEntry, referenceKey } from "./reuse.ts";
 
 /** What to pull, and how. */
 export interface PullRequest {
@@ -83,6 +84,13 @@ export interface PullRequest {
   onLayer?: (index: number, count: number) => void;
   /** Caps for the whole image; missing ones take the defaults. */
   limits?: Partial<ImageLimits>;
+  /**
+   * Return the newest entry pulled from the same reference at the same
+   * digest (and platform), when there is one, instead of a new entry.
+   */
+  reuse?: boolean;
+  /** Told the UUID of the entry reused instead of a new one. */
+  onReuse?: (uuid: string) => void;
 }
 
 /**
@@ -128,6 +136,11 @@ export async function pullImage(request: PullRequest): Promise<string> {
   let published = false;
   try {
     const meta = await stop.race(work);
+    if ("reused" in meta) {
+      request.log(`reusing ${request.store}/${meta.reused}`);
+      request.onReuse?.(meta.reused);
+      return meta.reused;
+    }
     await writeMetadata(request.store, meta);
     await staging.publish();
     published = true;
@@ -161,7 +174,7 @@ async function fill(
   platform: Platform,
   request: PullRequest,
   signal: AbortSignal,
-): Promise<EntryMetadata> {
+): Promise<EntryMetadata | { reused: string }> {
   const asRoot = Deno.uid() === 0;
   const created = new Date().toISOString();
   const free = await freeBytes(staging.dir);
@@ -195,6 +208,8 @@ async function fill(
         client,
         cache,
       });
+      const reused = await reusable(request, source, image.digest, platform);
+      if (reused !== undefined) return { reused };
       const result = await unpackImage(image, staging.dir, {
         asRoot,
         label: request.image,
@@ -212,6 +227,15 @@ async function fill(
     } finally {
       await client.close();
     }
+  }
+  if (podmanFacts !== undefined) {
+    const reused = await reusable(
+      request,
+      source,
+      podmanFacts.digest,
+      platform,
+    );
+    if (reused !== undefined) return { reused };
   }
   if (skippedDevices > 0) {
     request.warn(
@@ -252,6 +276,22 @@ async function fill(
     ...(ownership ? { ownership } : {}),
     blobs: referencedBlobs(image),
   };
+}
+
+/** With `reuse`, the stored entry that stands for the image just resolved. */
+async function reusable(
+  request: PullRequest,
+  source: ImageSource,
+  digest: string | undefined,
+  platform: Platform,
+): Promise<string | undefined> {
+  if (!request.reuse || digest === undefined) return undefined;
+  const found = await findStoredEntry(request.store, {
+    key: referenceKey(source, request.image),
+    digest,
+    platform,
+  });
+  return found?.uuid;
 }
 
 /** The cached blobs an entry refers to: manifest, config and layers. */

@@ -83,6 +83,7 @@ export async function pull(
         )),
     onLayer: options.onLayer,
     limits: options.limits,
+    reuse: options.reuse,
   };
   return await pullImage(request);
 }

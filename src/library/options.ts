@@ -43,6 +43,11 @@ export interface PullOptions extends StoreOptions {
    * `--max-layers`); missing ones take the defaults.
    */
   limits?: Partial<ImageLimits>;
+  /**
+   * Return the newest entry pulled from the same reference at the same
+   * digest, when there is one, instead of a new entry (`pull --reuse`).
+   */
+  reuse?: boolean;
 }
 
 /** A host path made visible inside the sandbox. */
@@ -96,6 +101,24 @@ export interface ExecOptions extends StoreOptions {
   capture?: boolean;
   /** The command's stdin when capturing (implies `capture`). */
   input?: string | Uint8Array;
+}
+
+/**
+ * Options of {@linkcode run}: those of {@linkcode exec} (the run is always
+ * ephemeral) and of {@linkcode pull} (but `timeoutSeconds`, which is the
+ * command's, and `reuse`), and when to pull.
+ */
+export interface RunOptions
+  extends
+    Omit<ExecOptions, "ephemeral">,
+    Omit<PullOptions, "timeoutSeconds" | "reuse"> {
+  /**
+   * `missing` (default): pull unless an entry pulled from the same
+   * reference is stored; `always`: ask the registry for the digest and pull
+   * unless an entry at that digest is stored; `never`: stored entries only
+   * (throws {@linkcode PolytheneError}, code 1, when there is none).
+   */
+  pull?: "missing" | "always" | "never";
 }
 
 /** What {@linkcode exec} returns. */
