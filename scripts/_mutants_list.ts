@@ -302,4 +302,20 @@ export const MUTANTS: readonly Mutant[] = [
     replace: `  if (wanted.digest === "never") {`,
     tests: [{ file: "tests/e2e/run_test.ts" }],
   },
+  {
+    name: "progress-no-byte-count",
+    description: "a layer's bar never counts the bytes read",
+    file: "src/progress.ts",
+    search: `      progress.advance(bytes);\n`,
+    replace: ``,
+    tests: [{ file: "tests/e2e/output_test.ts", filter: "progress" }],
+  },
+  {
+    name: "progress-group-left-open",
+    description: "under GitHub Actions a pull's group is never closed",
+    file: "src/cli/progress.ts",
+    search: `      if (grouped) write("::endgroup::\\n");`,
+    replace: ``,
+    tests: [{ file: "tests/unit/cli/progress_test.ts" }],
+  },
 ];

@@ -18,20 +18,21 @@ export async function pullCommand(
 ): Promise<number> {
   const { pullImage } = await import("../image/pull.ts");
   const { request, progress } = pullRequestOf(values, positionals[0]!, "pull");
+  let uuid: string;
   try {
-    const uuid = await pullImage({ ...request, reuse: values.reuse === true });
-    progress.done();
-    console.log(uuid);
-    return 0;
+    uuid = await pullImage({ ...request, reuse: values.reuse === true });
+    progress.finish(true);
   } finally {
-    progress.done();
+    progress.finish();
   }
+  console.log(uuid);
+  return 0;
 }
 
 /**
  * The pull request and its progress display from `pull`'s option values
  * (also `run`'s, which takes them). `--timeout` is the pull's only for
- * `pull`.
+ * `pull`. The caller finishes the display.
  *
  * @throws {UsageError} on a malformed option value (2).
  */
@@ -41,7 +42,12 @@ export function pullRequestOf(
   command: "pull" | "run",
 ): { request: PullRequest; progress: Progress } {
   const verbose = values.verbose === true;
-  const progress = createProgress(!verbose && values.quiet !== true);
+  const progress = createProgress({
+    enabled: values.quiet !== true,
+    title: `pull ${image}`,
+    noun: "layer",
+    bar: !verbose,
+  });
   const request: PullRequest = {
     store: stringValue(values, "store"),
     image,
@@ -59,10 +65,12 @@ export function pullRequestOf(
     hostEnv: (name) => Deno.env.get(name),
     log: createLog(verbose),
     warn: (message) => {
-      progress.done();
+      progress.pause();
       console.error(`polythene: warning: ${escapeControlKeepLines(message)}`);
     },
-    onLayer: (i, n) => progress.update(`pulling ${image}: layer ${i + 1}/${n}`),
+    progress,
+    onReuse: (uuid) =>
+      progress.note(`reusing entry ${uuid} (same reference and digest)`),
   };
   return { request, progress };
 }

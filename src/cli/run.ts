@@ -21,8 +21,9 @@ export async function runCommand(
   let uuid: string;
   try {
     uuid = await entryForImage(request, values.pull as PullPolicy);
+    progress.finish(true);
   } finally {
-    progress.done();
+    progress.finish();
   }
   return await execCommand({ ...values, ephemeral: true }, [uuid], rest);
 }

@@ -15,6 +15,7 @@ import {
   ISOLATION_OPTION,
   JSON_OPTION,
   type OptionSpec,
+  QUIET_OPTION,
   STORE_OPTION,
   TIMEOUT_OPTION,
   VERBOSE_OPTION,
@@ -101,7 +102,7 @@ const STORE_COMMANDS: readonly CommandSpec[] = [
     name: "clone",
     summary:
       "copy an entry into a new one (reflink where possible); prints its UUID",
-    options: [STORE_OPTION, VERBOSE_OPTION, HELP_OPTION],
+    options: [STORE_OPTION, QUIET_OPTION, VERBOSE_OPTION, HELP_OPTION],
     positionals: [{ name: "UUID", help: "the entry to copy" }],
   },
 ];

@@ -59,6 +59,11 @@ import {
 import { freeBytes } from "../store/free_space.ts";
 import { Interruption } from "./interruption.ts";
 import { findStoredEntry, referenceKey } from "./reuse.ts";
+import {
+  countingStream,
+  type ProgressReporter,
+  SILENT_PROGRESS,
+} from "../progress.ts";
 
 /** What to pull, and how. */
 export interface PullRequest {
@@ -82,6 +87,8 @@ export interface PullRequest {
   warn: (message: string) => void;
   /** Progress: called as each layer starts. */
   onLayer?: (index: number, count: number) => void;
+  /** Progress: each layer's bytes and entries (see `src/progress.ts`). */
+  progress?: ProgressReporter;
   /** Caps for the whole image; missing ones take the defaults. */
   limits?: Partial<ImageLimits>;
   /**
@@ -218,6 +225,7 @@ async function fill(
         onLayer: request.onLayer,
         limits: request.limits,
         freeBytes: free,
+        progress: request.progress,
       });
       fileBytes = result.fileBytes;
       skippedDevices = result.skippedDevices;
@@ -380,16 +388,24 @@ async function viaPodman(
     // One flattened tar: the image's caps apply to it as to one layer.
     const limits = { ...DEFAULT_IMAGE_LIMITS, ...request.limits };
     const plan = planImage([], limits, free);
-    const stats = await extractLayer(tar, dir, {
-      asRoot,
-      log: request.log,
-      limits: layerLimits(plan, { bytes: 0, entries: 0 }),
-    }).catch((caught) => {
+    const progress = request.progress ?? SILENT_PROGRESS;
+    progress.start("podman export");
+    const stats = await extractLayer(
+      tar.pipeThrough(countingStream(progress)),
+      dir,
+      {
+        asRoot,
+        log: request.log,
+        limits: layerLimits(plan, { bytes: 0, entries: 0 }),
+        onEntry: (entries, bytes) => progress.written(entries, bytes),
+      },
+    ).catch((caught) => {
       const error = imageLimitError(caught, plan, limits);
       throw error instanceof ImageLimitError
         ? pullError(request.image, error)
         : error;
     });
+    progress.end();
     fileBytes = stats.fileBytes;
     skippedDevices = stats.skippedDevices;
   });

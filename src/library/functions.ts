@@ -82,6 +82,7 @@ export async function pull(
           `polythene: warning: ${escapeControlKeepLines(message)}`,
         )),
     onLayer: options.onLayer,
+    progress: options.progress,
     limits: options.limits,
     reuse: options.reuse,
   };

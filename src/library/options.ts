@@ -7,6 +7,7 @@
 import type { BackendName } from "../backends/names.ts";
 import type { UserIds } from "../exec/options.ts";
 import type { ImageLimits } from "../image/image_limits.ts";
+import type { ProgressReporter } from "../progress.ts";
 
 import type { IdMapChoice } from "../backends/id_map.ts";
 
@@ -36,6 +37,11 @@ export interface PullOptions extends StoreOptions {
   timeoutSeconds?: number;
   /** Called as each layer starts, with its index and the layer count. */
   onLayer?: (index: number, count: number) => void;
+  /**
+   * Told each layer's start, bytes read, entries written and end (the CLI
+   * shows them as bars or log lines); default nothing.
+   */
+  progress?: ProgressReporter;
   /** One-line warnings; default: `polythene: warning: ...` on stderr. */
   warn?: (message: string) => void;
   /**

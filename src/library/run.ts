@@ -66,6 +66,7 @@ export async function run(
           `polythene: warning: ${escapeControlKeepLines(message)}`,
         )),
     onLayer: options.onLayer,
+    progress: options.progress,
     limits: options.limits,
   };
   const uuid = await entryForImage(request, options.pull ?? "missing");
