@@ -58,7 +58,7 @@ import {
 } from "./unpack.ts";
 import { freeBytes } from "../store/free_space.ts";
 import { Interruption } from "./interruption.ts";
-import { findStoredEntry, referenceKey } from "./reuse.ts";
+import { reusableEntry } from "./reuse.ts";
 import {
   countingStream,
   type ProgressReporter,
@@ -215,7 +215,9 @@ async function fill(
         client,
         cache,
       });
-      const reused = await reusable(request, source, image.digest, platform);
+      const reused = request.reuse
+        ? await reusableEntry(request, source, image.digest, platform)
+        : undefined;
       if (reused !== undefined) return { reused };
       const result = await unpackImage(image, staging.dir, {
         asRoot,
@@ -236,8 +238,8 @@ async function fill(
       await client.close();
     }
   }
-  if (podmanFacts !== undefined) {
-    const reused = await reusable(
+  if (request.reuse && podmanFacts !== undefined) {
+    const reused = await reusableEntry(
       request,
       source,
       podmanFacts.digest,
@@ -284,22 +286,6 @@ async function fill(
     ...(ownership ? { ownership } : {}),
     blobs: referencedBlobs(image),
   };
-}
-
-/** With `reuse`, the stored entry that stands for the image just resolved. */
-async function reusable(
-  request: PullRequest,
-  source: ImageSource,
-  digest: string | undefined,
-  platform: Platform,
-): Promise<string | undefined> {
-  if (!request.reuse || digest === undefined) return undefined;
-  const found = await findStoredEntry(request.store, {
-    key: referenceKey(source, request.image),
-    digest,
-    platform,
-  });
-  return found?.uuid;
 }
 
 /** The cached blobs an entry refers to: manifest, config and layers. */

@@ -91,3 +91,23 @@ export async function findStoredEntry(
 ): Promise<EntryInfo | undefined> {
   return newestMatch(await listStore(store), wanted);
 }
+
+/**
+ * For `pull --reuse`: the UUID of the newest stored entry pulled from
+ * `request.image` at `digest` for `platform`, or undefined (also when the
+ * digest is unknown).
+ */
+export async function reusableEntry(
+  request: { store: string; image: string },
+  source: ImageSource,
+  digest: string | undefined,
+  platform: Platform,
+): Promise<string | undefined> {
+  if (digest === undefined) return undefined;
+  const found = await findStoredEntry(request.store, {
+    key: referenceKey(source, request.image),
+    digest,
+    platform,
+  });
+  return found?.uuid;
+}
