@@ -154,5 +154,21 @@ testNeeding(
       ...args.slice(1),
     ]);
     assert.deepEqual([silent.code, silent.stderr], [0, ""]);
+
+    // clone counts its copy the same way.
+    const uuid = silent.stdout.trim();
+    const cloned = await runPolythene(["clone", "--store", files.store, uuid]);
+    assert.equal(cloned.code, 0, cloned.stderr);
+    assert.match(
+      cloned.stderr,
+      new RegExp(
+        `^clone: copy of ${uuid} \\([\\d.]+ MiB\\): started\n` +
+          `clone: copy of ${uuid}: [\\d.]+ MiB in \\S+ \\([^)]+/s\\), \\d+ entries, [\\d.]+ MiB written\n$`,
+      ),
+    );
+    const quietClone = await runPolythene(
+      ["clone", "-q", "--store", files.store, uuid],
+    );
+    assert.deepEqual([quietClone.code, quietClone.stderr], [0, ""]);
   },
 );

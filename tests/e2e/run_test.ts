@@ -30,7 +30,7 @@ import {
   explain,
   tempStore,
 } from "../helpers/pull_checks.ts";
-import { run } from "../../src/mod.ts";
+import { PolytheneSession, run } from "../../src/mod.ts";
 
 /** `KIND METHOD` of each request the proxy saw, pings left out. */
 function asked(proxy: FaultProxy): string[] {
@@ -102,9 +102,13 @@ testNeeding(
 
     await t.step("the second run asks the registry nothing", async () => {
       proxy.clear();
-      const result = await polythene(ref, "--", "cat", "/etc/hello");
+      // Not quiet: with nothing to pull and no terminal, nothing is printed.
+      const result = await runPolythene(
+        ["run", "--store", store, ref, "--", "cat", "/etc/hello"],
+      );
       assert.equal(result.code, 0, explain(result));
       assert.equal(result.stdout, "one\n");
+      assert.equal(result.stderr, "");
       assert.deepEqual(asked(proxy), []);
       assert.deepEqual(await entries(store), [base]);
     });
@@ -132,6 +136,11 @@ testNeeding(
         capture: true,
       });
       assert.deepEqual([result.code, result.stdout], [0, "one\n"]);
+      const session = new PolytheneSession({ store });
+      const again = await session.run(ref, ["cat", "/etc/hello"], {
+        capture: true,
+      });
+      assert.deepEqual([again.code, again.stdout], [0, "one\n"]);
       assert.deepEqual(asked(proxy), []);
     });
 
