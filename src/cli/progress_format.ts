@@ -66,7 +66,7 @@ export function barLine(
     : humanSize(item.bytes);
   const rate = formatRate(item.bytes, elapsed);
   const perMs = elapsed > 0 ? item.bytes / elapsed : 0;
-  const eta = known && perMs > 0
+  const eta = known && perMs > 0 && item.bytes < item.total!
     ? `ETA ${formatDuration((item.total! - item.bytes) / perMs)}`
     : undefined;
   const slots = 20;
@@ -96,7 +96,9 @@ export function barLine(
   for (const parts of tries) {
     const text = compose(parts);
     if (text.length > room) continue;
-    if (!parts.bar || bar === undefined || !color) return text;
+    if (!parts.bar || bar === undefined || !color || bar.filled === 0) {
+      return text;
+    }
     // Colour the done part; escape sequences take no columns.
     const done = "#".repeat(bar.filled);
     return text.replace(
