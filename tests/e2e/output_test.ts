@@ -103,6 +103,7 @@ testNeeding(
     assert.equal(frames.at(-1), 8 << 20);
     assert.match(
       shown.shown,
+      // deno-lint-ignore no-control-regex
       /\r\x1b\[2Kpull \S+: layer 2\/2 sha256:[0-9a-f]{12}: 8\.0 MiB in [\d.ms]+ \([^)]+\/s\), 1 entry, 8\.0 MiB written\r?\n/,
     );
 

@@ -98,6 +98,7 @@ Deno.test("on a terminal: the bar grows, then the completed line", () => {
     frames.map((f) => f.match(/ (\d+ B)\/1000 B/)?.[1]),
     ["0 B", "100 B", "500 B", "1000 B", "1000 B"],
   );
+  // deno-lint-ignore no-control-regex
   assert.match(text, /\r\x1b\[2Kpull img\\x1b\[2J: layer 1\/1: 1000 B in/);
   assert.ok(!text.includes("::group::"));
 });
