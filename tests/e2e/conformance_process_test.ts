@@ -26,6 +26,11 @@ import {
   type StagedStore,
   testNeeding,
 } from "../helpers/fixtures.ts";
+import {
+  arm64StoreMissing,
+  makeArm64BusyboxStore,
+} from "../helpers/emulated_store.ts";
+import { onlySteps, type Target } from "../helpers/targets.ts";
 
 function show(result: CliResult): string {
   return `exit ${result.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`;
@@ -156,10 +161,32 @@ async function exec(run: Run): Promise<CliResult> {
   }
 }
 
-for (const backend of BACKEND_NAMES) {
-  const name = `conformance: ${backend}: process lifetime`;
-  testNeeding(missingFor(backend), name, async (t) => {
-    const staged = await makeBusyboxStore();
+/**
+ * Each run of the suite: every backend on the host's own busybox, and once
+ * under emulation (proot with qemu-user, an arm64 busybox), where only the
+ * steps named in `only` run.
+ */
+const TARGETS: Target[] = [
+  ...BACKEND_NAMES.map((backend) => ({
+    name: backend,
+    backend,
+    missing: missingFor(backend),
+    stage: () => makeBusyboxStore(),
+  })),
+  {
+    name: "proot under qemu-user (arm64)",
+    backend: "proot",
+    missing: missingFor("proot") ?? await arm64StoreMissing(),
+    stage: makeArm64BusyboxStore,
+    only: ["--timeout kills the whole tree, SIGTERM ignored: exit 124"],
+  },
+];
+
+for (const { name, backend, missing, stage, only } of TARGETS) {
+  const title = `conformance: ${name}: process lifetime`;
+  testNeeding(missing, title, async (context) => {
+    using t = onlySteps(context, only);
+    const staged = await stage();
     const tags: string[] = [];
     const newTag = () => {
       tags.push(uniqueTag());
