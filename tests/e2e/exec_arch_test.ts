@@ -222,6 +222,32 @@ testNeeding(MISSING, "exec: arm64 images run under qemu-user", async (t) => {
       );
     }
 
+    await t.step(
+      "bubblewrap over an F entry of a private binfmt_misc instance",
+      async () => {
+        // The other host shape, made without touching the host: a user
+        // namespace with its own binfmt_misc (kernel >= 6.7), where qemu
+        // is registered with the F flag; polythene runs inside it.
+        const result = await exec(pinned("bubblewrap"), ["uname", "-m"], {
+          prefix: [
+            "unshare",
+            "--user",
+            "--map-root-user",
+            "--mount",
+            "sh",
+            "-c",
+            PRIVATE_BINFMT,
+            "sh",
+            hostProgram("qemu-aarch64-static")!,
+          ],
+        });
+        assert.equal(result.code, 0, show(result));
+        assert.equal(result.stdout, "aarch64\n");
+        assert.match(result.stderr, /binfmt_misc F$/m);
+        assert.match(result.stderr, /using backend bubblewrap$/m);
+      },
+    );
+
     await t.step("a PATH without qemu: exit 126 naming it", async () => {
       const tools = [
         ...new Set(["sh", "cat", ...Object.values(BACKEND_TOOLS).flat()]),
@@ -259,6 +285,19 @@ testNeeding(MISSING, "exec: arm64 images run under qemu-user", async (t) => {
     await source.cleanup();
   }
 });
+
+/**
+ * Mounts a binfmt_misc instance of this user namespace and registers `$1`
+ * (qemu-aarch64-static) for aarch64 ELF binaries with the F flag, as
+ * Debian's qemu-user-static does host-wide; then runs the rest.
+ */
+const PRIVATE_BINFMT = `set -e
+mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+magic='\\x7fELF\\x02\\x01\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x02\\x00\\xb7\\x00'
+mask='\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\x00\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xfe\\xff\\xff\\xff'
+printf '%s' ":qemu-aarch64:M::$magic:$mask:$1:F" >/proc/sys/fs/binfmt_misc/register
+shift
+exec "$@"`;
 
 /** `--isolation B --isolation-floor B`: B or nothing. */
 function pinned(backend: BackendName): string[] {
