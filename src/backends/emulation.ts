@@ -70,6 +70,14 @@ export interface Emulation {
 }
 
 /**
+ * The OCI architecture qemu-user's `arch` emulates (`aarch64` → `arm64`),
+ * or undefined when polythene knows no image architecture for it. Pure.
+ */
+export function ociArch(arch: string): string | undefined {
+  return Object.entries(QEMU_ARCH).find(([, qemu]) => qemu === arch)?.[0];
+}
+
+/**
  * qemu-user's name for `platform`'s architecture (`arm64` → `aarch64`), or
  * undefined when qemu-user has no emulator for it. Pure.
  */

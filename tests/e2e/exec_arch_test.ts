@@ -248,6 +248,44 @@ testNeeding(MISSING, "exec: arm64 images run under qemu-user", async (t) => {
       },
     );
 
+    await t.step("doctor says which backends run arm64 images", async () => {
+      const result = await runPolythene(["doctor", "--json", "-s", store]);
+      const report = JSON.parse(result.stdout);
+      const arm = report.emulation.find((a: { arch: string }) =>
+        a.arch === "aarch64"
+      );
+      assert.equal(arm.platform, "linux/arm64", result.stdout);
+      assert.equal(arm.qemu, hostProgram("qemu-aarch64-static"));
+      const verdicts = Object.fromEntries(
+        arm.backends.map((b: { name: string; usable: boolean }) => [
+          b.name,
+          b.usable,
+        ]),
+      );
+      assert.deepEqual(verdicts, {
+        bubblewrap: refusal === undefined,
+        proot: true,
+        chroot: refusal === undefined,
+      });
+      if (refusal !== undefined) {
+        const text = await runPolythene(["doctor", "-s", store]);
+        assert.ok(
+          text.stdout.includes(
+            `    chroot: no: ${
+              refusal.replace(PLATFORM, "linux/arm64")
+            }; fix: as root: apt-get install qemu-user-static binfmt-support && update-binfmts --enable qemu-aarch64\n`,
+          ),
+          text.stdout,
+        );
+      }
+      await withPathOf(["sh", "cat", "bwrap", "proot"], async (path) => {
+        const bare = await runPolythene(["doctor", "--json", "-s", store], {
+          path,
+        });
+        assert.deepEqual(JSON.parse(bare.stdout).emulation, []);
+      });
+    });
+
     await t.step("a PATH without qemu: exit 126 naming it", async () => {
       const tools = [
         ...new Set(["sh", "cat", ...Object.values(BACKEND_TOOLS).flat()]),
