@@ -148,6 +148,12 @@ testNeeding(MISSING, "exec: arm64 images run under qemu-user", async (t) => {
       );
     });
 
+    await t.step("an ephemeral clone keeps the platform", async () => {
+      const result = await exec(["--ephemeral", "--isolation", "proot"]);
+      assert.equal(result.code, 0, show(result));
+      assert.equal(result.stdout, "aarch64\n");
+    });
+
     await t.step(
       "proot as the test user: uname -m prints aarch64",
       async () => {
