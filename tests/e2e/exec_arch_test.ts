@@ -177,6 +177,7 @@ testNeeding(MISSING, "exec: arm64 images run under qemu-user", async (t) => {
     );
 
     const refusal = await kernelRefusal();
+    const hostEntry = await readBinfmtEntry("aarch64", Deno.env.get("PATH")!);
     for (const backend of ["bubblewrap", "chroot"] as const) {
       if (refusal === undefined) {
         await t.step(
@@ -323,6 +324,13 @@ testNeeding(MISSING, "exec: arm64 images run under qemu-user", async (t) => {
           assert.match(any.stderr, /no qemu-aarch64-static or qemu-aarch64/);
         }
       });
+    });
+
+    await t.step("the host's binfmt_misc is as it was", async () => {
+      assert.deepEqual(
+        await readBinfmtEntry("aarch64", Deno.env.get("PATH")!),
+        hostEntry,
+      );
     });
   } finally {
     await Deno.remove(dir, { recursive: true });
