@@ -82,9 +82,8 @@ export function ociArch(arch: string): string | undefined {
  * undefined when qemu-user has no emulator for it. Pure.
  */
 export function qemuArch(platform: ArchOf): string | undefined {
-  const arch = QEMU_ARCH[platform.architecture.toLowerCase()];
-  if (arch === "arm" && platform.variant === "v8") return "aarch64";
-  return arch;
+  // `arm/v8` is 32-bit code on an ARMv8 core: qemu-arm, not aarch64.
+  return QEMU_ARCH[platform.architecture.toLowerCase()];
 }
 
 /**

@@ -18,6 +18,7 @@ Deno.test("qemuArch() names qemu-user's emulator for each OCI architecture", () 
   assertEquals(qemuArch(arm64), "aarch64");
   assertEquals(qemuArch(amd64), "x86_64");
   assertEquals(qemuArch({ architecture: "arm", variant: "v7" }), "arm");
+  assertEquals(qemuArch({ architecture: "arm", variant: "v8" }), "arm");
   assertEquals(qemuArch({ architecture: "386" }), "i386");
   assertEquals(qemuArch({ architecture: "ppc64le" }), "ppc64le");
   assertEquals(qemuArch({ architecture: "s390x" }), "s390x");
