@@ -4,6 +4,9 @@
  * bubblewrap, proot and chroot, as root, through the real CLI; each run is
  * `--verbose` and must log `using backend X` once (no fallback).
  *
+ * The timeout check runs once more under emulation: proot with qemu-user in
+ * an arm64 busybox (`tests/helpers/emulated_store.ts`).
+ *
  * Every run carries a unique number (`sleep TAG`), so "nothing is left" means
  * no live process whose command line holds TAG. Zombies do not count: this
  * VM's pid 1 does not reap orphans. Nothing is timed: a run must end on its
