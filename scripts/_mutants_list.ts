@@ -318,4 +318,30 @@ export const MUTANTS: readonly Mutant[] = [
     replace: ``,
     tests: [{ file: "tests/unit/cli/progress_test.ts" }],
   },
+  {
+    name: "emulation-not-passed",
+    description:
+      "exec ignores the recorded foreign platform, so bubblewrap runs an arm64 image natively",
+    file: "src/exec/exec.ts",
+    search: `      ...(emulation === undefined ? {} : { emulation }),\n`,
+    replace: ``,
+    tests: [{ file: "tests/e2e/exec_arch_test.ts" }],
+  },
+  {
+    name: "proot-without-qemu",
+    description: "proot runs a foreign image without -q",
+    file: "src/backends/proot.ts",
+    search: `    ...(qemu === undefined ? [] : ["-q", qemu]),\n`,
+    replace: ``,
+    tests: [{ file: "tests/e2e/exec_arch_test.ts" }],
+  },
+  {
+    name: "binfmt-without-f",
+    description:
+      "bubblewrap and chroot accept a binfmt_misc entry without the F flag",
+    file: "src/backends/emulation.ts",
+    search: `  if (!entry.flags.includes("F")) {`,
+    replace: `  if (!entry.flags.includes("")) {`,
+    tests: [{ file: "tests/unit/backends/emulation_test.ts" }],
+  },
 ];

@@ -123,7 +123,7 @@ testNeeding(
       const table = await ok(["ls", "-s", store]);
       assert.match(
         table,
-        /^UUID\s+IMAGE\s+REFERENCE\s+DIGEST\s+CREATED\s+SIZE\s+BACKEND\s+KIND\n/,
+        /^UUID\s+IMAGE\s+REFERENCE\s+DIGEST\s+PLATFORM\s+CREATED\s+SIZE\s+BACKEND\s+KIND\n/,
       );
       assert.equal(entry.lastBackend, null, "no command has run in it yet");
       assert.match(
