@@ -16,8 +16,12 @@
  */
 
 import assert from "node:assert/strict";
-import { type CliResult, runPolythene } from "../helpers/cli.ts";
-import { onPath, testNeeding } from "../helpers/fixtures.ts";
+import {
+  type CliResult,
+  runPolythene,
+  sourceReadableBy,
+} from "../helpers/cli.ts";
+import { onPath, testNeeding, testUser } from "../helpers/fixtures.ts";
 import { buildImage } from "../helpers/oci_image.ts";
 import {
   pushImage,
@@ -347,5 +351,98 @@ testNeeding(
       ]);
       await assertTree(exported("rootfs"), "tar");
     });
+  },
+);
+
+const USER = testUser();
+
+testNeeding(
+  USER === undefined ? 'needs the user "polythene-test"' : MISSING,
+  "commit as an unprivileged user: owners and modes as extraction recorded them; unreadable files named",
+  async () => {
+    const user = USER!;
+    await using registry = await startRegistry();
+    await using files = await tempStore(user);
+    const source = await sourceReadableBy(user);
+    const as = { user, source: source.dir };
+    try {
+      const store = files.store;
+      const image = await buildImage({
+        layers: [{
+          compression: "gzip",
+          entries: [
+            { name: "t/", type: "dir" },
+            { name: "t/gone", content: "gone\n" },
+            { name: "t/suid", content: "s\n", mode: 0o4755, uid: 10, gid: 20 },
+            { name: "t/owned", content: "o\n", uid: 1234, gid: 5678 },
+          ],
+        }],
+      });
+      await pushImage(registry, "test/user", "1", image);
+      const uuid = assertPulled(
+        await runPolythene(
+          ["pull", "-s", store, `${registry.host}/test/user:1`],
+          as,
+        ),
+      );
+      const t = `${store}/${uuid}/t`;
+      // What a provisioning run as the user does, owned by the user.
+      await Deno.remove(`${t}/gone`);
+      await Deno.writeTextFile(`${t}/owned`, "changed\n");
+      await Deno.writeTextFile(`${t}/new`, "new\n");
+      await Deno.writeTextFile(`${t}/secret`, "s\n", { mode: 0o000 });
+      await Deno.chmod(`${t}/secret`, 0o000);
+      for (const name of ["owned", "new", "secret"]) {
+        await Deno.chown(`${t}/${name}`, user.uid, user.gid);
+      }
+      const refused = await runPolythene(["commit", "-s", store, uuid], as);
+      assert.equal(refused.code, 1, explain(refused));
+      assert.match(refused.stderr, /cannot be read: \/t\/secret$/m);
+      await Deno.chmod(`${t}/secret`, 0o600);
+
+      const digest = ok(
+        await runPolythene(["commit", "-s", store, uuid], as),
+        "commit as the user",
+      );
+      const manifest = JSON.parse(
+        await Deno.readTextFile(
+          `${store}/.polythene/images/blobs/${digest.replace(":", "/")}`,
+        ),
+      );
+      const layer = manifest.layers[1];
+      const headers = await layerHeaders(store, layer.digest, layer.mediaType);
+      const owner = (name: string) => {
+        const h = headers.find((h) => h.name === name);
+        return h && `${h.uid}:${h.gid} ${h.mode.toString(8)}`;
+      };
+      assert.equal(owner("t/owned"), "1234:5678 644", "the recorded owner");
+      assert.equal(
+        owner("t/new"),
+        "0:0 644",
+        "the user's own files are root's",
+      );
+      assert.equal(owner("t/secret"), "0:0 600");
+      assert.equal(owner("t/.wh.gone"), "0:0 644");
+      assert.equal(owner("t/suid"), undefined, "unchanged, not in the layer");
+
+      await Deno.mkdir(`${files.dir}/out`);
+      await Deno.chown(`${files.dir}/out`, user.uid, user.gid);
+      const dest = `${files.dir}/out/oci`;
+      ok(
+        await runPolythene(
+          ["export", "-s", store, "--format", "oci", uuid, dest],
+          as,
+        ),
+        "export as the user",
+      );
+      await run(["umoci", "unpack", "--image", dest, `${files.dir}/tree`]);
+      const tree = await snapshot(`${files.dir}/tree/rootfs/t`);
+      assert.match(tree.suid!, /^file 4755 10:20 /);
+      assert.match(tree.owned!, /^file 0644 1234:5678 /);
+      assert.match(tree.new!, /^file 0644 0:0 /);
+      assert.equal(tree.gone, undefined);
+    } finally {
+      await source.cleanup();
+    }
   },
 );
