@@ -21,7 +21,13 @@ import {
   runPolythene,
   sourceReadableBy,
 } from "../helpers/cli.ts";
-import { onPath, testNeeding, testUser } from "../helpers/fixtures.ts";
+import {
+  makeBusyboxStore,
+  onPath,
+  testNeeding,
+  testUser,
+} from "../helpers/fixtures.ts";
+import { commit, exportImage } from "../../src/mod.ts";
 import { buildImage } from "../helpers/oci_image.ts";
 import {
   pushImage,
@@ -446,3 +452,27 @@ testNeeding(
     }
   },
 );
+
+Deno.test("library: commit and exportImage of an entry with no known base", async () => {
+  const staged = await makeBusyboxStore();
+  try {
+    const { store, uuid, rootfs } = staged;
+    await Deno.writeTextFile(`${rootfs}/etc/motd`, "provisioned\n");
+    await Deno.writeTextFile(`${rootfs}/.polythene-meta`, "image=busybox\n");
+    const made = await commit(uuid, { store, ref: "local/busybox:1" });
+    assert.equal(made.onBase, false);
+    assert.equal(made.ref, "docker.io/local/busybox:1");
+    const dest = `${staged.store}/../rootfs.tar`;
+    assert.equal(
+      await exportImage("local/busybox:1", dest, "tar", { store }),
+      made.digest,
+    );
+    const listing = await run(["tar", "-tf", dest]);
+    const names = listing.trim().split("\n");
+    assert.ok(names.includes("bin/busybox"), "the whole tree is in the layer");
+    assert.ok(names.includes("etc/motd"));
+    assert.ok(!names.includes(".polythene-meta"));
+  } finally {
+    await staged.cleanup();
+  }
+});
