@@ -4,7 +4,9 @@
  * disk (a file deleted, a directory emptied and refilled, a file replaced
  * by a directory and back, owners, modes, links, a device), committed, and
  * exported; `umoci unpack` of the `oci` layout, `skopeo copy` of the
- * `oci-archive` and `docker-archive`, `podman load` + `create` + `export`,
+ * `oci-archive` and `docker-archive`, `podman load` (of the docker archive:
+ * podman unpacks an OCI archive under /var/tmp, whatever TMPDIR says) +
+ * `create` + `export`,
  * and the plain `tar` each give back the entry's tree. The new layer holds
  * only the difference (whiteouts, an opaque marker), and polythene's own
  * files are left out while the image's own empty `/etc/hosts` is kept.
@@ -58,10 +60,13 @@ const MISSING = (() => {
 
 const LONG = `t/${"long-name-".repeat(12)}end`;
 
+/** Where skopeo and podman put big temporary files (default /var/tmp). */
+let scratch = "/tmp";
+
 async function run(argv: string[], env?: Record<string, string>) {
   const out = await new Deno.Command(argv[0]!, {
     args: argv.slice(1),
-    env,
+    env: { TMPDIR: scratch, ...env },
     stdin: "null",
   }).output();
   const stderr = new TextDecoder().decode(out.stderr);
@@ -117,6 +122,7 @@ testNeeding(
   async (t) => {
     await using registry = await startRegistry();
     await using files = await tempStore();
+    scratch = files.dir;
     const store = files.store;
     const image = await buildImage({
       layers: [{
@@ -289,6 +295,8 @@ testNeeding(
         const layout = exported(`${format}-layout`);
         await run([
           "skopeo",
+          "--tmpdir",
+          scratch,
           "copy",
           "--quiet",
           `${format}:${exported(format)}`,
@@ -305,7 +313,7 @@ testNeeding(
       });
     }
 
-    await t.step("podman load + create + export", async () => {
+    await t.step("podman load (docker-archive) + create + export", async () => {
       const conf = exported("storage.conf");
       await Deno.writeTextFile(
         conf,
@@ -316,13 +324,24 @@ testNeeding(
         CONTAINERS_STORAGE_CONF: conf,
         PATH: Deno.env.get("PATH")!,
       };
+      // Podman's own state goes under the test's directory, not /run.
+      const podman = [
+        "podman",
+        "--tmpdir",
+        exported("podman-run"),
+        "--events-backend",
+        "none",
+      ];
       try {
-        await run(["podman", "load", "-q", "-i", exported("oci-archive")], env);
+        await run(
+          [...podman, "load", "-q", "-i", exported("docker-archive")],
+          env,
+        );
         const id = (await run(
-          ["podman", "create", "docker.io/test/app:v1", "/bin/true"],
+          [...podman, "create", "docker.io/test/app:v1", "/bin/true"],
           env,
         )).trim();
-        await run(["podman", "export", "-o", exported("podman.tar"), id], env);
+        await run([...podman, "export", "-o", exported("podman.tar"), id], env);
         await Deno.mkdir(exported("podman"));
         await run([
           "tar",
@@ -334,8 +353,8 @@ testNeeding(
         ]);
         assert.deepEqual(await snapshot(`${exported("podman")}/t`), want);
       } finally {
-        await new Deno.Command("podman", {
-          args: ["system", "reset", "--force"],
+        await new Deno.Command(podman[0]!, {
+          args: [...podman.slice(1), "system", "reset", "--force"],
           env,
           stdin: "null",
           stdout: "null",
