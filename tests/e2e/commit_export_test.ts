@@ -478,7 +478,15 @@ Deno.test("library: commit and exportImage of an entry with no known base", asyn
     const { store, uuid, rootfs } = staged;
     await Deno.writeTextFile(`${rootfs}/etc/motd`, "provisioned\n");
     await Deno.writeTextFile(`${rootfs}/.polythene-meta`, "image=busybox\n");
-    const made = await commit(uuid, { store, ref: "local/busybox:1" });
+    const made = await commit(uuid, {
+      store,
+      ref: "local/busybox:1",
+      compression: "zstd",
+    });
+    assert.equal(
+      made.layer.mediaType,
+      "application/vnd.oci.image.layer.v1.tar+zstd",
+    );
     assert.equal(made.onBase, false);
     assert.equal(made.ref, "docker.io/local/busybox:1");
     const dest = `${staged.store}/../rootfs.tar`;

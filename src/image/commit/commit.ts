@@ -20,7 +20,11 @@
  * @module
  */
 
-import { RootfsNotFoundError } from "../../errors.ts";
+import {
+  EntryBusyError,
+  PolytheneError,
+  RootfsNotFoundError,
+} from "../../errors.ts";
 import { detectFullMapHost } from "../../process/subids.ts";
 import { BlobCache } from "../../store/blob_cache.ts";
 import { readCreated } from "../../store/created_paths.ts";
@@ -113,6 +117,13 @@ export async function commitEntry(
     mode: "exclusive",
     wait: false,
     doing: "committing",
+  }).catch((error) => {
+    if (!(error instanceof EntryBusyError)) throw error;
+    throw new PolytheneError(error.message, {
+      exitCode: error.exitCode,
+      hint: "commit when the command running in it has ended",
+      cause: error,
+    });
   });
   const meta = await readMetadata(store, uuid);
   const cache = new BlobCache(store, uuid);

@@ -5,8 +5,8 @@
  *
  * Files are written under a temporary name beside DEST (`O_EXCL`, so never
  * through a link) and renamed into place when complete; an `oci` DEST is a
- * new directory, or an empty one. Blobs are copied from the image store, or
- * hard-linked into an `oci` directory on the same file system.
+ * new directory, or an empty one of yours, and its files are made with
+ * `O_EXCL` too. Blobs are copied from the image store.
  *
  * Permissions: `--allow-read` on the store, `--allow-write` on DEST's
  * directory.
@@ -303,6 +303,14 @@ async function writeLayoutDir(
     const info = await Deno.lstat(dest);
     const empty = info.isDirectory &&
       (await Deno.readDir(dest)[Symbol.asyncIterator]().next()).done;
+    if (empty && info.uid !== Deno.uid()) {
+      // Another user could swap names inside it for links while we write.
+      throw new ExportTargetError(
+        dest,
+        `it is owned by uid ${info.uid}, not by you`,
+        "give a path that does not exist yet, or a directory you own",
+      );
+    }
     if (!empty) {
       throw new ExportTargetError(
         dest,
@@ -326,7 +334,12 @@ async function writeLayoutDir(
     } catch {
       // Not yet.
     }
-    await Deno.copyFile(file.path, target);
-    await Deno.chmod(target, 0o644);
+    // O_EXCL: never through a link someone put at the name.
+    const out = await Deno.open(target, {
+      write: true,
+      createNew: true,
+      mode: 0o644,
+    });
+    await (await Deno.open(file.path)).readable.pipeTo(out.writable);
   }
 }
