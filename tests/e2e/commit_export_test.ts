@@ -30,6 +30,7 @@ import {
   testUser,
 } from "../helpers/fixtures.ts";
 import { commit, exportImage } from "../../src/mod.ts";
+import { lockEntry } from "../../src/store/lock.ts";
 import { buildImage } from "../helpers/oci_image.ts";
 import {
   pushImage,
@@ -499,6 +500,65 @@ Deno.test("library: commit and exportImage of an entry with no known base", asyn
     assert.ok(names.includes("bin/busybox"), "the whole tree is in the layer");
     assert.ok(names.includes("etc/motd"));
     assert.ok(!names.includes(".polythene-meta"));
+  } finally {
+    await staged.cleanup();
+  }
+});
+
+Deno.test("commit and export failures are one clear line with the CLI's exit code", async () => {
+  const staged = await makeBusyboxStore();
+  try {
+    const { store, uuid } = staged;
+    const cli = (args: string[]) =>
+      runPolythene([args[0]!, "-s", store, ...args.slice(1)]);
+    const fails = async (args: string[], code: number, line: RegExp) => {
+      const result = await cli(args);
+      assert.equal(result.code, code, explain(result));
+      assert.match(result.stderr.split("\n")[0]!, line);
+      assert.equal(result.stdout, "");
+    };
+    await fails(
+      ["commit", "0190a0b0-0000-7000-8000-0000000000ff"],
+      1,
+      /^polythene: No such UUID rootfs: 0190a0b0-/,
+    );
+    await fails(
+      ["commit", "--change", "CMD=sh", uuid],
+      2,
+      /^polythene: Invalid --change "CMD=sh": use ENV=NAME=VALUE or WORKDIR=\/path$/,
+    );
+    await fails(
+      ["commit", uuid, "Bad/Name"],
+      2,
+      /^polythene: Invalid REF "Bad\/Name": /,
+    );
+    {
+      using _held = await lockEntry(store, uuid, {
+        mode: "shared",
+        wait: true,
+      });
+      await fails(
+        ["commit", uuid],
+        1,
+        new RegExp(
+          `^polythene: Entry ${uuid} is in use .*: not committing it$`,
+        ),
+      );
+    }
+    await fails(
+      ["export", "--format", "tar", "nothing:here", `${store}/../x.tar`],
+      1,
+      /^polythene: No local image for "nothing:here" in /,
+    );
+    ok(await cli(["commit", uuid]), "commit");
+    const dest = `${store}/../taken.tar`;
+    await Deno.writeTextFile(dest, "mine\n");
+    await fails(
+      ["export", "--format", "tar", uuid, dest],
+      1,
+      /^polythene: Cannot export to ".*taken.tar": it already exists$/,
+    );
+    assert.equal(await Deno.readTextFile(dest), "mine\n");
   } finally {
     await staged.cleanup();
   }
