@@ -563,3 +563,29 @@ Deno.test("commit and export failures are one clear line with the CLI's exit cod
     await staged.cleanup();
   }
 });
+
+Deno.test("commit names a file whose name is not UTF-8 instead of failing inside", async () => {
+  const staged = await makeBusyboxStore();
+  try {
+    await run([
+      "sh",
+      "-c",
+      `: > "$1/etc/$(printf 'a\\377b')"`,
+      "sh",
+      staged.rootfs,
+    ]);
+    const result = await runPolythene([
+      "commit",
+      "-s",
+      staged.store,
+      staged.uuid,
+    ]);
+    assert.equal(result.code, 1, explain(result));
+    assert.match(
+      result.stderr,
+      /^polythene: Cannot commit .*: 1 name\(s\) are not UTF-8: \/etc\/a\uFFFDb$/m,
+    );
+  } finally {
+    await staged.cleanup();
+  }
+});
