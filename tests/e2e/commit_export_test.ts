@@ -528,6 +528,11 @@ Deno.test("commit and export failures are one clear line with the CLI's exit cod
       /^polythene: Invalid --change "CMD=sh": use ENV=NAME=VALUE or WORKDIR=\/path$/,
     );
     await fails(
+      ["commit", uuid, `app@sha256:${"a".repeat(64)}`],
+      2,
+      /^polythene: Invalid REF "app@sha256:a+": it names a digest/,
+    );
+    await fails(
       ["commit", uuid, "Bad/Name"],
       2,
       /^polythene: Invalid REF "Bad\/Name": /,

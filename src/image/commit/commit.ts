@@ -24,6 +24,7 @@ import {
   EntryBusyError,
   PolytheneError,
   RootfsNotFoundError,
+  UsageError,
 } from "../../errors.ts";
 import { detectFullMapHost } from "../../process/subids.ts";
 import { BlobCache } from "../../store/blob_cache.ts";
@@ -110,6 +111,12 @@ export async function commitEntry(
   const log = request.log ?? (() => {});
   const changes: Change[] = (request.changes ?? []).map(parseChange);
   const ref = request.ref === undefined ? undefined : normalizeRef(request.ref);
+  if (ref?.includes("@")) {
+    throw new UsageError(
+      `Invalid REF "${request.ref}": it names a digest; give a name and tag`,
+      "commit",
+    );
+  }
   const { store, uuid } = request;
   const root = entryPath(store, uuid);
   if (!await checkStoreRoot(store)) throw new RootfsNotFoundError(uuid, root);
