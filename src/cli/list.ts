@@ -23,11 +23,21 @@ export async function listCommand(values: OptionValues): Promise<number> {
     return 0;
   }
   console.log(formatTable(
-    ["UUID", "IMAGE", "DIGEST", "CREATED", "SIZE", "BACKEND", "KIND"],
+    [
+      "UUID",
+      "IMAGE",
+      "REFERENCE",
+      "DIGEST",
+      "CREATED",
+      "SIZE",
+      "BACKEND",
+      "KIND",
+    ],
     entries.map((e) =>
       [
         e.uuid,
         e.image ?? "-",
+        e.normalized ?? "-",
         shortDigest(e.digest),
         shortTime(e.created ?? e.modified),
         humanSize(e.size),

@@ -43,6 +43,14 @@ async function dispatch(parsed: Parsed): Promise<number> {
           const { pullCommand } = await import("./pull.ts");
           return await pullCommand(parsed.values, parsed.positionals);
         }
+        case "run": {
+          const { runCommand } = await import("./run.ts");
+          return await runCommand(
+            parsed.values,
+            parsed.positionals,
+            parsed.rest,
+          );
+        }
         case "exec": {
           const { execCommand } = await import("./exec.ts");
           return await execCommand(

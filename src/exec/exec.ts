@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { ProgressReporter } from "../progress.ts";
 import { detectHost } from "../backends/host.ts";
 import { atOrAbove, type BackendName } from "../backends/names.ts";
 import { ProbeCache } from "../backends/probe_cache.ts";
@@ -53,6 +54,8 @@ export interface ExecRequest {
   capture?: OutputCapture;
   /** Verbose log sink. */
   log: Log;
+  /** `--ephemeral`: the copy's progress (see `src/progress.ts`). */
+  progress?: ProgressReporter;
 }
 
 /**

@@ -18,8 +18,10 @@ import type {
   PruneOptions,
   PullOptions,
   RemoveOptions,
+  RunOptions,
   StoreOptions,
 } from "./options.ts";
+import { run } from "./run.ts";
 import { hostEnv, storeFrom } from "./_env.ts";
 import {
   clone,
@@ -99,6 +101,33 @@ export class PolytheneSession {
     options: ExecOptions = {},
   ): Promise<ExecResult> {
     return exec(uuid, argv, {
+      ...this.#defaults(),
+      isolation: this.isolation,
+      ...options,
+    });
+  }
+
+  /**
+   * {@linkcode run} in this store, with the session's isolation: the entry
+   * `image` stands for, pulled when missing, copied for the command.
+   */
+  run(
+    image: string,
+    argv: readonly string[],
+    options: RunOptions & ({ capture: true } | { input: string | Uint8Array }),
+  ): Promise<CapturedExecResult>;
+  /** {@linkcode run} with stdio passed through. */
+  run(
+    image: string,
+    argv: readonly string[],
+    options?: RunOptions,
+  ): Promise<ExecResult>;
+  run(
+    image: string,
+    argv: readonly string[],
+    options: RunOptions = {},
+  ): Promise<ExecResult> {
+    return run(image, argv, {
       ...this.#defaults(),
       isolation: this.isolation,
       ...options,
