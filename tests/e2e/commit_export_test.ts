@@ -199,6 +199,29 @@ testNeeding(
       await Deno.readTextFile(`${layout}/blobs/${digest.replace(":", "/")}`),
     );
 
+    await t.step(
+      "the image is recorded under its REF, on its base",
+      async () => {
+        const index = JSON.parse(
+          await Deno.readTextFile(`${layout}/index.json`),
+        );
+        assert.deepEqual(
+          index.manifests.map((d: { digest: string }) => d.digest),
+          [
+            digest,
+          ],
+        );
+        assert.deepEqual(
+          index.manifests[0].annotations["io.polythene.base"],
+          `${registry.host}/test/base:1`,
+        );
+        assert.equal(
+          index.manifests[0].annotations["org.opencontainers.image.ref.name"],
+          "docker.io/test/app:v1",
+        );
+      },
+    );
+
     await t.step("the new layer holds only the difference", async () => {
       assert.equal(manifest.layers.length, 3);
       assert.equal(

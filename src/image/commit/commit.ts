@@ -188,7 +188,12 @@ export async function commitEntry(
     mediaType: "application/vnd.oci.image.manifest.v1+json",
     ...manifest,
   };
-  await addLocalImage(store, { manifest: descriptor, ref, entry: uuid });
+  await addLocalImage(store, {
+    manifest: descriptor,
+    ref,
+    entry: uuid,
+    ...(base && meta?.normalized ? { base: meta.normalized } : {}),
+  });
   return {
     digest: manifest.digest,
     ...(ref ? { ref } : {}),
