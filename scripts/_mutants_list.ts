@@ -332,6 +332,16 @@ export const MUTANTS: readonly Mutant[] = [
     tests: [{ file: "tests/unit/image/commit/layer_plan_test.ts" }, COMMIT],
   },
   {
+    name: "commit-whole-tree",
+    description: "commit writes the whole tree again instead of the difference",
+    file: "src/image/commit/layer_plan.ts",
+    search: "    const whole = base === undefined || forced;\n",
+    replace: "    const whole = true;\n",
+    tests: [{ file: "tests/unit/image/commit/layer_plan_test.ts" }, {
+      file: "tests/e2e/commit_debian_test.ts",
+    }],
+  },
+  {
     name: "commit-keeps-mount-points",
     description: "commit puts the empty mount points exec made into the image",
     file: "src/image/commit/commit.ts",
