@@ -22,6 +22,8 @@ import {
 } from "./table_options.ts";
 import { runCommandSpec } from "./table_run.ts";
 
+import { IMAGE_COMMANDS } from "./table_images.ts";
+
 export type {
   CommandSpec,
   OptionSpec,
@@ -216,6 +218,7 @@ const BASE_COMMANDS: readonly CommandSpec[] = [
       "in the rootfs.",
   },
   ...STORE_COMMANDS,
+  ...IMAGE_COMMANDS,
   {
     name: "doctor",
     summary: "check which backends work here, why not, and how to fix them",

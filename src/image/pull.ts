@@ -36,6 +36,7 @@ import {
   podmanTlsVerify,
 } from "./podman.ts";
 import type { SourceImage } from "./reader.ts";
+import { baseRecord } from "./base_record.ts";
 import { RegistryClient } from "./registry/mod.ts";
 import { unpackArchiveFiles } from "./sources/archive_files.ts";
 import { resolveDockerArchive } from "./sources/docker_archive.ts";
@@ -57,6 +58,7 @@ import {
   unpackImage,
 } from "./unpack.ts";
 import { freeBytes } from "../store/free_space.ts";
+import { appendCreated } from "../store/created_paths.ts";
 import { Interruption } from "./interruption.ts";
 import { reusableEntry } from "./reuse.ts";
 import {
@@ -253,7 +255,11 @@ async function fill(
         "only root can create them; their numbers are in the metadata",
     );
   }
-  await ensureRuntimeDirs(staging.dir);
+  appendCreated(
+    request.store,
+    staging.uuid,
+    await ensureRuntimeDirs(staging.dir),
+  );
   await writeLegacyMeta(staging.dir, request.image, created).catch((error) => {
     if (!(error instanceof UnsafeTargetError)) throw error;
     throw new PolytheneError(
@@ -285,6 +291,7 @@ async function fill(
       : {}),
     ...(ownership ? { ownership } : {}),
     blobs: referencedBlobs(image),
+    ...(baseRecord(image) ? { image: baseRecord(image) } : {}),
   };
 }
 
@@ -398,13 +405,17 @@ async function viaPodman(
   return { fileBytes, skippedDevices, facts };
 }
 
-async function ensureRuntimeDirs(dir: string): Promise<void> {
+/** Makes `/dev`, `/proc` and `/tmp` when missing; returns those it made. */
+async function ensureRuntimeDirs(dir: string): Promise<string[]> {
+  const made: string[] = [];
   for (const sub of ["dev", "proc", "tmp"]) {
     try {
       await Deno.mkdir(`${dir}/${sub}`);
       if (sub === "tmp") await Deno.chmod(`${dir}/${sub}`, 0o1777);
+      made.push(`/${sub}`);
     } catch (error) {
       if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
     }
   }
+  return made;
 }

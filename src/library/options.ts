@@ -170,3 +170,32 @@ export interface DoctorOptions extends StoreOptions {
   /** `--id-map` exec would get; default `POLYTHENE_ID_MAP`, else `auto`. */
   idMap?: IdMapChoice;
 }
+
+/** Options of {@linkcode commit}. */
+export interface CommitOptions extends StoreOptions {
+  /** A name for the image (normalised as pull normalises references). */
+  ref?: string;
+  /** Config edits: `ENV=NAME=VALUE`, `WORKDIR=/path`. */
+  changes?: readonly string[];
+  /** The comment of the commit's history item. */
+  message?: string;
+  /** Layer compression; default gzip. */
+  compression?: "gzip" | "zstd";
+  /** Receives warnings (a socket left out); default: stderr. */
+  warn?: (message: string) => void;
+}
+
+/** What {@linkcode commit} made. */
+export interface CommitResult {
+  /** The image manifest's digest (`sha256:...`). */
+  digest: string;
+  /** The normalised REF, when one was given. */
+  ref?: string;
+  /** The new layer's blob. */
+  layer: { mediaType: string; digest: string; size: number };
+  /** Whether the image sits on the pulled base's layers. */
+  onBase: boolean;
+}
+
+/** What {@linkcode exportImage} writes. */
+export type ExportFormat = "oci" | "oci-archive" | "docker-archive" | "tar";

@@ -241,3 +241,27 @@ function realDirectorySync(uuid: string, path: string): Deno.FileInfo {
   }
   return info;
 }
+
+/**
+ * Takes an exclusive `flock` on the lock file at `path` (created with mode
+ * 0600 when missing), waiting for other holders: it serialises the
+ * read-modify-write of a small shared state file such as the local image
+ * store's `index.json`. The file's parent must be a private directory
+ * (mode 0700) this process made or checked, so nobody else can have put a
+ * link at `path`; the lock file itself is never written to.
+ */
+export async function lockStateFile(path: string): Promise<EntryLock> {
+  const file = await Deno.open(path, {
+    read: true,
+    write: true,
+    create: true,
+    mode: 0o600,
+  });
+  try {
+    await file.lock(true);
+  } catch (error) {
+    file.close();
+    throw error;
+  }
+  return fileLock(path, file);
+}
