@@ -26,7 +26,9 @@ export async function pullCommand(
       platform: typeof values.platform === "string"
         ? values.platform
         : undefined,
-      puller: values.puller === "podman" ? "podman" : "native",
+      puller: values.puller === "podman" || values.puller === "auto"
+        ? values.puller
+        : "native",
       tlsVerify: values["tls-verify"] !== false,
       timeoutSeconds: timeoutSeconds(values, "pull"),
       limits: {

@@ -31,6 +31,12 @@ export const PODMAN_ENV_VARS = [
   "CONTAINERS_CONF",
   "CONTAINERS_REGISTRIES_CONF",
   "CONTAINERS_STORAGE_CONF",
+  "HTTPS_PROXY",
+  "https_proxy",
+  "HTTP_PROXY",
+  "http_proxy",
+  "NO_PROXY",
+  "no_proxy",
 ] as const;
 
 /**

@@ -17,7 +17,7 @@ import { v7 as uuidv7 } from "../npm/uuid.ts";
 import { PolytheneError } from "../errors.ts";
 import type { Log } from "../log.ts";
 import { which } from "../process/which.ts";
-import { BlobCache, removeTemporaries } from "../store/blob_cache.ts";
+import { removeTemporaries } from "../store/blob_cache.ts";
 import {
   type EntryMetadata,
   LEGACY_META_NAME,
@@ -36,13 +36,9 @@ import {
   podmanTlsVerify,
 } from "./podman.ts";
 import type { SourceImage } from "./reader.ts";
-import { RegistryClient } from "./registry/mod.ts";
-import { unpackArchiveFiles } from "./sources/archive_files.ts";
-import { resolveDockerArchive } from "./sources/docker_archive.ts";
-import { OciLayout } from "./sources/oci_layout.ts";
-import { registrySource } from "./sources/registry_source.ts";
+import { nativePull } from "./native_pull.ts";
 import { type ImageSource, parseImageSource } from "./source.ts";
-import type { Platform } from "./types.ts";
+import type { ImageReference, Platform } from "./types.ts";
 import { extractLayer } from "./layers/mod.ts";
 import {
   DEFAULT_IMAGE_LIMITS,
@@ -50,12 +46,7 @@ import {
   type ImageLimits,
   planImage,
 } from "./image_limits.ts";
-import {
-  imageLimitError,
-  layerLimits,
-  pullError,
-  unpackImage,
-} from "./unpack.ts";
+import { imageLimitError, layerLimits, pullError } from "./unpack.ts";
 import { freeBytes } from "../store/free_space.ts";
 import { Interruption } from "./interruption.ts";
 
@@ -67,8 +58,11 @@ export interface PullRequest {
   image: string;
   /** `os/arch[/variant]`; default this host. */
   platform?: string;
-  /** `native` (default) or `podman`. */
-  puller: "native" | "podman";
+  /**
+   * `native` (default), `podman`, or `auto`: native, then podman when the
+   * native client reaches no registry location (see `native_pull.ts`).
+   */
+  puller: "native" | "podman" | "auto";
   /** false allows plain http and unverified TLS. */
   tlsVerify: boolean;
   /** Give up after this many seconds (exit 124). */
@@ -169,11 +163,34 @@ async function fill(
     `free space in the store: ${free === undefined ? "unknown" : free}`,
   );
   let image: SourceImage | undefined;
+  let resolvedRef: ImageReference | undefined;
   let fileBytes = 0;
   let skippedDevices = 0;
   let ownership: EntryMetadata["ownership"];
   let podmanFacts: PodmanImageFacts | undefined;
-  if (request.puller === "podman" || source.kind === "containers-storage") {
+  let puller: "native" | "podman" =
+    request.puller === "podman" || source.kind === "containers-storage"
+      ? "podman"
+      : "native";
+  if (puller === "native") {
+    const native = await nativePull(staging, source, platform, request, {
+      signal,
+      asRoot,
+      free,
+      podmanInstalled: () =>
+        which("podman", request.hostEnv("PATH") ?? "") !== undefined,
+    });
+    if ("unreachable" in native) {
+      request.warn(
+        `the native puller could not reach any registry location for "${request.image}" (${native.unreachable.detail}); pulling through podman instead (--puller auto)`,
+      );
+      puller = "podman";
+    } else {
+      ({ image, ref: resolvedRef, fileBytes, skippedDevices, ownership } =
+        native);
+    }
+  }
+  if (puller === "podman") {
     ({ fileBytes, skippedDevices, facts: podmanFacts } = await viaPodman(
       staging.dir,
       source,
@@ -182,36 +199,6 @@ async function fill(
       asRoot,
       free,
     ));
-  } else {
-    const cache = new BlobCache(request.store, staging.uuid);
-    const client = new RegistryClient({
-      tlsVerify: request.tlsVerify,
-      log: request.log,
-      signal,
-      documents: cache,
-    });
-    try {
-      image = await resolveSource(source, platform, request, staging, {
-        client,
-        cache,
-      });
-      const result = await unpackImage(image, staging.dir, {
-        asRoot,
-        label: request.image,
-        log: request.log,
-        signal,
-        onLayer: request.onLayer,
-        limits: request.limits,
-        freeBytes: free,
-      });
-      fileBytes = result.fileBytes;
-      skippedDevices = result.skippedDevices;
-      ownership = result.ownership?.size
-        ? result.ownership.toJSON()
-        : undefined;
-    } finally {
-      await client.close();
-    }
   }
   if (skippedDevices > 0) {
     request.warn(
@@ -233,7 +220,7 @@ async function fill(
     uuid: staging.uuid,
     reference: request.image,
     ...(source.kind === "registry"
-      ? { normalized: formatReference(source.reference) }
+      ? { normalized: formatReference(resolvedRef ?? source.reference) }
       : {}),
     ...(image?.digest ?? podmanFacts?.digest
       ? { digest: image?.digest ?? podmanFacts?.digest }
@@ -241,9 +228,7 @@ async function fill(
     ...(image?.platform ?? podmanFacts?.platform ?? platform
       ? { platform: image?.platform ?? podmanFacts?.platform ?? platform }
       : {}),
-    puller: request.puller === "podman" || source.kind === "containers-storage"
-      ? "podman"
-      : "native",
+    puller,
     created,
     size: fileBytes,
     ...(image?.config.config ?? podmanFacts?.config
@@ -263,45 +248,6 @@ function referencedBlobs(image: SourceImage | undefined): string[] {
     ...image.layers.map((layer) => layer.digest),
   ];
   return [...new Set(digests.filter((d): d is string => d !== undefined))];
-}
-
-async function resolveSource(
-  source: ImageSource,
-  platform: Platform,
-  request: PullRequest,
-  staging: Staging,
-  registry: { client: RegistryClient; cache: BlobCache },
-): Promise<SourceImage> {
-  switch (source.kind) {
-    case "registry":
-      return await registrySource(
-        registry.client,
-        source.reference,
-        platform,
-        registry.cache,
-        request.log,
-      );
-    case "oci":
-      return await new OciLayout(source.path, request.image).resolve(
-        source.tag,
-        platform,
-      );
-    case "oci-archive": {
-      const dir = await staging.scratch();
-      await unpackArchiveFiles(source.path, dir, request.image);
-      return await new OciLayout(dir, request.image).resolve(
-        source.tag,
-        platform,
-      );
-    }
-    case "docker-archive": {
-      const dir = await staging.scratch();
-      await unpackArchiveFiles(source.path, dir, request.image);
-      return await resolveDockerArchive(dir, source, request.image);
-    }
-    case "containers-storage":
-      throw new TypeError("containers-storage goes through podman");
-  }
 }
 
 async function viaPodman(

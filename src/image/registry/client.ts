@@ -114,6 +114,16 @@ export interface RegistryClientOptions {
   signal?: AbortSignal;
   /** Where configs are kept between pulls (the store's blob cache). */
   documents?: DocumentCache;
+  /**
+   * Registries (`HOST[:PORT]`) treated as with `tlsVerify: false`:
+   * registries.conf's `insecure = true`.
+   */
+  insecureRegistries?: readonly string[];
+  /**
+   * Where `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` are read (see
+   * `proxy.ts`); default: no proxy.
+   */
+  proxyEnv?: (name: string) => string | undefined;
 }
 
 /**
@@ -160,6 +170,8 @@ export interface OpenBlobOptions {
 interface Endpoint {
   /** `scheme://host[:port]/`. */
   base: URL;
+  /** Whether certificates are verified and plain http refused here. */
+  tlsVerify: boolean;
   transport: ClosableTransport;
   challenge?: Challenge;
 }
@@ -191,6 +203,8 @@ export class RegistryClient {
   readonly #userAgent: string;
   readonly #signal?: AbortSignal;
   readonly #documents?: DocumentCache;
+  readonly #insecure: ReadonlySet<string>;
+  readonly #proxyEnv?: (name: string) => string | undefined;
   readonly #endpoints = new Map<string, Promise<Endpoint>>();
   readonly #authorizations = new Map<string, Promise<string | undefined>>();
   readonly #credentialCache = new Map<
@@ -213,6 +227,8 @@ export class RegistryClient {
     this.#userAgent = options.userAgent ?? "polythene";
     this.#signal = options.signal;
     this.#documents = options.documents;
+    this.#insecure = new Set(options.insecureRegistries ?? []);
+    this.#proxyEnv = options.proxyEnv;
   }
 
   /** Closes every connection the client holds. */
@@ -640,14 +656,20 @@ export class RegistryClient {
       ...this.#caCerts,
       ...await registryCaCerts(ref.registry, this.#certsDirs),
     ];
-    const transport = createTransport({ tlsVerify: this.#tlsVerify, caCerts });
-    const httpAllowed = !this.#tlsVerify ||
-      isLoopbackHost(registryHostname(host));
+    const tlsVerify = this.#tlsVerify && !this.#insecure.has(ref.registry);
+    const transport = createTransport({
+      tlsVerify,
+      caCerts,
+      proxyEnv: this.#proxyEnv,
+      log: (message) => this.#log(`${host}: ${message}`),
+    });
+    const httpAllowed = !tlsVerify || isLoopbackHost(registryHostname(host));
     const schemes = httpAllowed ? ["https", "http"] : ["https"];
     let firstError: RegistryError | undefined;
     for (const scheme of schemes) {
       const endpoint: Endpoint = {
         base: new URL(`${scheme}://${host}/`),
+        tlsVerify,
         transport,
       };
       const last = scheme === schemes[schemes.length - 1];
@@ -915,7 +937,7 @@ export class RegistryClient {
     init: RequestInit,
   ): Promise<Response> {
     const allowHttp = (target: URL) =>
-      plainHttpAllowed(target, this.#tlsVerify);
+      plainHttpAllowed(target, endpoint.tlsVerify);
     if (url.protocol === "http:" && !allowHttp(url)) {
       throw new RegistryError(
         image,
