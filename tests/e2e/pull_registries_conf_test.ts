@@ -18,6 +18,7 @@
 import assert from "node:assert/strict";
 import { runPolythene } from "../helpers/cli.ts";
 import { testNeeding } from "../helpers/fixtures.ts";
+import { isolatedHome } from "../helpers/isolated_home.ts";
 import { buildImage } from "../helpers/oci_image.ts";
 import {
   assertEntry,
@@ -35,11 +36,6 @@ import {
   startRegistry,
 } from "../helpers/registry.ts";
 
-/** This process's Deno cache, kept when `HOME` changes. */
-export function denoDir(): string {
-  return Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`;
-}
-
 testNeeding(
   registryMissing(),
   "pull: registries.conf search, aliases, mirrors, blocks, drop-ins",
@@ -55,15 +51,13 @@ testNeeding(
     });
     await pushImage(serving, "polytest/app", "1", image);
     const store = files.store;
-    const home = `${files.dir}/home`;
-    const userConf = `${home}/.config/containers/registries.conf`;
-    await Deno.mkdir(`${userConf}.d`, { recursive: true });
+    const { conf: userConf, env } = await isolatedHome(files.dir);
 
     const pull = async (ref: string, conf: string, ...flags: string[]) => {
       await Deno.writeTextFile(userConf, conf);
       return await runPolythene(
         ["pull", "-q", "--store", store, ...flags, ref],
-        { env: { HOME: home, DENO_DIR: denoDir() } },
+        { env },
       );
     };
     const assertServed = async (uuid: string, ref: string) => {
