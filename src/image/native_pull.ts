@@ -142,11 +142,10 @@ export async function nativePull(
       resolved = await resolve(client);
     } catch (error) {
       if (
-        request.puller === "auto" && error instanceof RegistryError &&
-        error.kind === "network" && !context.signal.aborted &&
+        fallsThroughToPodman(request.puller, error, context.signal.aborted) &&
         context.podmanInstalled()
       ) {
-        return { unreachable: error };
+        return { unreachable: error as RegistryError };
       }
       throw error;
     }
@@ -169,6 +168,22 @@ export async function nativePull(
   } finally {
     await client.close();
   }
+}
+
+/**
+ * Whether `--puller auto` hands the pull to podman after the native client
+ * failed with `error` while resolving: only when no location could be
+ * reached at all (kind `network`), never for a refusal, an authentication
+ * failure (the registry's or the proxy's), a missing image, a TLS or
+ * digest problem, nor when the pull was interrupted. Pure.
+ */
+export function fallsThroughToPodman(
+  puller: NativePullRequest["puller"],
+  error: unknown,
+  aborted: boolean,
+): boolean {
+  return puller === "auto" && !aborted && error instanceof RegistryError &&
+    error.kind === "network";
 }
 
 /** Only the proxy variables of `env`. */

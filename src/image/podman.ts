@@ -178,7 +178,9 @@ export async function podmanExport(
     return out.stdout.trim();
   };
   if (options.pull) {
-    const flags = [`--tls-verify=${options.tlsVerify}`];
+    // Only ever false: an explicit --tls-verify=true would override
+    // registries.conf's `insecure`, which podman applies by itself.
+    const flags = options.tlsVerify ? [] : ["--tls-verify=false"];
     if (options.platform) flags.push(`--platform=${options.platform}`);
     await step(["pull", "--quiet", ...flags, image]);
   }

@@ -896,6 +896,19 @@ export class RegistryClient {
         }
         if (init.signal?.aborted || this.#signal?.aborted) throw error;
         const network = describeNetworkError(error);
+        if (/proxy authentication required/i.test(network.text)) {
+          throw new RegistryError(
+            image,
+            `the proxy refused its credentials for ${url.host} (407)`,
+            {
+              kind: "unauthorized",
+              status: 407,
+              cause: error,
+              hint:
+                "check the user and password in HTTPS_PROXY (or HTTP_PROXY)",
+            },
+          );
+        }
         failures++;
         const detail = `cannot connect to ${url.host}: ${network.text}`;
         if (network.tls || failures >= attempts) {

@@ -177,7 +177,7 @@ export function createTransport(
       if (proxyFor(request.url, proxyEnv) !== undefined) {
         return Promise.reject(
           new Error(
-            `https without certificate verification cannot go through a proxy; add ${request.url.host} to NO_PROXY or verify its certificate`,
+            `an insecure https registry cannot be reached through a proxy here (no unverified TLS through a proxy in Deno); add ${request.url.hostname} to NO_PROXY, trust its CA, or use --puller auto or podman`,
           ),
         );
       }
