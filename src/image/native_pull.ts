@@ -113,7 +113,7 @@ export async function nativePull(
       request.log(`registries configuration: ${conf.files.join(", ")}`);
     }
     const candidates = planCandidates(conf, request.image, source.reference);
-    insecure = insecureRegistries(conf);
+    insecure = insecureRegistries(candidates);
     resolve = (client) =>
       configuredSource(
         client,

@@ -34,15 +34,14 @@ export interface ConfiguredImage {
 }
 
 /**
- * The registries (`HOST[:PORT]`) that `conf` marks insecure, as
- * locations or mirrors. Pure.
+ * The registries (`HOST[:PORT]`) of this pull's sources that are
+ * `insecure`: only those the rules matching this reference mark so. Pure.
  */
-export function insecureRegistries(conf: RegistriesConf): string[] {
+export function insecureRegistries(candidates: PullCandidate[]): string[] {
   const hosts = new Set<string>();
-  for (const rule of conf.registries) {
-    if (rule.insecure && rule.location) hosts.add(hostOf(rule.location));
-    for (const mirror of rule.mirrors) {
-      if (mirror.insecure) hosts.add(hostOf(mirror.location));
+  for (const candidate of candidates) {
+    for (const source of candidate.sources) {
+      if (source.insecure) hosts.add(source.ref.registry);
     }
   }
   return [...hosts];
@@ -173,8 +172,4 @@ export function registriesConfFailure(
   error: unknown,
 ): PolytheneError {
   return confError(text, error);
-}
-
-function hostOf(location: string): string {
-  return location.split("/")[0]!;
 }
