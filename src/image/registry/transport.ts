@@ -76,8 +76,8 @@ export interface TransportOptions {
   log?: (message: string) => void;
 }
 
-/** Variables Deno's HTTP client would read by itself. */
-const DENO_PROXY_VARS = [
+/** Variables Deno's HTTP client would read by itself (set aside here). */
+export const DENO_PROXY_VARS = [
   "HTTP_PROXY",
   "http_proxy",
   "HTTPS_PROXY",
