@@ -15,6 +15,7 @@
  * @module
  */
 
+import { PolytheneError } from "../errors.ts";
 import type { Log } from "../log.ts";
 import { BlobCache } from "../store/blob_cache.ts";
 import type { EntryMetadata } from "../store/metadata.ts";
@@ -23,7 +24,7 @@ import type { ImageLimits } from "./image_limits.ts";
 import type { SourceImage } from "./reader.ts";
 import { loadRegistriesConf } from "./registries/load.ts";
 import { RegistryClient, RegistryError } from "./registry/mod.ts";
-import { PROXY_ENV_VARS } from "./registry/proxy.ts";
+import { PROXY_ENV_VARS, proxyEnvProblem } from "./registry/proxy.ts";
 import { unpackArchiveFiles } from "./sources/archive_files.ts";
 import {
   configuredSource,
@@ -109,8 +110,15 @@ export async function nativePull(
         throw registriesConfFailure(request.image, error);
       },
     );
-    if (conf.files.length) {
-      request.log(`registries configuration: ${conf.files.join(", ")}`);
+    request.log(
+      `registries configuration: ${conf.files.join(", ") || "none found"}`,
+    );
+    const problem = proxyEnvProblem(request.hostEnv);
+    if (problem !== undefined) {
+      throw new PolytheneError(`Cannot pull "${request.image}": ${problem}`, {
+        exitCode: 1,
+        hint: "fix or unset that variable (e.g. http://proxy.example:3128)",
+      });
     }
     const candidates = planCandidates(conf, request.image, source.reference);
     insecure = insecureRegistries(candidates);

@@ -72,6 +72,27 @@ export function proxyFor(
   return parseProxy(chosen.value, chosen.variable);
 }
 
+/**
+ * What is wrong with the proxy variables that would be used (the
+ * upper-case name when set, else the lower-case one), or undefined. The
+ * message names the variable, never its value. Pure.
+ */
+export function proxyEnvProblem(
+  env: (name: string) => string | undefined,
+): string | undefined {
+  for (const upper of ["HTTPS_PROXY", "HTTP_PROXY"]) {
+    const lower = upper.toLowerCase();
+    const variable = env(upper) ? upper : env(lower) ? lower : undefined;
+    if (variable === undefined) continue;
+    try {
+      parseProxy(env(variable)!, variable);
+    } catch (error) {
+      return (error as Error).message;
+    }
+  }
+  return undefined;
+}
+
 /** Whether a host (no brackets) and port go through the proxy. Pure. */
 export function useProxy(host: string, port: string, noProxy: string): boolean {
   const name = host.toLowerCase();

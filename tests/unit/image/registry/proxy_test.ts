@@ -1,6 +1,7 @@
 import { assertEquals, assertThrows } from "../../../helpers/assert.ts";
 import {
   parseProxy,
+  proxyEnvProblem,
   proxyFor,
   useProxy,
 } from "../../../../src/image/registry/proxy.ts";
@@ -136,4 +137,21 @@ Deno.test("an unusable proxy value names the variable, not the value", () => {
   );
   assertEquals(error.message.includes("[::"), false);
   assertEquals(error.message.includes("HTTPS_PROXY"), true);
+});
+
+Deno.test("an unusable proxy variable is found before any request", () => {
+  assertEquals(proxyEnvProblem(envOf({})), undefined);
+  assertEquals(
+    proxyEnvProblem(envOf({ HTTPS_PROXY: "proxy:3128" })),
+    undefined,
+  );
+  const problem = proxyEnvProblem(
+    envOf({ HTTPS_PROXY: "http://ok:1", http_proxy: "[::" }),
+  );
+  assertEquals(problem, "http_proxy is not a valid proxy URL");
+  // The upper-case value is the one used, so only it is checked.
+  assertEquals(
+    proxyEnvProblem(envOf({ HTTP_PROXY: "http://ok:1", http_proxy: "[::" })),
+    undefined,
+  );
 });
