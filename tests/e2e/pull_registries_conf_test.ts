@@ -9,6 +9,9 @@
  * Isolation from this host's `/etc/containers`: each run has its own
  * `HOME` holding `.config/containers/registries.conf`, which (as in
  * containers/image) makes the system file and drop-in directory unread.
+ * `CONTAINERS_REGISTRIES_CONF`, which keeps the system drop-ins, is tested
+ * in a private mount namespace whose `/etc/containers` is a tmpfs holding
+ * only the test's drop-in (root and `unshare` needed for that part).
  *
  * Needs docker-registry; under `CI=true` a missing one fails instead.
  *
@@ -17,7 +20,7 @@
 
 import assert from "node:assert/strict";
 import { runPolythene } from "../helpers/cli.ts";
-import { testNeeding } from "../helpers/fixtures.ts";
+import { onPath, testNeeding } from "../helpers/fixtures.ts";
 import { isolatedHome } from "../helpers/isolated_home.ts";
 import { buildImage } from "../helpers/oci_image.ts";
 import {
@@ -177,5 +180,114 @@ testNeeding(
         await Deno.remove(dropIn).catch(() => {});
       }
     });
+  },
+);
+
+/**
+ * Runs the CLI in its own mount namespace where `/etc/containers` is an
+ * empty tmpfs, then holds only `files` (copied in from the test's
+ * directory): the host's configuration is out of sight.
+ */
+function privateEtcContainers(files: Record<string, string>): string[] {
+  const copies = Object.entries(files).map(([to, from]) =>
+    `mkdir -p "$(dirname /etc/containers/${to})" && cp "${from}" /etc/containers/${to}`
+  );
+  return [
+    "unshare",
+    "--mount",
+    "--propagation",
+    "private",
+    "--",
+    "sh",
+    "-c",
+    [
+      "set -e",
+      "mount -t tmpfs -o size=1m,mode=0755 polythene-test /etc/containers",
+      ...copies,
+      'exec "$@"',
+    ].join("\n"),
+    "sh",
+  ];
+}
+
+testNeeding(
+  registryMissing() ??
+    (Deno.uid() !== 0 || !onPath("unshare")
+      ? "needs root and unshare (a private /etc/containers)"
+      : undefined),
+  "pull: CONTAINERS_REGISTRIES_CONF, with the system drop-ins, over the user's file",
+  async (t) => {
+    await using lacking = await startRegistry();
+    await using serving = await startRegistry();
+    await using files = await tempStore();
+    const image = await buildImage({
+      layers: [{
+        compression: "gzip",
+        entries: [{ name: "hello", content: "from the serving registry\n" }],
+      }],
+    });
+    await pushImage(serving, "polytest/app", "1", image);
+    const { conf: userConf, env } = await isolatedHome(files.dir);
+    // The user's file would block the serving registry: it must not apply.
+    await Deno.writeTextFile(
+      userConf,
+      `[[registry]]\nlocation = "${serving.host}"\nblocked = true\n`,
+    );
+    const main = `${files.dir}/main.conf`;
+    await Deno.writeTextFile(
+      main,
+      `unqualified-search-registries = ["${lacking.host}"]\nshort-name-mode = "enforcing"\n`,
+    );
+    const dropIn = `${files.dir}/50-search.conf`;
+    await Deno.writeTextFile(
+      dropIn,
+      `unqualified-search-registries = ["${serving.host}"]\n`,
+    );
+    const prefix = privateEtcContainers({
+      "registries.conf.d/50-search.conf": dropIn,
+    });
+    const store = files.store;
+
+    await t.step(
+      "the named file, then /etc/containers/registries.conf.d",
+      async () => {
+        const result = await runPolythene(
+          ["pull", "--verbose", "--store", store, "polytest/app:1"],
+          { env: { ...env, CONTAINERS_REGISTRIES_CONF: main }, prefix },
+        );
+        const uuid = assertPulled(result);
+        assert.equal(
+          await Deno.readTextFile(`${store}/${uuid}/hello`),
+          "from the serving registry\n",
+        );
+        assert.match(
+          result.stderr,
+          new RegExp(
+            `registries configuration: ${main}, /etc/containers/registries.conf.d/50-search.conf\n`,
+          ),
+          explain(result),
+        );
+      },
+    );
+
+    await t.step(
+      "a missing CONTAINERS_REGISTRIES_CONF file is an error",
+      async () => {
+        const before = await entries(store);
+        await assertFailed(
+          await runPolythene(
+            ["pull", "-q", "--store", store, "polytest/app:1"],
+            {
+              env: {
+                ...env,
+                CONTAINERS_REGISTRIES_CONF: `${files.dir}/none.conf`,
+              },
+              prefix,
+            },
+          ),
+          { store, image: "polytest/app:1", before, matches: /none\.conf/ },
+        );
+      },
+    );
   },
 );
