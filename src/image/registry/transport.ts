@@ -18,6 +18,13 @@
  *   one, node:tls loads the system roots, which needs `--allow-sys` and
  *   `--allow-env=NODE_USE_SYSTEM_CA`). Plain http always uses `fetch`.
  *
+ * Proxies: each request's URL is given to `proxy.ts` (Go's rules for
+ * `HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`); the answer picks one of the
+ * transport's clients (direct, or `Deno.createHttpClient({ proxy })`, which
+ * tunnels https with `CONNECT` and forwards plain http). Deno's own reading
+ * of those variables is kept out (see `createHttpClient` below). The
+ * `node:https` path cannot use a proxy and refuses to.
+ *
  * Every request asks for `Accept-Encoding: identity`: digests and `Range`
  * offsets are about the stored bytes, so no transfer decoding may happen.
  *
@@ -129,7 +136,10 @@ export function createTransport(
   // One client per proxy decision ("" is direct), made on first use.
   const clients = new Map<string, Deno.HttpClient>();
   const clientFor = (proxy: ProxyChoice | undefined) => {
-    const key = proxy === undefined ? "" : proxy.url;
+    // Credentials are part of the key (in memory only, never printed).
+    const key = proxy === undefined
+      ? ""
+      : `${proxy.url} ${JSON.stringify(proxy.basicAuth ?? null)}`;
     let client = clients.get(key);
     if (client === undefined) {
       if (proxy !== undefined) {
