@@ -383,4 +383,36 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "",
     tests: [{ file: "tests/unit/image/local_images_test.ts" }],
   },
+  {
+    name: "enforcing-guesses",
+    description:
+      "short-name-mode enforcing picks the first search registry instead of refusing an ambiguous name",
+    file: "src/image/registries/candidates.ts",
+    search: `  if (mode === "enforcing" && candidates.length > 1) {`,
+    replace: `  if (mode === "enforcing" && candidates.length > 99) {`,
+    tests: [
+      { file: "tests/unit/image/registries/candidates_test.ts" },
+      { file: "tests/e2e/pull_registries_conf_test.ts" },
+    ],
+  },
+  {
+    name: "proxy-loopback",
+    description: "loopback registries go through HTTPS_PROXY/HTTP_PROXY",
+    file: "src/image/registry/proxy.ts",
+    search: `  if (ip !== undefined && isLoopback(ip)) return false;\n`,
+    replace: ``,
+    tests: [{ file: "tests/unit/image/registry/proxy_test.ts" }],
+  },
+  {
+    name: "auto-hides-errors",
+    description:
+      "--puller auto falls through to podman on any failure but TLS (auth, digest)",
+    file: "src/image/native_pull.ts",
+    search: `    error.kind === "network";`,
+    replace: `    error.kind !== "tls";`,
+    tests: [
+      { file: "tests/unit/image/native_pull_test.ts" },
+      { file: "tests/e2e/pull_auto_test.ts" },
+    ],
+  },
 ];

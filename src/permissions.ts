@@ -11,6 +11,8 @@ import { CLONE_PROGRAMS } from "./store/clone.ts";
 import { MAPPED_PROGRAMS } from "./store/mapped_ids.ts";
 import { PODMAN_ENV_VARS } from "./image/podman.ts";
 import { AUTH_ENV_VARS, HELPER_ENV_VARS } from "./image/registry/mod.ts";
+import { PROXY_ENV_VARS } from "./image/registry/proxy.ts";
+import { DENO_PROXY_VARS } from "./image/registry/transport.ts";
 
 /** Environment variables the CLI and the library (`src/mod.ts`) read. */
 export const CLI_ENV_VARS = [
@@ -64,6 +66,8 @@ export function allowedEnv(): string[] {
       ...PODMAN_ENV_VARS,
       ...AUTH_ENV_VARS,
       ...HELPER_ENV_VARS,
+      ...PROXY_ENV_VARS,
+      ...DENO_PROXY_VARS,
     ]),
   ].sort();
 }

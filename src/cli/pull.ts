@@ -52,7 +52,9 @@ export function pullRequestOf(
     store: stringValue(values, "store"),
     image,
     platform: typeof values.platform === "string" ? values.platform : undefined,
-    puller: values.puller === "podman" ? "podman" : "native",
+    puller: values.puller === "podman" || values.puller === "auto"
+      ? values.puller
+      : "native",
     tlsVerify: values["tls-verify"] !== false,
     timeoutSeconds: command === "pull"
       ? timeoutSeconds(values, "pull")

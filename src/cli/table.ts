@@ -130,9 +130,10 @@ const BASE_COMMANDS: readonly CommandSpec[] = [
         name: "puller",
         type: "string",
         metavar: "NAME",
-        choices: ["native", "podman"],
+        choices: ["native", "podman", "auto"],
         default: "native",
-        help: "native (built-in OCI client) or podman (as the original did)",
+        help:
+          "native (built-in OCI client), podman (as the original did), or auto (native, then podman when no registry location can be reached)",
       },
       {
         name: "tls-verify",

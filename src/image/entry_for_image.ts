@@ -66,7 +66,11 @@ export async function entryForImage(
     : hostPlatform();
   const stored = policy === "always" ? undefined : await findStoredEntry(
     request.store,
-    { key: referenceKey(source, request.image), platform },
+    {
+      key: referenceKey(source, request.image),
+      typed: request.image,
+      platform,
+    },
   );
   const plan = planEntry(policy, stored?.uuid);
   switch (plan.action) {

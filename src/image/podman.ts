@@ -31,6 +31,12 @@ export const PODMAN_ENV_VARS = [
   "CONTAINERS_CONF",
   "CONTAINERS_REGISTRIES_CONF",
   "CONTAINERS_STORAGE_CONF",
+  "HTTPS_PROXY",
+  "https_proxy",
+  "HTTP_PROXY",
+  "http_proxy",
+  "NO_PROXY",
+  "no_proxy",
 ] as const;
 
 /**
@@ -172,7 +178,9 @@ export async function podmanExport(
     return out.stdout.trim();
   };
   if (options.pull) {
-    const flags = [`--tls-verify=${options.tlsVerify}`];
+    // Only ever false: an explicit --tls-verify=true would override
+    // registries.conf's `insecure`, which podman applies by itself.
+    const flags = options.tlsVerify ? [] : ["--tls-verify=false"];
     if (options.platform) flags.push(`--platform=${options.platform}`);
     await step(["pull", "--quiet", ...flags, image]);
   }

@@ -17,7 +17,7 @@ import { v7 as uuidv7 } from "../npm/uuid.ts";
 import { PolytheneError } from "../errors.ts";
 import type { Log } from "../log.ts";
 import { which } from "../process/which.ts";
-import { BlobCache, removeTemporaries } from "../store/blob_cache.ts";
+import { removeTemporaries } from "../store/blob_cache.ts";
 import {
   type EntryMetadata,
   LEGACY_META_NAME,
@@ -37,13 +37,9 @@ import {
 } from "./podman.ts";
 import type { SourceImage } from "./reader.ts";
 import { baseRecord } from "./base_record.ts";
-import { RegistryClient } from "./registry/mod.ts";
-import { unpackArchiveFiles } from "./sources/archive_files.ts";
-import { resolveDockerArchive } from "./sources/docker_archive.ts";
-import { OciLayout } from "./sources/oci_layout.ts";
-import { registrySource } from "./sources/registry_source.ts";
+import { nativePull } from "./native_pull.ts";
 import { type ImageSource, parseImageSource } from "./source.ts";
-import type { Platform } from "./types.ts";
+import type { ImageReference, Platform } from "./types.ts";
 import { extractLayer } from "./layers/mod.ts";
 import {
   DEFAULT_IMAGE_LIMITS,
@@ -51,12 +47,7 @@ import {
   type ImageLimits,
   planImage,
 } from "./image_limits.ts";
-import {
-  imageLimitError,
-  layerLimits,
-  pullError,
-  unpackImage,
-} from "./unpack.ts";
+import { imageLimitError, layerLimits, pullError } from "./unpack.ts";
 import { freeBytes } from "../store/free_space.ts";
 import { appendCreated } from "../store/created_paths.ts";
 import { Interruption } from "./interruption.ts";
@@ -75,8 +66,11 @@ export interface PullRequest {
   image: string;
   /** `os/arch[/variant]`; default this host. */
   platform?: string;
-  /** `native` (default) or `podman`. */
-  puller: "native" | "podman";
+  /**
+   * `native` (default), `podman`, or `auto`: native, then podman when the
+   * native client reaches no registry location (see `native_pull.ts`).
+   */
+  puller: "native" | "podman" | "auto";
   /** false allows plain http and unverified TLS. */
   tlsVerify: boolean;
   /** Give up after this many seconds (exit 124). */
@@ -191,11 +185,38 @@ async function fill(
     `free space in the store: ${free === undefined ? "unknown" : free}`,
   );
   let image: SourceImage | undefined;
+  let resolvedRef: ImageReference | undefined;
   let fileBytes = 0;
   let skippedDevices = 0;
   let ownership: EntryMetadata["ownership"];
   let podmanFacts: PodmanImageFacts | undefined;
-  if (request.puller === "podman" || source.kind === "containers-storage") {
+  let puller: "native" | "podman" =
+    request.puller === "podman" || source.kind === "containers-storage"
+      ? "podman"
+      : "native";
+  if (puller === "native") {
+    const native = await nativePull(staging, source, platform, request, {
+      signal,
+      asRoot,
+      free,
+      podmanInstalled: () =>
+        which("podman", request.hostEnv("PATH") ?? "") !== undefined,
+      reusable: request.reuse
+        ? (digest) => reusableEntry(request, source, digest, platform)
+        : undefined,
+    });
+    if ("reused" in native) return { reused: native.reused };
+    if ("unreachable" in native) {
+      request.warn(
+        `the native puller could not reach any registry location for "${request.image}" (${native.unreachable.detail}); pulling through podman instead (--puller auto)`,
+      );
+      puller = "podman";
+    } else {
+      ({ image, ref: resolvedRef, fileBytes, skippedDevices, ownership } =
+        native);
+    }
+  }
+  if (puller === "podman") {
     ({ fileBytes, skippedDevices, facts: podmanFacts } = await viaPodman(
       staging.dir,
       source,
@@ -204,41 +225,6 @@ async function fill(
       asRoot,
       free,
     ));
-  } else {
-    const cache = new BlobCache(request.store, staging.uuid);
-    const client = new RegistryClient({
-      tlsVerify: request.tlsVerify,
-      log: request.log,
-      signal,
-      documents: cache,
-    });
-    try {
-      image = await resolveSource(source, platform, request, staging, {
-        client,
-        cache,
-      });
-      const reused = request.reuse
-        ? await reusableEntry(request, source, image.digest, platform)
-        : undefined;
-      if (reused !== undefined) return { reused };
-      const result = await unpackImage(image, staging.dir, {
-        asRoot,
-        label: request.image,
-        log: request.log,
-        signal,
-        onLayer: request.onLayer,
-        limits: request.limits,
-        freeBytes: free,
-        progress: request.progress,
-      });
-      fileBytes = result.fileBytes;
-      skippedDevices = result.skippedDevices;
-      ownership = result.ownership?.size
-        ? result.ownership.toJSON()
-        : undefined;
-    } finally {
-      await client.close();
-    }
   }
   if (request.reuse && podmanFacts !== undefined) {
     const reused = await reusableEntry(
@@ -273,7 +259,7 @@ async function fill(
     uuid: staging.uuid,
     reference: request.image,
     ...(source.kind === "registry"
-      ? { normalized: formatReference(source.reference) }
+      ? { normalized: formatReference(resolvedRef ?? source.reference) }
       : {}),
     ...(image?.digest ?? podmanFacts?.digest
       ? { digest: image?.digest ?? podmanFacts?.digest }
@@ -281,9 +267,7 @@ async function fill(
     ...(image?.platform ?? podmanFacts?.platform ?? platform
       ? { platform: image?.platform ?? podmanFacts?.platform ?? platform }
       : {}),
-    puller: request.puller === "podman" || source.kind === "containers-storage"
-      ? "podman"
-      : "native",
+    puller,
     created,
     size: fileBytes,
     ...(image?.config.config ?? podmanFacts?.config
@@ -304,45 +288,6 @@ function referencedBlobs(image: SourceImage | undefined): string[] {
     ...image.layers.map((layer) => layer.digest),
   ];
   return [...new Set(digests.filter((d): d is string => d !== undefined))];
-}
-
-async function resolveSource(
-  source: ImageSource,
-  platform: Platform,
-  request: PullRequest,
-  staging: Staging,
-  registry: { client: RegistryClient; cache: BlobCache },
-): Promise<SourceImage> {
-  switch (source.kind) {
-    case "registry":
-      return await registrySource(
-        registry.client,
-        source.reference,
-        platform,
-        registry.cache,
-        request.log,
-      );
-    case "oci":
-      return await new OciLayout(source.path, request.image).resolve(
-        source.tag,
-        platform,
-      );
-    case "oci-archive": {
-      const dir = await staging.scratch();
-      await unpackArchiveFiles(source.path, dir, request.image);
-      return await new OciLayout(dir, request.image).resolve(
-        source.tag,
-        platform,
-      );
-    }
-    case "docker-archive": {
-      const dir = await staging.scratch();
-      await unpackArchiveFiles(source.path, dir, request.image);
-      return await resolveDockerArchive(dir, source, request.image);
-    }
-    case "containers-storage":
-      throw new TypeError("containers-storage goes through podman");
-  }
 }
 
 async function viaPodman(

@@ -19,6 +19,12 @@ import type { Platform } from "./types.ts";
 export interface EntryWanted {
   /** {@linkcode referenceKey} of the IMAGE. */
   key: string;
+  /**
+   * The IMAGE as typed: an entry pulled under these very words also matches,
+   * since registries.conf may have resolved a short name to another registry
+   * than the normalised key names (the entry records where it came from).
+   */
+  typed?: string;
   /** The manifest digest, when known; otherwise any digest matches. */
   digest?: string;
   /** The platform wanted; an entry that recorded another one does not match. */
@@ -57,7 +63,10 @@ export function newestMatch(
 
 function matches(entry: EntryInfo, wanted: EntryWanted): boolean {
   if (entry.kind !== "pulled" || entry.ephemeral) return false;
-  if (entryKey(entry) !== wanted.key) return false;
+  if (
+    entryKey(entry) !== wanted.key &&
+    (wanted.typed === undefined || entry.image !== wanted.typed)
+  ) return false;
   if (wanted.digest !== undefined && entry.digest !== wanted.digest) {
     return false;
   }
@@ -106,6 +115,7 @@ export async function reusableEntry(
   if (digest === undefined) return undefined;
   const found = await findStoredEntry(request.store, {
     key: referenceKey(source, request.image),
+    typed: request.image,
     digest,
     platform,
   });

@@ -29,8 +29,11 @@ export interface StoreOptions {
 export interface PullOptions extends StoreOptions {
   /** `os/arch[/variant]`; default this host. */
   platform?: string;
-  /** `native` (default), or `podman` as the Python original pulled. */
-  puller?: "native" | "podman";
+  /**
+   * `native` (default), `podman` as the Python original pulled, or `auto`:
+   * native, then podman when no registry location can be reached.
+   */
+  puller?: "native" | "podman" | "auto";
   /** `false` allows plain http and unverified TLS for this pull. */
   tlsVerify?: boolean;
   /** Give up after this many seconds (exit code 124; nothing published). */

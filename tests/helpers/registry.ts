@@ -68,6 +68,8 @@ export interface Registry extends RegistryEndpoint, AsyncDisposable {
 export interface RegistryOptions {
   /** Serve https with a fresh certificate for 127.0.0.1 and localhost. */
   tls?: boolean;
+  /** More DNS names for the certificate (e.g. a name only a test proxy resolves). */
+  tlsNames?: string[];
   /** Require Basic auth with these credentials (bcrypt htpasswd file). */
   htpasswd?: Credentials;
 }
@@ -116,7 +118,9 @@ export async function startRegistry(
 ): Promise<Registry> {
   const dir = await Deno.makeTempDir({ prefix: "polythene-registry-" });
   try {
-    const tls = options.tls ? await makeTlsFiles(`${dir}/tls`) : undefined;
+    const tls = options.tls
+      ? await makeTlsFiles(`${dir}/tls`, options.tlsNames)
+      : undefined;
     let htpasswd: string | undefined;
     if (options.htpasswd) {
       htpasswd = `${dir}/htpasswd`;
@@ -283,7 +287,10 @@ export function freePort(hostname = "127.0.0.1"): number {
  * keys, under `dir` (created). The server certificate is not a CA itself:
  * rustls (Deno's TLS) refuses a CA certificate used as a server's.
  */
-export async function makeTlsFiles(dir: string): Promise<TlsFiles> {
+export async function makeTlsFiles(
+  dir: string,
+  names: readonly string[] = [],
+): Promise<TlsFiles> {
   await Deno.mkdir(dir, { recursive: true });
   const caKey = `${dir}/ca.key`;
   const caFile = `${dir}/ca.pem`;
@@ -330,7 +337,9 @@ export async function makeTlsFiles(dir: string): Promise<TlsFiles> {
       "basicConstraints=critical,CA:FALSE",
       "keyUsage=critical,digitalSignature,keyEncipherment",
       "extendedKeyUsage=serverAuth",
-      "subjectAltName=IP:127.0.0.1,DNS:localhost",
+      `subjectAltName=IP:127.0.0.1,DNS:localhost${
+        names.map((name) => `,DNS:${name}`).join("")
+      }`,
       "",
     ].join("\n"),
   );

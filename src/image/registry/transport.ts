@@ -18,6 +18,13 @@
  *   one, node:tls loads the system roots, which needs `--allow-sys` and
  *   `--allow-env=NODE_USE_SYSTEM_CA`). Plain http always uses `fetch`.
  *
+ * Proxies: each request's URL is given to `proxy.ts` (Go's rules for
+ * `HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`); the answer picks one of the
+ * transport's clients (direct, or `Deno.createHttpClient({ proxy })`, which
+ * tunnels https with `CONNECT` and forwards plain http). Deno's own reading
+ * of those variables is kept out (see `createHttpClient` below). The
+ * `node:https` path cannot use a proxy and refuses to.
+ *
  * Every request asks for `Accept-Encoding: identity`: digests and `Range`
  * offsets are about the stored bytes, so no transfer decoding may happen.
  *
@@ -29,6 +36,7 @@
 
 import { Agent, request as httpsRequest } from "node:https";
 import { Readable } from "node:stream";
+import { type ProxyChoice, proxyFor } from "./proxy.ts";
 
 /** One HTTP request. */
 export interface TransportRequest {
@@ -65,6 +73,52 @@ export interface TransportOptions {
   tlsVerify?: boolean;
   /** Extra trusted CA certificates, PEM. */
   caCerts?: readonly string[];
+  /**
+   * Where the proxy variables are read (see `proxy.ts`); default: no
+   * proxy. Deno's own reading of them is switched off either way, so that
+   * the decision is made once, here, per request URL.
+   */
+  proxyEnv?: (name: string) => string | undefined;
+  /** Told once per proxy chosen (never its credentials). */
+  log?: (message: string) => void;
+}
+
+/** Variables Deno's HTTP client would read by itself (set aside here). */
+export const DENO_PROXY_VARS = [
+  "HTTP_PROXY",
+  "http_proxy",
+  "HTTPS_PROXY",
+  "https_proxy",
+  "ALL_PROXY",
+  "all_proxy",
+  "NO_PROXY",
+  "no_proxy",
+];
+
+/**
+ * `Deno.createHttpClient` without the proxy variables of the process
+ * environment, which it reads when the client is made (and applies even to
+ * loopback): they are set aside for that synchronous call and put back.
+ * Without `--allow-env` for them, the client is made as is.
+ */
+function createHttpClient(
+  options: Deno.CreateHttpClientOptions,
+): Deno.HttpClient {
+  const saved = new Map<string, string>();
+  try {
+    for (const name of DENO_PROXY_VARS) {
+      const value = Deno.env.get(name);
+      if (value !== undefined) saved.set(name, value);
+    }
+    for (const name of saved.keys()) Deno.env.delete(name);
+  } catch {
+    // No permission to read or change them: leave them be.
+  }
+  try {
+    return Deno.createHttpClient(options);
+  } finally {
+    for (const [name, value] of saved) Deno.env.set(name, value);
+  }
 }
 
 /**
@@ -77,20 +131,48 @@ export function createTransport(
   options: TransportOptions = {},
 ): ClosableTransport {
   const caCerts = [...(options.caCerts ?? [])];
-  const client = Deno.createHttpClient(
-    caCerts.length > 0 ? { caCerts } : {},
-  );
-  const fetchSend: Transport = (request) =>
-    fetch(request.url, {
+  const base = caCerts.length > 0 ? { caCerts } : {};
+  const proxyEnv = options.proxyEnv ?? (() => undefined);
+  // One client per proxy decision ("" is direct), made on first use.
+  const clients = new Map<string, Deno.HttpClient>();
+  const clientFor = (proxy: ProxyChoice | undefined) => {
+    // Credentials are part of the key (in memory only, never printed).
+    const key = proxy === undefined
+      ? ""
+      : `${proxy.url} ${JSON.stringify(proxy.basicAuth ?? null)}`;
+    let client = clients.get(key);
+    if (client === undefined) {
+      if (proxy !== undefined) {
+        options.log?.(`through the proxy ${proxy.display} (${proxy.variable})`);
+      }
+      client = createHttpClient(
+        proxy === undefined ? base : {
+          ...base,
+          proxy: {
+            url: proxy.url,
+            ...(proxy.basicAuth ? { basicAuth: proxy.basicAuth } : {}),
+          },
+        },
+      );
+      clients.set(key, client);
+    }
+    return client;
+  };
+  const closeAll = () => {
+    for (const client of clients.values()) client.close();
+    clients.clear();
+  };
+  const fetchSend: Transport = async (request) =>
+    await fetch(request.url, {
       method: request.method ?? "GET",
       headers: request.headers,
       body: request.body,
       redirect: "manual",
       signal: request.signal,
-      client,
+      client: clientFor(proxyFor(request.url, proxyEnv)),
     });
   if (options.tlsVerify !== false) {
-    return { send: fetchSend, close: () => client.close() };
+    return { send: fetchSend, close: closeAll };
   }
   // `ca` is always given, even empty: without it node:tls loads the
   // system roots, which needs `--allow-sys` and `--allow-env` in Deno 2.9.
@@ -100,13 +182,20 @@ export function createTransport(
     ca: caCerts,
   });
   return {
-    send: (request) =>
-      request.url.protocol === "https:"
-        ? nodeSend(request, agent)
-        : fetchSend(request),
+    send: (request) => {
+      if (request.url.protocol !== "https:") return fetchSend(request);
+      if (proxyFor(request.url, proxyEnv) !== undefined) {
+        return Promise.reject(
+          new Error(
+            `an insecure https registry cannot be reached through a proxy here (no unverified TLS through a proxy in Deno); add ${request.url.hostname} to NO_PROXY, trust its CA, or use --puller auto or podman`,
+          ),
+        );
+      }
+      return nodeSend(request, agent);
+    },
     close: () => {
       agent.destroy();
-      client.close();
+      closeAll();
     },
   };
 }
