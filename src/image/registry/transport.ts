@@ -34,12 +34,12 @@ import { Readable } from "node:stream";
 export interface TransportRequest {
   /** Absolute http(s) URL. */
   url: URL;
-  /** Default `GET`. */
-  method?: "GET" | "HEAD" | "POST";
+  /** Default `GET`. `PUT` and `PATCH` are for push. */
+  method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH";
   /** Request headers. */
   headers: Headers;
-  /** Request body (token requests only). */
-  body?: string;
+  /** Request body: a token request's form, or push's blob bytes. */
+  body?: string | Uint8Array;
   /** Aborts the request and its body. */
   signal?: AbortSignal;
 }
@@ -84,7 +84,7 @@ export function createTransport(
     fetch(request.url, {
       method: request.method ?? "GET",
       headers: request.headers,
-      body: request.body,
+      body: request.body as BodyInit | undefined,
       redirect: "manual",
       signal: request.signal,
       client,
