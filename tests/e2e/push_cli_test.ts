@@ -1,0 +1,171 @@
+/**
+ * `polythene push` as users run it: an image of the local image store goes
+ * to a loopback `docker-registry`, then comes back by `polythene pull` on a
+ * fresh store and runs, and by `skopeo copy` to an OCI layout that `umoci
+ * unpack` reads. Errors: an unknown image, a malformed DEST-REF.
+ *
+ * The image is put in the local image store the way `commit` does it
+ * (`writeBlob`, `addLocalImage`), so this test needs no commit.
+ *
+ * Needs docker-registry, skopeo and umoci.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { busyboxEntries } from "../../scripts/busybox_image.ts";
+import { addLocalImage, writeBlob } from "../../src/image/local_images.ts";
+import { assertIncludes } from "../helpers/assert.ts";
+import { runPolythene } from "../helpers/cli.ts";
+import { runOrThrow } from "../helpers/command.ts";
+import { onPath, testNeeding } from "../helpers/fixtures.ts";
+import { buildImage, type BuiltImage } from "../helpers/oci_image.ts";
+import { explain, tempStore } from "../helpers/pull_checks.ts";
+import { registryMissing, startRegistry } from "../helpers/registry.ts";
+import { hostPlatform } from "../../src/image/platform.ts";
+
+function missing(): string | undefined {
+  const tools = ["skopeo", "umoci"].filter((t) => !onPath(t));
+  return registryMissing() ??
+    (tools.length ? `needs ${tools.join(", ")}` : undefined);
+}
+
+/** Puts `image` into the store's local image store under `ref`. */
+async function seedLocalImage(
+  store: string,
+  image: BuiltImage,
+  ref: string,
+): Promise<void> {
+  for (const bytes of image.blobs.values()) await writeBlob(store, bytes);
+  const manifest = await writeBlob(store, image.bytes);
+  assert.equal(manifest.digest, image.digest);
+  await addLocalImage(store, {
+    manifest: {
+      mediaType: image.mediaType,
+      digest: manifest.digest,
+      size: manifest.size,
+    },
+    ref,
+  });
+}
+
+testNeeding(
+  missing(),
+  "push CLI: push, pull on a fresh store and run; skopeo copy and umoci unpack read it",
+  async (t) => {
+    await using registry = await startRegistry();
+    await using source = await tempStore();
+    await using fresh = await tempStore();
+    const image = await buildImage({
+      platform: hostPlatform(),
+      layers: [
+        { entries: await busyboxEntries(), compression: "gzip" },
+        {
+          entries: [
+            { name: "etc/provisioned", content: "provisioned once\n" },
+            {
+              name: "usr/bin/greet",
+              type: "symlink",
+              linkname: "/bin/busybox",
+            },
+          ],
+          compression: "gzip",
+        },
+      ],
+      config: { Env: ["PATH=/usr/bin:/bin", "GREETING=hi"] },
+    });
+    await seedLocalImage(source.store, image, "provisioned:1");
+    const dest = `${registry.host}/test/provisioned:1`;
+
+    await t.step("push prints REF@DIGEST on stdout", async () => {
+      const pushed = await runPolythene([
+        "push",
+        "--store",
+        source.store,
+        "provisioned:1",
+        dest,
+      ]);
+      assert.equal(pushed.code, 0, explain(pushed));
+      assert.equal(pushed.stdout, `${dest}@${image.digest}\n`);
+    });
+
+    await t.step("pull on a fresh store, then run in it", async () => {
+      const pulled = await runPolythene([
+        "pull",
+        "-q",
+        "--store",
+        fresh.store,
+        dest,
+      ]);
+      assert.equal(pulled.code, 0, explain(pulled));
+      const uuid = pulled.stdout.trim();
+      const ran = await runPolythene([
+        "exec",
+        "--store",
+        fresh.store,
+        uuid,
+        "--",
+        "sh",
+        "-c",
+        'cat /etc/provisioned; echo "$GREETING"',
+      ]);
+      assert.equal(ran.code, 0, explain(ran));
+      assert.equal(ran.stdout, "provisioned once\nhi\n");
+    });
+
+    await t.step("skopeo copy to an OCI layout, umoci unpack", async () => {
+      const layout = `${fresh.dir}/layout`;
+      const bundle = `${fresh.dir}/bundle`;
+      await runOrThrow([
+        "skopeo",
+        "copy",
+        "--quiet",
+        "--src-tls-verify=false",
+        `docker://${dest}`,
+        `oci:${layout}:copied`,
+      ]);
+      await runOrThrow([
+        "umoci",
+        "unpack",
+        ...(Deno.uid() === 0 ? [] : ["--rootless"]),
+        "--image",
+        `${layout}:copied`,
+        bundle,
+      ]);
+      const rootfs = `${bundle}/rootfs`;
+      assert.equal(
+        await Deno.readTextFile(`${rootfs}/etc/provisioned`),
+        "provisioned once\n",
+      );
+      assert.equal(
+        await Deno.readLink(`${rootfs}/usr/bin/greet`),
+        "/bin/busybox",
+      );
+      assert.equal(
+        (await Deno.stat(`${rootfs}/bin/busybox`)).mode! & 0o777,
+        0o755,
+      );
+    });
+
+    await t.step("errors: an unknown image, a malformed DEST-REF", async () => {
+      const unknown = await runPolythene([
+        "push",
+        "--store",
+        source.store,
+        "nothing:here",
+        dest,
+      ]);
+      assert.equal(unknown.code, 1, explain(unknown));
+      assertIncludes(unknown.stderr, 'No local image for "nothing:here"');
+      const bad = await runPolythene([
+        "push",
+        "--store",
+        source.store,
+        "provisioned:1",
+        "Bad/Name",
+      ]);
+      assert.equal(bad.code, 2, explain(bad));
+      assertIncludes(bad.stderr, 'Invalid DEST-REF "Bad/Name"');
+    });
+  },
+);
