@@ -50,7 +50,9 @@ export function commandHelp(spec: CommandSpec): string {
 export function usageLine(spec: CommandSpec): string {
   const words = ["polythene", spec.name, "[options]"];
   words.push(
-    ...spec.positionals.map((p) => p.variadic ? `${p.name}...` : p.name),
+    ...spec.positionals.map((p) =>
+      p.variadic ? `${p.name}...` : p.optional ? `[${p.name}]` : p.name
+    ),
   );
   if (spec.rest) words.push("--", spec.rest.name);
   return words.join(" ");

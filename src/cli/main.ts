@@ -75,6 +75,14 @@ async function dispatch(parsed: Parsed): Promise<number> {
           const { cloneCommand } = await import("./clone.ts");
           return await cloneCommand(parsed.values, parsed.positionals);
         }
+        case "commit": {
+          const { commitCommand } = await import("./commit.ts");
+          return await commitCommand(parsed.values, parsed.positionals);
+        }
+        case "export": {
+          const { exportCommand } = await import("./export.ts");
+          return await exportCommand(parsed.values, parsed.positionals);
+        }
         case "doctor": {
           const { doctorCommand } = await import("./doctor.ts");
           return await doctorCommand(parsed.values);

@@ -115,7 +115,7 @@ function parseSubcommand(
     values[option.name] = resolveValue(option, given, env, spec.name);
   }
   const missing = spec.positionals[positionals.length];
-  if (missing !== undefined) {
+  if (missing !== undefined && missing.optional !== true) {
     throw new UsageError(`Missing ${missing.name}`, spec.name);
   }
   const extra = positionals[spec.positionals.length];

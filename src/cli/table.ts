@@ -20,6 +20,8 @@ import {
   VERBOSE_OPTION,
 } from "./table_options.ts";
 
+import { IMAGE_COMMANDS } from "./table_images.ts";
+
 export type {
   CommandSpec,
   OptionSpec,
@@ -245,6 +247,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "in the rootfs.",
   },
   ...STORE_COMMANDS,
+  ...IMAGE_COMMANDS,
   {
     name: "doctor",
     summary: "check which backends work here, why not, and how to fix them",

@@ -38,6 +38,8 @@ export interface PositionalSpec {
   help: string;
   /** The last positional only: it may be given more than once. */
   variadic?: boolean;
+  /** The last positional only: it may be left out. */
+  optional?: boolean;
   /** The values it takes, for completions. */
   choices?: readonly string[];
 }
@@ -52,7 +54,7 @@ export interface CommandSpec {
   summary: string;
   /** Options accepted before the positionals. */
   options: readonly OptionSpec[];
-  /** Positionals, all required, in order. */
+  /** Positionals, in order; all required but an `optional` last one. */
   positionals: readonly PositionalSpec[];
   /** When set, a command follows `--` and is required; this is its name. */
   rest?: PositionalSpec;

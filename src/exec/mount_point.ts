@@ -29,12 +29,15 @@
 import { DEFAULT_PATH } from "../backends/backend.ts";
 import { ExitCode, PolytheneError } from "../errors.ts";
 import { runCapturedSync } from "../process/spawn.ts";
+import { recordCreated } from "../store/created_paths.ts";
 import { walkInRoot } from "./resolve_in_root.ts";
 import { sandboxMountOf } from "./rootfs_shape.ts";
 
 /**
  * Resolves `path` inside `root`, creating what is missing: directories, and
  * for `kind` `"file"` an empty last component, with `sh` (an absolute path).
+ * What it creates is appended to the entry's record of created paths
+ * (`created_paths.ts`), which `commit` leaves out of images.
  *
  * @returns The resolved absolute path inside the rootfs (no symlinks).
  * @throws {PolytheneError} (exit 2) when a component is not a directory,
@@ -63,6 +66,7 @@ export function mountPointInRoot(
     } catch (error) {
       throw fail(`cannot create "${host}": ${(error as Error).message}`);
     }
+    recordCreated(root, [`/${[...dir, name].join("/")}`]);
     return true;
   });
   if (!walk.ok) {

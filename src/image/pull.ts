@@ -57,6 +57,7 @@ import {
   unpackImage,
 } from "./unpack.ts";
 import { freeBytes } from "../store/free_space.ts";
+import { appendCreated } from "../store/created_paths.ts";
 import { Interruption } from "./interruption.ts";
 
 /** What to pull, and how. */
@@ -219,7 +220,11 @@ async function fill(
         "only root can create them; their numbers are in the metadata",
     );
   }
-  await ensureRuntimeDirs(staging.dir);
+  appendCreated(
+    request.store,
+    staging.uuid,
+    await ensureRuntimeDirs(staging.dir),
+  );
   await writeLegacyMeta(staging.dir, request.image, created).catch((error) => {
     if (!(error instanceof UnsafeTargetError)) throw error;
     throw new PolytheneError(
@@ -251,7 +256,25 @@ async function fill(
       : {}),
     ...(ownership ? { ownership } : {}),
     blobs: referencedBlobs(image),
+    ...(baseImage(image) ? { image: baseImage(image) } : {}),
   };
+}
+
+/** What commit needs of the pulled image: its config and layer blobs. */
+function baseImage(image: SourceImage | undefined): EntryMetadata["image"] {
+  if (image?.configDigest === undefined) return undefined;
+  const layers = [];
+  for (const layer of image.layers) {
+    if (layer.digest === undefined || layer.size === undefined) {
+      return undefined;
+    }
+    layers.push({
+      mediaType: layer.mediaType,
+      digest: layer.digest,
+      size: layer.size,
+    });
+  }
+  return { config: image.configDigest, layers };
 }
 
 /** The cached blobs an entry refers to: manifest, config and layers. */
@@ -356,13 +379,17 @@ async function viaPodman(
   return { fileBytes, skippedDevices, facts };
 }
 
-async function ensureRuntimeDirs(dir: string): Promise<void> {
+/** Makes `/dev`, `/proc` and `/tmp` when missing; returns those it made. */
+async function ensureRuntimeDirs(dir: string): Promise<string[]> {
+  const made: string[] = [];
   for (const sub of ["dev", "proc", "tmp"]) {
     try {
       await Deno.mkdir(`${dir}/${sub}`);
       if (sub === "tmp") await Deno.chmod(`${dir}/${sub}`, 0o1777);
+      made.push(`/${sub}`);
     } catch (error) {
       if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
     }
   }
+  return made;
 }

@@ -15,6 +15,7 @@
 import { PolytheneError } from "../errors.ts";
 import { runCaptured } from "../process/spawn.ts";
 import { which } from "../process/which.ts";
+import { appendCreated, readCreated } from "./created_paths.ts";
 import { type EntryLock, lockEntry, lockNewDirectory } from "./lock.ts";
 import {
   type EntryMetadata,
@@ -103,6 +104,8 @@ export async function cloneEntry(
         store,
         await cloneMetadata(store, uuid, source.path, target, created, options),
       );
+      const made = await readCreated(store, uuid);
+      appendCreated(store, target, [...made].map((key) => `/${key}`));
       held = await lockNewDirectory(
         staging.dir,
         options.holdLock ? "shared" : "exclusive",

@@ -7,6 +7,7 @@
  */
 
 import type { ImageConfig, Platform } from "../image/types.ts";
+import { removeCreated } from "./created_paths.ts";
 import { removeLastBackend } from "./last_backend.ts";
 import { writeFileNoFollow } from "./safe_write.ts";
 import { stateDir } from "./store.ts";
@@ -42,6 +43,15 @@ export interface EntryMetadata {
    * every cached blob.
    */
   blobs?: string[];
+  /**
+   * The pulled image as `commit` takes it for a base: its config's digest
+   * and its layer blobs, bottom first (in the blob cache after a registry
+   * pull). Absent for entries pulled before commit existed.
+   */
+  image?: {
+    config: string;
+    layers: { mediaType: string; digest: string; size: number }[];
+  };
   /** For a clone: the UUID it was copied from. */
   parent?: string;
   /** A clone made by `exec --ephemeral`, removed when its command ends. */
@@ -156,6 +166,7 @@ export async function removeMetadata(
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   });
   await removeLastBackend(store, uuid);
+  await removeCreated(store, uuid);
 }
 
 /**

@@ -1,0 +1,351 @@
+/**
+ * `polythene commit` and `export` through the real CLI, read back by
+ * independent tools: an image pulled from a loopback registry is changed on
+ * disk (a file deleted, a directory emptied and refilled, a file replaced
+ * by a directory and back, owners, modes, links, a device), committed, and
+ * exported; `umoci unpack` of the `oci` layout, `skopeo copy` of the
+ * `oci-archive` and `docker-archive`, `podman load` + `create` + `export`,
+ * and the plain `tar` each give back the entry's tree. The new layer holds
+ * only the difference (whiteouts, an opaque marker), and polythene's own
+ * files are left out while the image's own empty `/etc/hosts` is kept.
+ *
+ * Needs root, docker-registry, umoci, skopeo and podman; under `CI=true` a
+ * missing one fails the test.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { type CliResult, runPolythene } from "../helpers/cli.ts";
+import { onPath, testNeeding } from "../helpers/fixtures.ts";
+import { buildImage } from "../helpers/oci_image.ts";
+import {
+  pushImage,
+  registryMissing,
+  startRegistry,
+} from "../helpers/registry.ts";
+import {
+  assertPulled,
+  busyboxEntries,
+  explain,
+  snapshot,
+  tempStore,
+} from "../helpers/pull_checks.ts";
+import { decompressStream } from "../../src/image/layers/decompress.ts";
+import { readTarHeaders } from "../../src/image/commit/tar_headers.ts";
+import type { TarHeader } from "../../src/image/commit/tar_format.ts";
+
+const MISSING = (() => {
+  const missing: string[] = [];
+  if (Deno.uid() !== 0) missing.push("root (uid 0)");
+  for (const tool of ["umoci", "skopeo", "podman", "tar"]) {
+    if (!onPath(tool)) missing.push(tool);
+  }
+  const registry = registryMissing();
+  if (registry) missing.push(registry);
+  return missing.length ? `needs ${missing.join(", ")}` : undefined;
+})();
+
+const LONG = `t/${"long-name-".repeat(12)}end`;
+
+async function run(argv: string[], env?: Record<string, string>) {
+  const out = await new Deno.Command(argv[0]!, {
+    args: argv.slice(1),
+    env,
+    stdin: "null",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, `${argv.join(" ")}: ${stderr}`);
+  return new TextDecoder().decode(out.stdout);
+}
+
+function ok(result: CliResult, what: string): string {
+  assert.equal(result.code, 0, `${what}\n${explain(result)}`);
+  return result.stdout.trim();
+}
+
+/** The headers of a layer blob of the local image store. */
+async function layerHeaders(
+  store: string,
+  digest: string,
+  mediaType: string,
+): Promise<TarHeader[]> {
+  const path = `${store}/.polythene/images/blobs/${digest.replace(":", "/")}`;
+  const tar = decompressStream(mediaType, (await Deno.open(path)).readable);
+  const out: TarHeader[] = [];
+  for await (const header of readTarHeaders(tar)) out.push(header);
+  return out;
+}
+
+/** Changes the pulled tree the way a provisioning run would. */
+async function provision(root: string) {
+  const t = `${root}/t`;
+  await Deno.remove(`${t}/gone`);
+  await Deno.remove(`${t}/data/a`);
+  await Deno.remove(`${t}/data/b`);
+  await Deno.writeTextFile(`${t}/data/c`, "refilled\n");
+  await Deno.remove(`${t}/swap`);
+  await Deno.mkdir(`${t}/swap`);
+  await Deno.writeTextFile(`${t}/swap/inner`, "was a file\n");
+  await Deno.remove(`${t}/swapdir`, { recursive: true });
+  await Deno.writeTextFile(`${t}/swapdir`, "was a directory\n");
+  await Deno.writeTextFile(`${root}/${LONG}`, "long\n");
+  await Deno.chmod(`${t}/keep`, 0o600);
+  await Deno.writeTextFile(`${t}/owned`, "new owner\n");
+  await Deno.chown(`${t}/owned`, 1234, 5678);
+  await Deno.writeTextFile(`${t}/hl1`, "linked\n");
+  await Deno.link(`${t}/hl1`, `${t}/hl2`);
+  await Deno.symlink("../etc/hosts", `${t}/newlink`);
+  await Deno.writeTextFile(`${t}/newsuid`, "s\n");
+  await Deno.chmod(`${t}/newsuid`, 0o4755);
+  await run(["mknod", `${t}/null`, "c", "1", "3"]);
+}
+
+testNeeding(
+  MISSING,
+  "commit: the difference layer reads back as the entry through umoci, skopeo, podman and tar",
+  async (t) => {
+    await using registry = await startRegistry();
+    await using files = await tempStore();
+    const store = files.store;
+    const image = await buildImage({
+      layers: [{
+        compression: "gzip",
+        entries: [
+          ...busyboxEntries(["true"]),
+          { name: "etc/", type: "dir" },
+          { name: "etc/hosts", content: "" },
+          { name: "t/", type: "dir" },
+          { name: "t/keep", content: "keep\n", mode: 0o644 },
+          { name: "t/gone", content: "gone\n" },
+          { name: "t/data/", type: "dir" },
+          { name: "t/data/a", content: "a\n" },
+          { name: "t/data/b", content: "b\n" },
+          { name: "t/swap", content: "a file\n" },
+          { name: "t/swapdir/", type: "dir" },
+          { name: "t/swapdir/x", content: "x\n" },
+          { name: "t/suid", content: "s\n", mode: 0o4755, uid: 10, gid: 20 },
+        ],
+      }, {
+        compression: "gzip",
+        entries: [{ name: "t/.wh.keep-not" }, {
+          name: "t/upper",
+          content: "from layer 2\n",
+        }],
+      }],
+      config: { Env: ["PATH=/bin", "A=1"], WorkingDir: "/t", User: "0" },
+    });
+    await pushImage(registry, "test/base", "1", image);
+    const uuid = assertPulled(
+      await runPolythene(["pull", "-s", store, `${registry.host}/test/base:1`]),
+    );
+    const root = `${store}/${uuid}`;
+    // Polythene makes /etc/resolv.conf and /made/here as mount points.
+    ok(
+      await runPolythene([
+        "exec",
+        "-s",
+        store,
+        "--isolation",
+        "chroot",
+        "--hosts",
+        "host",
+        "--workdir",
+        "/made/here",
+        uuid,
+        "--",
+        "/bin/true",
+      ]),
+      "exec",
+    );
+    assert.equal((await Deno.stat(`${root}/etc/resolv.conf`)).size, 0);
+    await provision(root);
+    const want = await snapshot(`${root}/t`);
+
+    const committed = await runPolythene([
+      "commit",
+      "-s",
+      store,
+      "--change",
+      "ENV=B=2",
+      "--change",
+      "WORKDIR=/t/data",
+      "-m",
+      "provisioned",
+      uuid,
+      "test/app:v1",
+    ]);
+    const digest = ok(committed, "commit");
+    assert.match(digest, /^sha256:[0-9a-f]{64}$/);
+    const layout = `${store}/.polythene/images`;
+    const manifest = JSON.parse(
+      await Deno.readTextFile(`${layout}/blobs/${digest.replace(":", "/")}`),
+    );
+
+    await t.step("the new layer holds only the difference", async () => {
+      assert.equal(manifest.layers.length, 3);
+      assert.equal(
+        manifest.layers[0].digest,
+        image.layers[0]!.descriptor.digest,
+      );
+      const layer = manifest.layers[2];
+      const names = (await layerHeaders(store, layer.digest, layer.mediaType))
+        .map((h) => h.name.replace(/\/$/, ""));
+      for (
+        const name of [
+          "t/.wh.gone",
+          "t/data/.wh..wh..opq",
+          "t/data/c",
+          "t/swap/inner",
+          "t/swapdir",
+          LONG,
+          "t/null",
+        ]
+      ) {
+        assert.ok(names.includes(name), `${name} in ${names.join(" ")}`);
+      }
+      for (
+        const name of [
+          "bin/busybox",
+          "t/suid",
+          "t/upper",
+          "etc/hosts",
+          "etc/resolv.conf",
+          "made",
+          "made/here",
+          ".polythene-meta",
+        ]
+      ) {
+        assert.ok(!names.includes(name), `${name} is not in the layer`);
+      }
+      const config = JSON.parse(
+        await Deno.readTextFile(
+          `${layout}/blobs/${manifest.config.digest.replace(":", "/")}`,
+        ),
+      );
+      assert.deepEqual(config.config.Env, ["PATH=/bin", "A=1", "B=2"]);
+      assert.equal(config.config.WorkingDir, "/t/data");
+      assert.equal(config.config.User, "0");
+      assert.equal(config.rootfs.diff_ids.length, 3);
+      assert.equal(config.history.length, 3);
+      assert.equal(config.history[2].comment, "provisioned");
+    });
+
+    /** Asserts a rootfs made by another tool holds the entry's tree. */
+    const assertTree = async (rootfs: string, what: string) => {
+      assert.deepEqual(await snapshot(`${rootfs}/t`), want, what);
+      const hosts = await Deno.lstat(`${rootfs}/etc/hosts`);
+      assert.ok(hosts.isFile && hosts.size === 0, `${what}: own /etc/hosts`);
+      for (const absent of ["etc/resolv.conf", "made", ".polythene-meta"]) {
+        await assert.rejects(
+          Deno.lstat(`${rootfs}/${absent}`),
+          Deno.errors.NotFound,
+          `${what}: /${absent} left out`,
+        );
+      }
+      const dev = await Deno.lstat(`${rootfs}/t/null`);
+      assert.ok(dev.isCharDevice && dev.rdev === 0x103, `${what}: t/null`);
+    };
+    const exported = (name: string) => `${files.dir}/${name}`;
+    const exportAs = async (format: string, dest: string) =>
+      ok(
+        await runPolythene([
+          "export",
+          "-s",
+          store,
+          "--format",
+          format,
+          uuid,
+          dest,
+        ]),
+        `export --format ${format}`,
+      );
+
+    await t.step("export --format oci, umoci unpack", async () => {
+      await exportAs("oci", exported("oci"));
+      await run([
+        "umoci",
+        "unpack",
+        "--image",
+        `${exported("oci")}:v1`,
+        exported("umoci"),
+      ]);
+      await assertTree(`${exported("umoci")}/rootfs`, "umoci");
+    });
+
+    for (const format of ["oci-archive", "docker-archive"]) {
+      await t.step(`export --format ${format}, skopeo copy`, async () => {
+        await exportAs(format, exported(format));
+        const layout = exported(`${format}-layout`);
+        await run([
+          "skopeo",
+          "copy",
+          "--quiet",
+          `${format}:${exported(format)}`,
+          `oci:${layout}:x`,
+        ]);
+        await run([
+          "umoci",
+          "unpack",
+          "--image",
+          `${layout}:x`,
+          `${layout}-tree`,
+        ]);
+        await assertTree(`${layout}-tree/rootfs`, `skopeo ${format}`);
+      });
+    }
+
+    await t.step("podman load + create + export", async () => {
+      const conf = exported("storage.conf");
+      await Deno.writeTextFile(
+        conf,
+        `[storage]\ndriver = "vfs"\ngraphroot = "${files.dir}/graph"\n` +
+          `runroot = "${files.dir}/run"\n`,
+      );
+      const env = {
+        CONTAINERS_STORAGE_CONF: conf,
+        PATH: Deno.env.get("PATH")!,
+      };
+      try {
+        await run(["podman", "load", "-q", "-i", exported("oci-archive")], env);
+        const id = (await run(
+          ["podman", "create", "docker.io/test/app:v1", "/bin/true"],
+          env,
+        )).trim();
+        await run(["podman", "export", "-o", exported("podman.tar"), id], env);
+        await Deno.mkdir(exported("podman"));
+        await run([
+          "tar",
+          "-xpf",
+          exported("podman.tar"),
+          "--numeric-owner",
+          "-C",
+          exported("podman"),
+        ]);
+        assert.deepEqual(await snapshot(`${exported("podman")}/t`), want);
+      } finally {
+        await new Deno.Command("podman", {
+          args: ["system", "reset", "--force"],
+          env,
+          stdin: "null",
+          stdout: "null",
+          stderr: "null",
+        }).output();
+      }
+    });
+
+    await t.step("export --format tar is the flattened rootfs", async () => {
+      await exportAs("tar", exported("rootfs.tar"));
+      await Deno.mkdir(exported("rootfs"));
+      await run([
+        "tar",
+        "-xpf",
+        exported("rootfs.tar"),
+        "--numeric-owner",
+        "-C",
+        exported("rootfs"),
+      ]);
+      await assertTree(exported("rootfs"), "tar");
+    });
+  },
+);
