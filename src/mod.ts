@@ -54,3 +54,4 @@ export type { PruneReason, PruneReport } from "./store/prune.ts";
 export * from "./library/options.ts";
 export * from "./library/functions.ts";
 export * from "./library/session.ts";
+export type { Provisioned, ProvisionOptions } from "./library/provision.ts";
