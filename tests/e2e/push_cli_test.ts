@@ -4,8 +4,10 @@
  * fresh store and runs, and by `skopeo copy` to an OCI layout that `umoci
  * unpack` reads. Errors: an unknown image, a malformed DEST-REF.
  *
- * The image is put in the local image store the way `commit` does it
- * (`writeBlob`, `addLocalImage`), so this test needs no commit.
+ * The first image is put in the local image store the way `commit` does it
+ * (`writeBlob`, `addLocalImage`); the second is a real `polythene commit`
+ * of an entry pulled from the registry and changed, whose base layers the
+ * push mounts.
  *
  * Needs docker-registry, skopeo and umoci.
  *
@@ -112,6 +114,73 @@ testNeeding(
       assert.equal(ran.code, 0, explain(ran));
       assert.equal(ran.stdout, "provisioned once\nhi\n");
     });
+
+    await t.step(
+      "commit a changed entry, push it (the base's layers mounted), pull it on a third store",
+      async () => {
+        const pulled = await runPolythene([
+          "pull",
+          "-q",
+          "--store",
+          fresh.store,
+          dest,
+        ]);
+        assert.equal(pulled.code, 0, explain(pulled));
+        const uuid = pulled.stdout.trim();
+        const changed = await runPolythene([
+          "exec",
+          "--store",
+          fresh.store,
+          uuid,
+          "--",
+          "sh",
+          "-c",
+          "rm /etc/provisioned && echo second > /etc/second",
+        ]);
+        assert.equal(changed.code, 0, explain(changed));
+        const next = `${registry.host}/test/next:1`;
+        const committed = await runPolythene([
+          "commit",
+          "--store",
+          fresh.store,
+          uuid,
+          next,
+        ]);
+        assert.equal(committed.code, 0, explain(committed));
+        const pushed = await runPolythene([
+          "push",
+          "-v",
+          "--store",
+          fresh.store,
+          next,
+          next,
+        ]);
+        assert.equal(pushed.code, 0, explain(pushed));
+        assert.equal(pushed.stdout, `${next}@${committed.stdout.trim()}\n`);
+        assert.match(pushed.stderr, /mounted from test\/provisioned/);
+        await using third = await tempStore();
+        const again = await runPolythene([
+          "pull",
+          "-q",
+          "--store",
+          third.store,
+          next,
+        ]);
+        assert.equal(again.code, 0, explain(again));
+        const ran = await runPolythene([
+          "exec",
+          "--store",
+          third.store,
+          again.stdout.trim(),
+          "--",
+          "sh",
+          "-c",
+          "cat /etc/second; test -e /etc/provisioned || echo deleted",
+        ]);
+        assert.equal(ran.code, 0, explain(ran));
+        assert.equal(ran.stdout, "second\ndeleted\n");
+      },
+    );
 
     await t.step("skopeo copy to an OCI layout, umoci unpack", async () => {
       const layout = `${fresh.dir}/layout`;
