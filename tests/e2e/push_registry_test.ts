@@ -289,6 +289,38 @@ testNeeding(
         },
       );
 
+      await t.step(
+        "a redirect to another host is followed without Authorization",
+        async () => {
+          const authFile = `${dir}/auth.json`;
+          proxy.plan({
+            bearer: { credentials: USER },
+            rules: [{
+              match: { kind: "manifest", method: "PUT" },
+              times: 1,
+              fault: { type: "redirect", to: "other-host", status: 307 },
+            }],
+          });
+          proxy.clear();
+          await pushImage(layout, image.digest, `${proxy.host}/test/moved:1`, {
+            ...options([]),
+            credentials: (registryName, repository) =>
+              findCredentials(registryName, repository, {
+                env: (name) =>
+                  name === "REGISTRY_AUTH_FILE" ? authFile : undefined,
+              }),
+          });
+          const moved = proxy.redirected();
+          assert.deepEqual(
+            moved.map((r) => `${r.method} ${r.kind} ${r.status}`),
+            ["PUT manifest 201"],
+          );
+          assert.equal(moved[0]!.headers.authorization, undefined);
+          proxy.plan({});
+          await assertPulled(proxy.host, "test/moved:1", image);
+        },
+      );
+
       await t.step("no credentials: one clear error", async () => {
         proxy.plan({ bearer: { credentials: USER } });
         const error = await pushImage(
@@ -487,6 +519,14 @@ testNeeding(
       ).then(() => undefined, (e) => e);
       assert.ok(untrusted instanceof PushError, String(untrusted));
       assert.equal(untrusted.kind, "tls");
+      // --tls-verify=false: the certificate is not checked (node:https).
+      const unverified = await pushImage(
+        layout,
+        image.digest,
+        `${registry.host}/test/tls:unverified`,
+        options([], { credentials, tlsVerify: false }),
+      );
+      assert.equal(unverified.digest, image.digest);
       const logs: string[] = [];
       const result = await pushImage(
         layout,
