@@ -211,6 +211,44 @@ testNeeding(
         assert.equal(mounts.filter((r) => r.status === 201).length, 3);
       });
 
+      await t.step(
+        "a Docker schema 2 manifest keeps its media type",
+        async () => {
+          const docker = await buildImage({
+            format: "docker",
+            layers: [{
+              entries: [{ name: "d", content: "docker\n" }],
+              compression: "gzip",
+            }],
+          });
+          const dockerLayout = await layoutOf(docker);
+          try {
+            const result = await pushImage(
+              dockerLayout,
+              docker.digest,
+              `${registry.host}/test/docker:1`,
+              options([]),
+            );
+            assert.equal(result.mediaType, docker.mediaType);
+            const response = await fetch(
+              `${registry.url}/v2/test/docker/manifests/1`,
+              { headers: { accept: docker.mediaType } },
+            );
+            assert.equal(
+              response.headers.get("content-type"),
+              docker.mediaType,
+            );
+            assert.equal(
+              response.headers.get("docker-content-digest"),
+              docker.digest,
+            );
+            await response.body?.cancel();
+          } finally {
+            await Deno.remove(dockerLayout, { recursive: true });
+          }
+        },
+      );
+
       await t.step("an index keeps its media type and digest", async () => {
         const arm = await buildImage({
           layers: [{
