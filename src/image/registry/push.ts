@@ -167,7 +167,7 @@ interface LocalDocument {
   digest: string;
   mediaType: string;
   kind: "manifest" | "index";
-  bytes: Uint8Array;
+  bytes: Uint8Array<ArrayBuffer>;
   document: unknown;
   needs: ManifestNeeds | IndexNeeds;
 }

@@ -33,7 +33,7 @@ export interface AuthContext {
     init: {
       method: "GET" | "POST";
       headers?: Record<string, string>;
-      body?: Uint8Array;
+      body?: Uint8Array<ArrayBuffer>;
     },
     authorization: string | undefined,
   ) => Promise<Response>;

@@ -25,7 +25,7 @@ export interface PushRequestInit {
   /** Extra headers. */
   headers?: Record<string, string>;
   /** The body, sent again as is on a retry. */
-  body?: Uint8Array;
+  body?: Uint8Array<ArrayBuffer>;
   /** Tries on failures worth a retry; default the policy's. */
   attempts?: number;
 }

@@ -42,7 +42,7 @@ export interface BlobSource {
   /** The blob's descriptor. */
   descriptor: Descriptor;
   /** Reads `[start, end)`. */
-  read(start: number, end: number): Promise<Uint8Array>;
+  read(start: number, end: number): Promise<Uint8Array<ArrayBuffer>>;
 }
 
 /** What happened to a blob. */
@@ -229,7 +229,7 @@ async function finish(
   connection: PushConnection,
   url: URL,
   label: string,
-  body?: Uint8Array,
+  body?: Uint8Array<ArrayBuffer>,
 ): Promise<void> {
   const response = await attempt(() =>
     connection.request(url, {

@@ -39,7 +39,7 @@ export interface TransportRequest {
   /** Request headers. */
   headers: Headers;
   /** Request body: a token request's form, or push's blob bytes. */
-  body?: string | Uint8Array;
+  body?: string | Uint8Array<ArrayBuffer>;
   /** Aborts the request and its body. */
   signal?: AbortSignal;
 }
@@ -84,7 +84,7 @@ export function createTransport(
     fetch(request.url, {
       method: request.method ?? "GET",
       headers: request.headers,
-      body: request.body as BodyInit | undefined,
+      body: request.body,
       redirect: "manual",
       signal: request.signal,
       client,
