@@ -455,6 +455,39 @@ testNeeding(
         },
       );
 
+      await t.step(
+        "a chunk stored but its answer lost: the registry drops the session, a new one starts",
+        async () => {
+          let patches = 0;
+          proxy.plan({
+            hook: async (request, { kind, forward }) => {
+              if (kind !== "upload" || request.method !== "PATCH") return;
+              const response = await forward(request);
+              if (++patches !== 2) return response;
+              await response.body?.cancel();
+              return new Response("lost", { status: 502 });
+            },
+          });
+          proxy.clear();
+          const logs: string[] = [];
+          await pushImage(
+            layout,
+            image.digest,
+            `${proxy.host}/test/lost:1`,
+            options(logs),
+          );
+          // docker-registry drops an upload whose size is not the one its
+          // state token says (404), so the blob starts again: one POST more.
+          const uploads = proxy.requests.filter((r) => r.kind === "upload");
+          const status = uploads.filter((r) => r.method === "GET");
+          assert.deepEqual(status.map((r) => r.status), [404]);
+          assert.equal(uploads.filter((r) => r.method === "POST").length, 4);
+          assert.ok(logs.some((l) => l.includes("upload interrupted")));
+          proxy.plan({});
+          await assertPulled(proxy.host, "test/lost:1", image);
+        },
+      );
+
       await t.step("two 503s on the manifest PUT, then success", async () => {
         proxy.plan({
           rules: [{
