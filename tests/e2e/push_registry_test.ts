@@ -359,6 +359,41 @@ testNeeding(
         },
       );
 
+      await t.step(
+        "an upload Location on another host gets no Authorization",
+        async () => {
+          const authFile = `${dir}/auth.json`;
+          proxy.plan({
+            bearer: { credentials: USER },
+            hook: async (request, { kind, forward }) => {
+              if (kind !== "upload" || request.method !== "POST") return;
+              const response = await forward(request);
+              const headers = new Headers(response.headers);
+              const location = headers.get("location") ?? "";
+              headers.set(
+                "location",
+                location.replace(proxy.url, proxy.redirectUrl),
+              );
+              return new Response(null, { status: response.status, headers });
+            },
+          });
+          proxy.clear();
+          await pushImage(layout, image.digest, `${proxy.host}/test/away:1`, {
+            ...options([]),
+            credentials: (registryName, repository) =>
+              findCredentials(registryName, repository, {
+                env: (name) =>
+                  name === "REGISTRY_AUTH_FILE" ? authFile : undefined,
+              }),
+          });
+          const away = proxy.redirected();
+          assert.ok(away.some((r) => r.method === "PATCH"));
+          assert.ok(away.every((r) => r.headers.authorization === undefined));
+          proxy.plan({});
+          await assertPulled(proxy.host, "test/away:1", image);
+        },
+      );
+
       await t.step("no credentials: one clear error", async () => {
         proxy.plan({ bearer: { credentials: USER } });
         const error = await pushImage(

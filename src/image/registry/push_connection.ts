@@ -25,11 +25,13 @@ import {
 } from "./challenge.ts";
 import { type AuthContext, basicForPush, bearerForPush } from "./push_auth.ts";
 import { type Credential, findCredentials } from "./credentials.ts";
-import { isLoopbackHost, registryHostname } from "./redirect.ts";
+import {
+  isLoopbackHost,
+  registryHostname,
+  sameHostAndPort,
+} from "./redirect.ts";
 import { RegistryError } from "./registry_error.ts";
 import { followRedirects, type PushRequestInit } from "./push_follow.ts";
-
-export type { PushRequestInit } from "./push_follow.ts";
 import {
   backoffDelay,
   DEFAULT_RETRY_POLICY,
@@ -51,6 +53,8 @@ import {
   statusError,
   tlsHint,
 } from "./_http.ts";
+
+export type { PushRequestInit } from "./push_follow.ts";
 
 /** Options of {@linkcode PushConnection.open}. */
 export interface PushConnectionOptions {
@@ -229,7 +233,11 @@ export class PushConnection {
   async request(url: URL, init: PushRequestInit): Promise<Response> {
     let renewed = false;
     while (true) {
-      const authorization = await this.#authorize();
+      // Credentials go only to the registry itself: an upload Location on
+      // another host gets none (a Basic authorization is the password).
+      const authorization = sameHostAndPort(url, this.base)
+        ? await this.#authorize()
+        : undefined;
       const response = await this.#exchange(url, init, authorization);
       if (response.status !== 401) return response;
       const challenge = chooseChallenge(
