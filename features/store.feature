@@ -31,4 +31,4 @@ Feature: Clean up the store
     When I run `polythene rm --store <store> <uuid>`
     Then the exit code is 0
     When I run `polythene list --store <store>`
-    Then stdout is the line "UUID  IMAGE  DIGEST  CREATED  SIZE  BACKEND  KIND"
+    Then stdout is the line "UUID  IMAGE  REFERENCE  DIGEST  PLATFORM  CREATED  SIZE  BACKEND  KIND"

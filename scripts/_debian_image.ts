@@ -97,9 +97,54 @@ function deb822Mirror(text: string, suite: string): string | undefined {
   return undefined;
 }
 
-/** `debootstrap --variant=minbase SUITE ROOT MIRROR`. */
-export function debootstrapArgv(root: string, mirror: string): string[] {
-  return ["debootstrap", `--variant=${VARIANT}`, SUITE, root, mirror];
+/**
+ * `debootstrap --variant=minbase SUITE ROOT MIRROR`; for a foreign `arch`
+ * (a Debian architecture name such as `arm64`), its first stage only
+ * (`--foreign --arch=ARCH`): {@linkcode secondStageArgv} finishes it.
+ */
+export function debootstrapArgv(
+  root: string,
+  mirror: string,
+  arch?: string,
+): string[] {
+  const foreign = arch === undefined ? [] : ["--foreign", `--arch=${arch}`];
+  return [
+    "debootstrap",
+    ...foreign,
+    `--variant=${VARIANT}`,
+    SUITE,
+    root,
+    mirror,
+  ];
+}
+
+/**
+ * debootstrap's second stage inside a foreign `root`, under proot with
+ * qemu-user (`-q`), so that no binfmt_misc entry is registered on the host.
+ */
+export function secondStageArgv(
+  proot: string,
+  qemu: string,
+  root: string,
+): string[] {
+  return [
+    proot,
+    "-0",
+    "-q",
+    qemu,
+    "-r",
+    root,
+    "-b",
+    "/proc",
+    "-b",
+    "/sys",
+    "-b",
+    "/dev",
+    "-w",
+    "/",
+    "/debootstrap/debootstrap",
+    "--second-stage",
+  ];
 }
 
 /**

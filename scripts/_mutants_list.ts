@@ -299,4 +299,74 @@ export const MUTANTS: readonly Mutant[] = [
     replace: `      body: manifest.bytes,\n      attempts: 1,\n`,
     tests: [{ file: PUSH.file, filter: "a 5xx on the manifest PUT" }],
   },
+  {
+    name: "run-not-ephemeral",
+    description: "run executes in the stored entry instead of a copy",
+    file: "src/cli/run.ts",
+    search: `{ ...values, ephemeral: true }`,
+    replace: `{ ...values }`,
+    tests: [{ file: "tests/e2e/run_test.ts" }],
+  },
+  {
+    name: "run-always-pulls",
+    description: "run --pull missing pulls even when an entry is stored",
+    file: "src/image/entry_for_image.ts",
+    search:
+      `  if (stored !== undefined) return { action: "use", uuid: stored };`,
+    replace: ``,
+    tests: [{ file: "tests/unit/image/entry_for_image_test.ts" }, {
+      file: "tests/e2e/run_test.ts",
+    }],
+  },
+  {
+    name: "reuse-ignores-digest",
+    description: "pull --reuse returns an entry of another digest",
+    file: "src/image/reuse.ts",
+    search:
+      `  if (wanted.digest !== undefined && entry.digest !== wanted.digest) {`,
+    replace: `  if (wanted.digest === "never") {`,
+    tests: [{ file: "tests/e2e/run_test.ts" }],
+  },
+  {
+    name: "progress-no-byte-count",
+    description: "a layer's bar never counts the bytes read",
+    file: "src/progress.ts",
+    search: `      progress.advance(bytes);\n`,
+    replace: ``,
+    tests: [{ file: "tests/e2e/output_test.ts", filter: "progress" }],
+  },
+  {
+    name: "progress-group-left-open",
+    description: "under GitHub Actions a pull's group is never closed",
+    file: "src/cli/progress.ts",
+    search: `      if (grouped) write("::endgroup::\\n");`,
+    replace: ``,
+    tests: [{ file: "tests/unit/cli/progress_test.ts" }],
+  },
+  {
+    name: "emulation-not-passed",
+    description:
+      "exec ignores the recorded foreign platform, so bubblewrap runs an arm64 image natively",
+    file: "src/exec/exec.ts",
+    search: `      ...(emulation === undefined ? {} : { emulation }),\n`,
+    replace: ``,
+    tests: [{ file: "tests/e2e/exec_arch_test.ts" }],
+  },
+  {
+    name: "proot-without-qemu",
+    description: "proot runs a foreign image without -q",
+    file: "src/backends/proot.ts",
+    search: `    ...(qemu === undefined ? [] : ["-q", qemu]),\n`,
+    replace: ``,
+    tests: [{ file: "tests/e2e/exec_arch_test.ts" }],
+  },
+  {
+    name: "binfmt-without-f",
+    description:
+      "bubblewrap and chroot accept a binfmt_misc entry without the F flag",
+    file: "src/backends/emulation.ts",
+    search: `  if (!entry.flags.includes("F")) {`,
+    replace: `  if (!entry.flags.includes("")) {`,
+    tests: [{ file: "tests/unit/backends/emulation_test.ts" }],
+  },
 ];

@@ -5,14 +5,15 @@
  * and with `curl | gzip -d | tar -x` (see `_bench_pull.ts`).
  *
  * ```sh
- * deno run -A scripts/bench.ts [--only exec|pull|store|push] [--runs N] [--warmup N]
+ * deno run -A scripts/bench.ts [--only exec|pull|store|arch|push] [--runs N] [--warmup N]
  *                              [--pull-runs N] [--pull-warmup N]
  * ```
  *
  * `--only` runs one part; `--runs` and `--warmup` are the exec part's
  * rounds, `--pull-runs` (default 5) and `--pull-warmup` (default 1) the pull
  * part's. The pull part needs the Debian test image (`debian_image.ts`),
- * which is built on first use, as root.
+ * which is built on first use, as root. The arch part (`_bench_arch.ts`,
+ * `--pull-runs` rounds) times exec under qemu-user against native.
  *
  * In one run of the exec part, on a busybox rootfs in a temporary store, it times:
  *
@@ -73,10 +74,11 @@ import {
 import { makeBusyboxRootfs } from "./busybox_rootfs.ts";
 import { benchPull } from "./_bench_pull.ts";
 import { benchStore } from "./_bench_store.ts";
+import { benchArch } from "./_bench_arch.ts";
 import { benchPush } from "./_bench_push.ts";
 
 const USAGE =
-  "Usage: deno run -A scripts/bench.ts [--only exec|pull|store|push] " +
+  "Usage: deno run -A scripts/bench.ts [--only exec|pull|store|arch|push] " +
   "[--runs N] [--warmup N] [--pull-runs N] [--pull-warmup N]";
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);
 const MAIN_TS = `${ROOT}main.ts`;
@@ -114,7 +116,7 @@ interface Options {
   runs: number;
   warmup: number;
   /** Which parts to run. */
-  parts: ("exec" | "pull" | "store" | "push")[];
+  parts: ("exec" | "pull" | "store" | "arch" | "push")[];
   pullRuns: number;
   pullWarmup: number;
 }
@@ -137,16 +139,18 @@ function parseOptions(args: string[]): Options | undefined {
   const only = values.only;
   if (
     only !== undefined && only !== "exec" && only !== "pull" &&
-    only !== "store" && only !== "push"
+    only !== "store" && only !== "arch" && only !== "push"
   ) {
     throw new RangeError(
-      `Invalid --only "${only}": expected exec, pull, store or push`,
+      `Invalid --only "${only}": expected exec, pull, store, arch or push`,
     );
   }
   return {
     runs: parseCount(values.runs, "--runs", 1),
     warmup: parseCount(values.warmup, "--warmup", 0),
-    parts: only === undefined ? ["exec", "pull", "store", "push"] : [only],
+    parts: only === undefined
+      ? ["exec", "pull", "store", "arch", "push"]
+      : [only],
     pullRuns: parseCount(values["pull-runs"], "--pull-runs", 1),
     pullWarmup: parseCount(values["pull-warmup"], "--pull-warmup", 0),
   };
@@ -651,6 +655,9 @@ if (import.meta.main) {
     }
     if (options.parts.includes("store")) {
       console.log(await benchStore({ runs: options.pullRuns }));
+    }
+    if (options.parts.includes("arch")) {
+      console.log(await benchArch({ runs: options.pullRuns, progress }));
     }
     if (options.parts.includes("push")) {
       console.log(await benchPush({ runs: options.pullRuns, progress }));

@@ -12,8 +12,15 @@ import { buildImage, writeOciLayout } from "../tests/helpers/oci_image.ts";
 import type { TarEntry } from "../tests/helpers/tar_writer.ts";
 import { BUSYBOX } from "./busybox_rootfs.ts";
 
-/** The tar entries of a busybox root filesystem. */
-export async function busyboxEntries(busybox = BUSYBOX): Promise<TarEntry[]> {
+/**
+ * The tar entries of a busybox root filesystem. `applets` (busybox's
+ * `--list-full`) is asked of `busybox` itself unless given, as it must be
+ * for a busybox of another architecture.
+ */
+export async function busyboxEntries(
+  busybox = BUSYBOX,
+  applets?: readonly string[],
+): Promise<TarEntry[]> {
   const entries: TarEntry[] = [];
   for (
     const dir of [
@@ -38,9 +45,11 @@ export async function busyboxEntries(busybox = BUSYBOX): Promise<TarEntry[]> {
     content: await Deno.readFile(busybox),
     mode: 0o755,
   });
-  const list = await new Deno.Command(busybox, { args: ["--list-full"] })
-    .output();
-  for (const applet of new TextDecoder().decode(list.stdout).split("\n")) {
+  const list = applets ?? new TextDecoder().decode(
+    (await new Deno.Command(busybox, { args: ["--list-full"] }).output())
+      .stdout,
+  ).split("\n");
+  for (const applet of list) {
     if (applet === "" || applet === "bin/busybox") continue;
     entries.push({ name: applet, type: "symlink", linkname: "/bin/busybox" });
   }

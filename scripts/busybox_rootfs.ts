@@ -13,13 +13,15 @@ export const BUSYBOX = "/bin/busybox";
 /**
  * Creates `store/<uuid>/` holding a minimal busybox rootfs: `/bin/busybox`
  * with a symlink for each applet, `/etc/passwd`, and empty `/proc`, `/dev`,
- * `/tmp` and `/root`.
+ * `/tmp` and `/root`. `applets` (`--list-full`) is asked of `busybox`
+ * unless given, as it must be for a busybox of another architecture.
  *
  * @returns The new entry's UUID.
  */
 export async function makeBusyboxRootfs(
   store: string,
   busybox = BUSYBOX,
+  applets?: readonly string[],
 ): Promise<string> {
   const uuid = crypto.randomUUID();
   const root = `${store}/${uuid}`;
@@ -44,10 +46,7 @@ export async function makeBusyboxRootfs(
   await Deno.chmod(`${tmp}/root`, 0o700);
   await Deno.copyFile(busybox, `${tmp}/bin/busybox`);
   await Deno.chmod(`${tmp}/bin/busybox`, 0o755);
-  const list = await new Deno.Command(busybox, { args: ["--list-full"] })
-    .output();
-  if (!list.success) throw new Error(`${busybox} --list-full failed`);
-  for (const applet of new TextDecoder().decode(list.stdout).split("\n")) {
+  for (const applet of applets ?? await appletsOf(busybox)) {
     if (applet === "" || applet === "bin/busybox") continue;
     try {
       await Deno.symlink("/bin/busybox", `${tmp}/${applet}`);
@@ -62,6 +61,14 @@ export async function makeBusyboxRootfs(
   await Deno.writeTextFile(`${tmp}/etc/group`, "root:x:0:\nnogroup:x:65534:\n");
   await Deno.rename(tmp, root);
   return uuid;
+}
+
+/** `busybox --list-full`, asked of `busybox` itself. */
+async function appletsOf(busybox: string): Promise<string[]> {
+  const list = await new Deno.Command(busybox, { args: ["--list-full"] })
+    .output();
+  if (!list.success) throw new Error(`${busybox} --list-full failed`);
+  return new TextDecoder().decode(list.stdout).split("\n");
 }
 
 if (import.meta.main) {

@@ -38,7 +38,7 @@
 import { createHash } from "node:crypto";
 import { gunzipSync } from "node:zlib";
 import { parseArgs } from "node:util";
-import { hostPlatform } from "../src/image/platform.ts";
+import { hostPlatform, normalizePlatform } from "../src/image/platform.ts";
 import {
   type BuiltImage,
   type BuiltLayer,
@@ -53,6 +53,7 @@ import {
   imageConfig,
   mountsUnder,
   parseMetadata,
+  secondStageArgv,
   type SourcesFile,
   SUITE,
   tarArgv,
@@ -63,6 +64,17 @@ import {
 export const DEFAULT_CACHE_DIR = "/var/cache/polythene-test";
 
 const NAME = `debian-${SUITE}-${VARIANT}`;
+
+/**
+ * The cache's file name stem: `debian-bookworm-minbase`, with `-ARCH` for a
+ * foreign architecture (`arch`, a Debian name such as `arm64`).
+ */
+function nameFor(arch?: string): string {
+  return arch === undefined ? NAME : `${NAME}-${arch}`;
+}
+
+/** qemu-user's name for the Debian architectures a foreign image may have. */
+const QEMU_FOR: Readonly<Record<string, string>> = { arm64: "aarch64" };
 const TOOL_PATH =
   "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -82,6 +94,12 @@ export interface DebianImageOptions {
   mirror?: string;
   /** Progress lines (default: to stderr, prefixed `debian_image: `). */
   log?: (line: string) => void;
+  /**
+   * A foreign Debian architecture (`arm64`): debootstrap's first stage
+   * (`--foreign`), then its second under `proot -q qemu-ARCH-static`.
+   * Default: the host's.
+   */
+  arch?: string;
 }
 
 /** `$POLYTHENE_TEST_CACHE`, or {@linkcode DEFAULT_CACHE_DIR}. */
@@ -95,9 +113,10 @@ export function debianCacheDir(): string {
  */
 export async function cachedDebianImage(
   cacheDir = debianCacheDir(),
+  arch?: string,
 ): Promise<DebianImage | undefined> {
-  const metadataFile = `${cacheDir}/${NAME}.json`;
-  const tarGz = `${cacheDir}/${NAME}.tar.gz`;
+  const metadataFile = `${cacheDir}/${nameFor(arch)}.json`;
+  const tarGz = `${cacheDir}/${nameFor(arch)}.tar.gz`;
   let meta: DebianImageMetadata | undefined;
   try {
     meta = parseMetadata(await Deno.readTextFile(metadataFile));
@@ -117,12 +136,18 @@ export async function cachedDebianImage(
  */
 export async function debianImageMissing(
   cacheDir = debianCacheDir(),
+  arch?: string,
 ): Promise<string | undefined> {
-  if (await cachedDebianImage(cacheDir)) return undefined;
+  if (await cachedDebianImage(cacheDir, arch)) return undefined;
   if (Deno.uid() !== 0) {
     return `needs root to debootstrap the Debian image (not cached in ${cacheDir})`;
   }
   if (!onToolPath("debootstrap")) return "needs debootstrap";
+  if (arch !== undefined) {
+    const qemu = `qemu-${QEMU_FOR[arch] ?? arch}-static`;
+    if (!onToolPath(qemu)) return `needs ${qemu} (qemu-user-static)`;
+    if (!onToolPath("proot")) return "needs proot";
+  }
   if (await hostMirror() === undefined) {
     return `needs a Debian ${SUITE} mirror in /etc/apt/sources.list*`;
   }
@@ -167,11 +192,12 @@ export async function debianImage(
   options: DebianImageOptions = {},
 ): Promise<DebianImage> {
   const cacheDir = options.cacheDir ?? debianCacheDir();
-  const cached = await cachedDebianImage(cacheDir);
+  const arch = options.arch;
+  const cached = await cachedDebianImage(cacheDir, arch);
   if (cached) return cached;
   const log = options.log ?? ((line) => console.error(`debian_image: ${line}`));
   await Deno.mkdir(cacheDir, { recursive: true, mode: 0o755 });
-  const lock = await Deno.open(`${cacheDir}/.${NAME}.lock`, {
+  const lock = await Deno.open(`${cacheDir}/.${nameFor(arch)}.lock`, {
     create: true,
     write: true,
   });
@@ -179,7 +205,7 @@ export async function debianImage(
     log(`waiting for the build lock in ${cacheDir}`);
     await lock.lock(true);
     // Another process may have built it while this one waited.
-    const built = await cachedDebianImage(cacheDir);
+    const built = await cachedDebianImage(cacheDir, arch);
     if (built) return built;
     const mirror = options.mirror ?? await hostMirror();
     if (mirror === undefined) {
@@ -195,11 +221,11 @@ export async function debianImage(
     await sweepBuilds(cacheDir, log);
     const work = await Deno.makeTempDir({ dir: cacheDir, prefix: ".build-" });
     try {
-      await build(cacheDir, work, mirror, log);
+      await build(cacheDir, work, mirror, log, arch);
     } finally {
       await removeTree(work, log);
     }
-    const image = await cachedDebianImage(cacheDir);
+    const image = await cachedDebianImage(cacheDir, arch);
     if (image === undefined) {
       throw new Error(`Cannot read back the Debian image from ${cacheDir}`);
     }
@@ -214,14 +240,28 @@ async function build(
   work: string,
   mirror: string,
   log: (line: string) => void,
+  arch?: string,
 ): Promise<void> {
+  const NAME = nameFor(arch);
   const root = `${work}/rootfs`;
   log(
-    `debootstrap --variant=${VARIANT} ${SUITE} from ${mirror} into ${root} ` +
-      "(a few minutes)",
+    `debootstrap --variant=${VARIANT} ${SUITE}${
+      arch ? ` --arch=${arch}` : ""
+    } from ${mirror} into ${root} (a few minutes)`,
   );
   const started = performance.now();
-  await runLogged(debootstrapArgv(root, mirror), log);
+  await runLogged(debootstrapArgv(root, mirror, arch), log);
+  if (arch !== undefined) {
+    const qemu = `qemu-${QEMU_FOR[arch] ?? arch}-static`;
+    log(`second stage under proot -q ${qemu}`);
+    // debootstrap finds its functions by testing /debootstrap/debootstrap
+    // with `[ -x ]`, which proot 5.1 gets wrong under qemu: say where.
+    await runLogged(
+      secondStageArgv(toolPath("proot"), toolPath(qemu), root),
+      log,
+      { DEBOOTSTRAP_DIR: "/debootstrap" },
+    );
+  }
   const debootstrapSeconds = (performance.now() - started) / 1000;
   log(`debootstrap took ${debootstrapSeconds.toFixed(1)} s`);
 
@@ -242,7 +282,9 @@ async function build(
     suite: SUITE,
     variant: VARIANT,
     mirror,
-    platform: hostPlatform(),
+    platform: arch === undefined
+      ? hostPlatform()
+      : normalizePlatform({ os: "linux", architecture: arch }),
     ...packed,
     created: new Date().toISOString(),
     debootstrapSeconds: round1(debootstrapSeconds),
@@ -403,11 +445,17 @@ function spawn(
 async function runLogged(
   argv: string[],
   log: (line: string) => void,
+  extraEnv: Record<string, string> = {},
 ): Promise<void> {
   const child = new Deno.Command(argv[0]!, {
     args: argv.slice(1),
     clearEnv: true,
-    env: { PATH: TOOL_PATH, LC_ALL: "C", DEBIAN_FRONTEND: "noninteractive" },
+    env: {
+      PATH: TOOL_PATH,
+      LC_ALL: "C",
+      DEBIAN_FRONTEND: "noninteractive",
+      ...extraEnv,
+    },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -545,6 +593,18 @@ export async function debianOciImage(image: DebianImage): Promise<BuiltImage> {
   };
 }
 
+/** The absolute path of `program` on the tool PATH. */
+function toolPath(program: string): string {
+  for (const dir of TOOL_PATH.split(":")) {
+    try {
+      if (Deno.statSync(`${dir}/${program}`).isFile) return `${dir}/${program}`;
+    } catch {
+      // Not here.
+    }
+  }
+  throw new Error(`Cannot build the Debian image: ${program} is not on PATH`);
+}
+
 function onToolPath(program: string): boolean {
   return TOOL_PATH.split(":").some((dir) => {
     try {
@@ -565,7 +625,7 @@ function round1(seconds: number): number {
 
 const USAGE =
   "Usage: deno run -A scripts/debian_image.ts [--cache DIR] [--mirror URL] " +
-  "[--json] [--oci-layout DIR]";
+  "[--json] [--oci-layout DIR] [--arch arm64]";
 
 if (import.meta.main) {
   let values;
@@ -577,6 +637,7 @@ if (import.meta.main) {
         mirror: { type: "string" },
         json: { type: "boolean" },
         "oci-layout": { type: "string" },
+        arch: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -594,6 +655,7 @@ if (import.meta.main) {
     const image = await debianImage({
       cacheDir: values.cache,
       mirror: values.mirror,
+      arch: values.arch,
     });
     if (values["oci-layout"] !== undefined) {
       await writeOciLayout(

@@ -9,13 +9,19 @@
 # user $NOSUB_USER with no range (faked ownership), and the npm packages pinned
 # in deno.lock.
 #
+# qemu-user-static runs the arm64 test images (proot -q). binfmt-support is
+# left out on purpose: with it, installing qemu-user-static registers
+# host-wide binfmt_misc entries (update-binfmts), and so does systemd-binfmt at
+# boot where systemd runs; without either, nothing is registered. The tests
+# accept both shapes (tests/e2e/exec_arch_test.ts).
+#
 # Idempotent: a run on a machine that has everything does no apt or npm work.
 set -euo pipefail
 
 readonly TEST_USER=polythene-test
 readonly NOSUB_USER=polythene-nosub
 readonly SUBID_RANGE=100000:65536
-readonly APT_PACKAGES=(bubblewrap proot busybox-static util-linux hyperfine docker-registry openssl zstd skopeo umoci podman debootstrap zsh fish gcc libc6-dev uidmap)
+readonly APT_PACKAGES=(bubblewrap proot busybox-static util-linux hyperfine docker-registry openssl zstd skopeo umoci podman debootstrap zsh fish gcc libc6-dev uidmap qemu-user-static)
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 case ":$PATH:" in

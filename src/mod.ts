@@ -49,9 +49,11 @@ export { BACKEND_NAMES, type BackendName } from "./backends/names.ts";
 export type { UserIds } from "./exec/options.ts";
 export type { ImageConfig } from "./image/types.ts";
 export type { EntryInfo } from "./store/entries.ts";
+export type { ProgressReporter } from "./progress.ts";
 export type { PruneReason, PruneReport } from "./store/prune.ts";
 
 export * from "./library/options.ts";
 export * from "./library/functions.ts";
+export * from "./library/run.ts";
 export * from "./library/session.ts";
 export type { Provisioned, ProvisionOptions } from "./library/provision.ts";

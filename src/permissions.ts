@@ -20,6 +20,9 @@ export const CLI_ENV_VARS = [
   "POLYTHENE_VERBOSE",
   // The library's PolytheneSession: proot first on GitHub Actions.
   "GITHUB_ACTIONS",
+  // Progress displays: the terminal's width and colour (src/cli/progress.ts).
+  "COLUMNS",
+  "NO_COLOR",
   "PATH",
   "TERM",
   "TMPDIR",

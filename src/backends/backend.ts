@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { Emulation } from "./emulation.ts";
 import type { BackendName } from "./names.ts";
 
 /** Facts about the host that decide how a backend is driven. */
@@ -60,6 +61,13 @@ export interface RunSpec {
    * constant seccomp filter in front of proot. Absent: proot runs bare.
    */
   compatFilter?: { perl: string };
+  /**
+   * Set when the entry's recorded platform is not the host's: what running
+   * it through qemu-user needs and what the host has (`emulation.ts`).
+   * proot runs the guest with `-q`; a backend that cannot emulate it is
+   * refused (`emulationRefusal`). Absent: the image runs natively.
+   */
+  emulation?: Emulation;
 }
 
 /** The id mapping bubblewrap carries out: see `id_map.ts`. */

@@ -37,6 +37,8 @@ import { assessBackend, type Readiness, versionOf } from "./readiness.ts";
 import type { IdMapChoice } from "./id_map.ts";
 import { type IdMapReport, idMapReport } from "./id_map_report.ts";
 import { detectFullMapHost, fullMapsMissing } from "../process/subids.ts";
+import { type ArchReport, emulationReports } from "./doctor_emulation.ts";
+import { ociArch } from "./emulation.ts";
 
 /** The sysctls that decide whether the backends can work, when readable. */
 export const SYSCTLS = [
@@ -109,6 +111,11 @@ export interface DoctorReport {
   selected: BackendName | null;
   /** How each backend would map ids for a root run (`id_map_report.ts`). */
   idMaps: IdMapReport;
+  /**
+   * Each architecture with a qemu-user binary on PATH: which backends can
+   * run its images, and why not (`doctor_emulation.ts`).
+   */
+  emulation: ArchReport[];
 }
 
 const USERNS_ESCAPE = "or use --isolation proot";
@@ -310,6 +317,11 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       options.host.realRoot ? undefined : fullMapsMissing(
         detectFullMapHost(options.host.uid, options.hostPath),
       ),
+    ),
+    emulation: await emulationReports(
+      options.hostPath,
+      ociArch(Deno.build.arch) ?? Deno.build.arch,
+      backends,
     ),
   };
 }

@@ -29,7 +29,16 @@ export function prootArgs(spec: RunSpec): string[] {
   const user = ids.uid === 0 && ids.gid === 0
     ? ["-0"]
     : ["-i", `${ids.uid}:${ids.gid}`];
-  const args = ["-r", spec.rootfs, ...user, "-w", spec.cwd];
+  // qemu-user runs every guest program of a foreign image (`emulation.ts`).
+  const qemu = spec.emulation?.qemu;
+  const args = [
+    ...(qemu === undefined ? [] : ["-q", qemu]),
+    "-r",
+    spec.rootfs,
+    ...user,
+    "-w",
+    spec.cwd,
+  ];
   args.push("-b", "/proc");
   for (const device of DEVICES) args.push("-b", `/dev/${device}`);
   for (const mount of spec.mounts ?? []) {

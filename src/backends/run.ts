@@ -6,7 +6,9 @@
  * its probe fails (probes are cached). The probe runs a fixed setup that no
  * image controls, so no image can make exec skip a backend. A backend that
  * fails while setting up the real run is an error, never a reason to try the
- * next one. Backends weaker than the isolation floor are never tried. When a
+ * next one. An image of another architecture (`spec.emulation`) skips each
+ * backend that cannot emulate it, as a refusal, with the reason (see
+ * `emulation.ts`). Backends weaker than the isolation floor are never tried. When a
  * backend other than the first is used, one line on stderr says why.
  * Once the command has started it never runs a second time: its status is
  * the answer.
@@ -32,6 +34,7 @@ import type { Backend, Programs, RunSpec } from "./backend.ts";
 import type { HostFacts } from "./host.ts";
 import type { BackendName } from "./names.ts";
 import type { ProbeCache } from "./probe_cache.ts";
+import { emulationFix, emulationRefusal } from "./emulation.ts";
 import { BACKENDS, backendsInOrder } from "./mod.ts";
 import { isPtyVariable, onOwnPty } from "./pty.ts";
 import { nulSeparated, reportedExitCode, withStatusFd } from "./status.ts";
@@ -102,6 +105,17 @@ export async function runInSandbox(
         ...(refused ? { refused } : {}),
       });
     };
+    const emulation = spec.emulation;
+    const cannotEmulate = emulation &&
+      emulationRefusal(backend.name, emulation);
+    if (cannotEmulate !== undefined) {
+      reject(
+        cannotEmulate,
+        emulation?.arch && emulationFix(backend.name, emulation.arch),
+        true,
+      );
+      continue;
+    }
     const refusal = backend.refuses?.(spec, options.host);
     if (refusal !== undefined) {
       reject(refusal, undefined, true);

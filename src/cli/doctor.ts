@@ -79,6 +79,7 @@ export function formatReport(report: DoctorReport): string {
     lines.push(`  ${name}: ${m.mode}: ${m.reason}; ${m.ownership}`);
   }
   if (report.idMaps.fix !== null) lines.push(`  fix: ${report.idMaps.fix}`);
+  lines.push("", ...formatEmulation(report.emulation));
   lines.push(
     "",
     report.selected === null
@@ -86,6 +87,32 @@ export function formatReport(report: DoctorReport): string {
       : `exec would use: ${report.selected}`,
   );
   return lines.join("\n");
+}
+
+/** The emulation section: per architecture with qemu on PATH. Pure. */
+export function formatEmulation(archs: DoctorReport["emulation"]): string[] {
+  if (archs.length === 0) {
+    return [
+      "emulation: no qemu-user binary on PATH, so only images of this host's architecture run (apt-get install qemu-user-static)",
+    ];
+  }
+  const lines = ["emulation (images of other architectures, via qemu-user):"];
+  for (const a of archs) {
+    const binfmt = a.binfmt === null
+      ? "no binfmt_misc entry"
+      : `binfmt_misc ${a.binfmt.enabled ? "enabled" : "disabled"}, flags ${
+        a.binfmt.flags || "none"
+      }`;
+    lines.push(`  ${a.platform} (${a.arch}): ${a.qemu}; ${binfmt}`);
+    for (const b of a.backends) {
+      lines.push(
+        b.usable
+          ? `    ${b.name}: works`
+          : `    ${b.name}: no: ${b.reason}${b.fix ? `; fix: ${b.fix}` : ""}`,
+      );
+    }
+  }
+  return lines;
 }
 
 function yes(value: boolean): string {

@@ -35,7 +35,22 @@ export async function execCommand(
   };
   if (values.ephemeral === true) {
     const { execEphemeral } = await import("../exec/ephemeral.ts");
-    return await execEphemeral(request);
+    const { createProgress } = await import("./progress.ts");
+    // On a terminal only, and cleared before the command starts: the
+    // command's stderr is the user's.
+    const progress = createProgress({
+      enabled: values.quiet !== true && values.verbose !== true,
+      title: `copy of ${request.uuid}`,
+      lines: false,
+    });
+    try {
+      return await execEphemeral({
+        ...request,
+        progress: progress.visible ? progress : undefined,
+      });
+    } finally {
+      progress.finish();
+    }
   }
   return await execInEntry(request);
 }

@@ -23,12 +23,24 @@ export async function listCommand(values: OptionValues): Promise<number> {
     return 0;
   }
   console.log(formatTable(
-    ["UUID", "IMAGE", "DIGEST", "CREATED", "SIZE", "BACKEND", "KIND"],
+    [
+      "UUID",
+      "IMAGE",
+      "REFERENCE",
+      "DIGEST",
+      "PLATFORM",
+      "CREATED",
+      "SIZE",
+      "BACKEND",
+      "KIND",
+    ],
     entries.map((e) =>
       [
         e.uuid,
         e.image ?? "-",
+        e.normalized ?? "-",
         shortDigest(e.digest),
+        e.platform ?? "-",
         shortTime(e.created ?? e.modified),
         humanSize(e.size),
         e.lastBackend ?? "-",

@@ -47,6 +47,14 @@ async function dispatch(parsed: Parsed): Promise<number> {
           const { pushCommand } = await import("./push.ts");
           return await pushCommand(parsed.values, parsed.positionals);
         }
+        case "run": {
+          const { runCommand } = await import("./run.ts");
+          return await runCommand(
+            parsed.values,
+            parsed.positionals,
+            parsed.rest,
+          );
+        }
         case "exec": {
           const { execCommand } = await import("./exec.ts");
           return await execCommand(

@@ -5,10 +5,10 @@
  */
 
 import { escapeControlKeepLines } from "../escape.ts";
-import { pullImage } from "../image/pull.ts";
+import type { PullRequest } from "../image/pull.ts";
 import { createLog } from "../log.ts";
 import type { OptionValues } from "./parse.ts";
-import { createProgress } from "./progress.ts";
+import { createProgress, type Progress } from "./progress.ts";
 import { positiveValue, stringValue, timeoutSeconds } from "./values.ts";
 
 /** Runs the `pull` command; returns the process exit code. */
@@ -16,37 +16,61 @@ export async function pullCommand(
   values: OptionValues,
   positionals: string[],
 ): Promise<number> {
-  const verbose = values.verbose === true;
-  const image = positionals[0]!;
-  const progress = createProgress(!verbose && values.quiet !== true);
+  const { pullImage } = await import("../image/pull.ts");
+  const { request, progress } = pullRequestOf(values, positionals[0]!, "pull");
+  let uuid: string;
   try {
-    const uuid = await pullImage({
-      store: stringValue(values, "store"),
-      image,
-      platform: typeof values.platform === "string"
-        ? values.platform
-        : undefined,
-      puller: values.puller === "podman" ? "podman" : "native",
-      tlsVerify: values["tls-verify"] !== false,
-      timeoutSeconds: timeoutSeconds(values, "pull"),
-      limits: {
-        maxImageBytes: positiveValue(values, "max-image-size", "pull", true),
-        maxImageEntries: positiveValue(values, "max-image-entries", "pull"),
-        maxLayers: positiveValue(values, "max-layers", "pull"),
-      },
-      hostEnv: (name) => Deno.env.get(name),
-      log: createLog(verbose),
-      warn: (message) => {
-        progress.done();
-        console.error(`polythene: warning: ${escapeControlKeepLines(message)}`);
-      },
-      onLayer: (i, n) =>
-        progress.update(`pulling ${image}: layer ${i + 1}/${n}`),
-    });
-    progress.done();
-    console.log(uuid);
-    return 0;
+    uuid = await pullImage({ ...request, reuse: values.reuse === true });
+    progress.finish(true);
   } finally {
-    progress.done();
+    progress.finish();
   }
+  console.log(uuid);
+  return 0;
+}
+
+/**
+ * The pull request and its progress display from `pull`'s option values
+ * (also `run`'s, which takes them). `--timeout` is the pull's only for
+ * `pull`. The caller finishes the display.
+ *
+ * @throws {UsageError} on a malformed option value (2).
+ */
+export function pullRequestOf(
+  values: OptionValues,
+  image: string,
+  command: "pull" | "run",
+): { request: PullRequest; progress: Progress } {
+  const verbose = values.verbose === true;
+  const progress = createProgress({
+    enabled: values.quiet !== true,
+    title: `pull ${image}`,
+    noun: "layer",
+    bar: !verbose,
+  });
+  const request: PullRequest = {
+    store: stringValue(values, "store"),
+    image,
+    platform: typeof values.platform === "string" ? values.platform : undefined,
+    puller: values.puller === "podman" ? "podman" : "native",
+    tlsVerify: values["tls-verify"] !== false,
+    timeoutSeconds: command === "pull"
+      ? timeoutSeconds(values, "pull")
+      : undefined,
+    limits: {
+      maxImageBytes: positiveValue(values, "max-image-size", command, true),
+      maxImageEntries: positiveValue(values, "max-image-entries", command),
+      maxLayers: positiveValue(values, "max-layers", command),
+    },
+    hostEnv: (name) => Deno.env.get(name),
+    log: createLog(verbose),
+    warn: (message) => {
+      progress.pause();
+      console.error(`polythene: warning: ${escapeControlKeepLines(message)}`);
+    },
+    progress,
+    onReuse: (uuid) =>
+      progress.note(`reusing entry ${uuid} (same reference and digest)`),
+  };
+  return { request, progress };
 }

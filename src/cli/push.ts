@@ -18,7 +18,12 @@ export async function pushCommand(
 ): Promise<number> {
   const verbose = values.verbose === true;
   const [image, dest] = [positionals[0]!, positionals[1]!];
-  const progress = createProgress(!verbose && values.quiet !== true);
+  const progress = createProgress({
+    enabled: values.quiet !== true,
+    title: `push ${dest}`,
+    noun: "blob",
+    bar: !verbose,
+  });
   try {
     const result = await pushLocalImage({
       store: stringValue(values, "store"),
@@ -27,13 +32,12 @@ export async function pushCommand(
       tlsVerify: values["tls-verify"] !== false,
       timeoutSeconds: timeoutSeconds(values, "push"),
       log: createLog(verbose),
-      onBlob: (done) =>
-        progress.update(`pushing ${dest}: ${done} blob(s) done`),
+      progress,
     });
-    progress.done();
+    progress.finish(true);
     console.log(result.pushed);
     return 0;
   } finally {
-    progress.done();
+    progress.finish();
   }
 }

@@ -15,10 +15,12 @@ import {
   ISOLATION_OPTION,
   JSON_OPTION,
   type OptionSpec,
+  QUIET_OPTION,
   STORE_OPTION,
   TIMEOUT_OPTION,
   VERBOSE_OPTION,
 } from "./table_options.ts";
+import { runCommandSpec } from "./table_run.ts";
 
 import { IMAGE_COMMANDS } from "./table_images.ts";
 
@@ -102,13 +104,13 @@ const STORE_COMMANDS: readonly CommandSpec[] = [
     name: "clone",
     summary:
       "copy an entry into a new one (reflink where possible); prints its UUID",
-    options: [STORE_OPTION, VERBOSE_OPTION, HELP_OPTION],
+    options: [STORE_OPTION, QUIET_OPTION, VERBOSE_OPTION, HELP_OPTION],
     positionals: [{ name: "UUID", help: "the entry to copy" }],
   },
 ];
 
-/** The subcommands, in the order help lists them. */
-export const COMMANDS: readonly CommandSpec[] = [
+/** The subcommands but `run`, which is derived from `pull` and `exec`. */
+const BASE_COMMANDS: readonly CommandSpec[] = [
   {
     name: "pull",
     summary: "stage an image's root filesystem in the store; prints its UUID",
@@ -166,6 +168,12 @@ export const COMMANDS: readonly CommandSpec[] = [
         short: "q",
         type: "boolean",
         help: "no progress output",
+      },
+      {
+        name: "reuse",
+        type: "boolean",
+        help:
+          "print the newest entry pulled from the same reference at the same digest instead of making another",
       },
       VERBOSE_OPTION,
       HELP_OPTION,
@@ -291,6 +299,12 @@ export const COMMANDS: readonly CommandSpec[] = [
       "~/.config/fish/completions/polythene.fish). Completes commands, options,\n" +
       "backend names and the UUIDs in the store.",
   },
+];
+
+/** The subcommands, in the order help lists them. */
+export const COMMANDS: readonly CommandSpec[] = [
+  runCommandSpec(BASE_COMMANDS),
+  ...BASE_COMMANDS,
 ];
 
 /**

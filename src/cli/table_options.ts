@@ -199,3 +199,11 @@ export const JSON_OPTION: OptionSpec = {
   type: "boolean",
   help: "print JSON (schemas in docs/schemas/) instead of a table",
 };
+
+/** `-q/--quiet`: no progress display. */
+export const QUIET_OPTION: OptionSpec = {
+  name: "quiet",
+  short: "q",
+  type: "boolean",
+  help: "no progress output",
+};

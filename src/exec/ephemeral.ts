@@ -37,6 +37,7 @@ export async function execEphemeral(request: ExecRequest): Promise<number> {
       hostPath: request.hostEnv("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin",
       ephemeral: true,
       holdLock: true,
+      progress: request.progress,
     });
     request.log(`ephemeral clone ${clone.uuid} of ${request.uuid}`);
     try {

@@ -8,7 +8,12 @@
  * @module
  */
 
+import type { ProgressReporter } from "../progress.ts";
 import { detectHost } from "../backends/host.ts";
+import { type Emulation, needsEmulation } from "../backends/emulation.ts";
+import { detectEmulation } from "../backends/emulation_host.ts";
+import { formatPlatform, hostPlatform } from "../image/platform.ts";
+import type { Platform } from "../image/types.ts";
 import { atOrAbove, type BackendName } from "../backends/names.ts";
 import { ProbeCache } from "../backends/probe_cache.ts";
 import { runInSandbox } from "../backends/run.ts";
@@ -53,6 +58,8 @@ export interface ExecRequest {
   capture?: OutputCapture;
   /** Verbose log sink. */
   log: Log;
+  /** `--ephemeral`: the copy's progress (see `src/progress.ts`). */
+  progress?: ProgressReporter;
 }
 
 /**
@@ -77,12 +84,13 @@ export async function execInEntry(request: ExecRequest): Promise<number> {
   const host = detectHost();
   // The run's files, in the store's state area; locked while it runs.
   using run = openRunDir(request.store);
+  const metadata = readMetadataSync(request.store, request.uuid);
   const prepared = await prepareRun({
     runDir: run.path,
     rootfs,
     argv: request.argv,
     options: request.options ?? {},
-    config: readMetadataSync(request.store, request.uuid)?.config,
+    config: metadata?.config,
     hostEnv: request.hostEnv,
     host,
     log: request.log,
@@ -93,6 +101,14 @@ export async function execInEntry(request: ExecRequest): Promise<number> {
     `host: uid=${host.uid} real-root=${host.realRoot} kernel=${host.kernel}`,
   );
   const hostPath = request.hostEnv("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin";
+  const emulation = await emulationFor(metadata?.platform, hostPath);
+  if (emulation !== undefined) {
+    request.log(
+      `platform ${emulation.platform} is not this host's: qemu ${
+        emulation.qemu ?? "not found"
+      }, binfmt_misc ${emulation.binfmt?.flags ?? "none"}`,
+    );
+  }
   const ids = prepareIdMap({
     runDir: run.path,
     host,
@@ -106,6 +122,7 @@ export async function execInEntry(request: ExecRequest): Promise<number> {
       ...prepared.spec,
       idMap: ids.idMap,
       compatFilter: ids.compatFilter,
+      ...(emulation === undefined ? {} : { emulation }),
       // A pty of its own only when both ends are a terminal: a redirected
       // stdout must get the command's bytes unchanged (a pty turns "\n"
       // into "\r\n").
@@ -148,6 +165,20 @@ export function checkFloor(
     }, or lower the floor`,
     "exec",
   );
+}
+
+/**
+ * What running an entry of `platform` (its recorded one, never read from
+ * its files) needs on this host, or undefined when it runs natively.
+ */
+async function emulationFor(
+  platform: Platform | undefined,
+  hostPath: string,
+): Promise<Emulation | undefined> {
+  if (platform === undefined || !needsEmulation(platform, hostPlatform())) {
+    return undefined;
+  }
+  return await detectEmulation(platform, formatPlatform(platform), hostPath);
 }
 
 function toStderr(line: string): void {

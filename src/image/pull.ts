@@ -59,6 +59,12 @@ import {
 import { freeBytes } from "../store/free_space.ts";
 import { appendCreated } from "../store/created_paths.ts";
 import { Interruption } from "./interruption.ts";
+import { reusableEntry } from "./reuse.ts";
+import {
+  countingStream,
+  type ProgressReporter,
+  SILENT_PROGRESS,
+} from "../progress.ts";
 
 /** What to pull, and how. */
 export interface PullRequest {
@@ -82,8 +88,17 @@ export interface PullRequest {
   warn: (message: string) => void;
   /** Progress: called as each layer starts. */
   onLayer?: (index: number, count: number) => void;
+  /** Progress: each layer's bytes and entries (see `src/progress.ts`). */
+  progress?: ProgressReporter;
   /** Caps for the whole image; missing ones take the defaults. */
   limits?: Partial<ImageLimits>;
+  /**
+   * Return the newest entry pulled from the same reference at the same
+   * digest (and platform), when there is one, instead of a new entry.
+   */
+  reuse?: boolean;
+  /** Told the UUID of the entry reused instead of a new one. */
+  onReuse?: (uuid: string) => void;
 }
 
 /**
@@ -129,6 +144,11 @@ export async function pullImage(request: PullRequest): Promise<string> {
   let published = false;
   try {
     const meta = await stop.race(work);
+    if ("reused" in meta) {
+      request.log(`reusing ${request.store}/${meta.reused}`);
+      request.onReuse?.(meta.reused);
+      return meta.reused;
+    }
     await writeMetadata(request.store, meta);
     await staging.publish();
     published = true;
@@ -162,7 +182,7 @@ async function fill(
   platform: Platform,
   request: PullRequest,
   signal: AbortSignal,
-): Promise<EntryMetadata> {
+): Promise<EntryMetadata | { reused: string }> {
   const asRoot = Deno.uid() === 0;
   const created = new Date().toISOString();
   const free = await freeBytes(staging.dir);
@@ -196,6 +216,10 @@ async function fill(
         client,
         cache,
       });
+      const reused = request.reuse
+        ? await reusableEntry(request, source, image.digest, platform)
+        : undefined;
+      if (reused !== undefined) return { reused };
       const result = await unpackImage(image, staging.dir, {
         asRoot,
         label: request.image,
@@ -204,6 +228,7 @@ async function fill(
         onLayer: request.onLayer,
         limits: request.limits,
         freeBytes: free,
+        progress: request.progress,
       });
       fileBytes = result.fileBytes;
       skippedDevices = result.skippedDevices;
@@ -213,6 +238,15 @@ async function fill(
     } finally {
       await client.close();
     }
+  }
+  if (request.reuse && podmanFacts !== undefined) {
+    const reused = await reusableEntry(
+      request,
+      source,
+      podmanFacts.digest,
+      platform,
+    );
+    if (reused !== undefined) return { reused };
   }
   if (skippedDevices > 0) {
     request.warn(
@@ -363,16 +397,24 @@ async function viaPodman(
     // One flattened tar: the image's caps apply to it as to one layer.
     const limits = { ...DEFAULT_IMAGE_LIMITS, ...request.limits };
     const plan = planImage([], limits, free);
-    const stats = await extractLayer(tar, dir, {
-      asRoot,
-      log: request.log,
-      limits: layerLimits(plan, { bytes: 0, entries: 0 }),
-    }).catch((caught) => {
+    const progress = request.progress ?? SILENT_PROGRESS;
+    progress.start("podman export");
+    const stats = await extractLayer(
+      tar.pipeThrough(countingStream(progress)),
+      dir,
+      {
+        asRoot,
+        log: request.log,
+        limits: layerLimits(plan, { bytes: 0, entries: 0 }),
+        onEntry: (entries, bytes) => progress.written(entries, bytes),
+      },
+    ).catch((caught) => {
       const error = imageLimitError(caught, plan, limits);
       throw error instanceof ImageLimitError
         ? pullError(request.image, error)
         : error;
     });
+    progress.end();
     fileBytes = stats.fileBytes;
     skippedDevices = stats.skippedDevices;
   });

@@ -12,6 +12,7 @@
 
 import { PolytheneError, UsageError } from "../errors.ts";
 import type { Log } from "../log.ts";
+import type { ProgressReporter } from "../progress.ts";
 import { readMetadata } from "../store/metadata.ts";
 import { Interruption } from "./interruption.ts";
 import { resolveLocalImage } from "./local_images.ts";
@@ -36,8 +37,8 @@ export interface PushRequest {
   timeoutSeconds?: number;
   /** Verbose log. */
   log: Log;
-  /** Progress: called as each blob is done, with how many are. */
-  onBlob?: (done: number) => void;
+  /** Told as each blob starts and ends. */
+  progress?: ProgressReporter;
   /** Upload chunk size (tests); default 16 MiB. */
   chunkBytes?: number;
   /** Retry policy overrides (tests). */
@@ -65,7 +66,6 @@ export async function pushLocalImage(
   }
   const stop = new Interruption(request.timeoutSeconds);
   try {
-    let done = 0;
     return await stop.race(
       pushImage(local.layout, local.manifest.digest, dest, {
         tlsVerify: request.tlsVerify,
@@ -74,7 +74,7 @@ export async function pushLocalImage(
         base,
         chunkBytes: request.chunkBytes,
         retry: request.retry,
-        onBlob: () => request.onBlob?.(++done),
+        progress: request.progress,
       }),
     );
   } catch (error) {

@@ -26,6 +26,11 @@ import {
 } from "./layers/mod.ts";
 import type { SourceImage } from "./reader.ts";
 import { hasherFor } from "./registry/verify.ts";
+import {
+  countingStream,
+  type ProgressReporter,
+  SILENT_PROGRESS,
+} from "../progress.ts";
 
 /** What unpacking produced. */
 export interface UnpackResult {
@@ -53,6 +58,8 @@ export interface UnpackOptions {
   limits?: Partial<ImageLimits>;
   /** Free bytes of the store's filesystem, when known. */
   freeBytes?: number;
+  /** Told each layer's start, bytes read, entries written and end. */
+  progress?: ProgressReporter;
 }
 
 /** What is used of an {@linkcode ImagePlan} so far. */
@@ -121,11 +128,14 @@ export async function unpackImage(
     options.signal?.throwIfAborted();
     options.onLayer?.(i, image.layers.length);
     options.log(`layer ${i + 1}/${image.layers.length}: ${layer.mediaType}`);
+    const progress = options.progress ?? SILENT_PROGRESS;
+    progress.start(layerLabel(i, image.layers.length, layer), layer.size);
     const blob = await layer.open();
     const check = diffIdCheck(layer.diffId, options.label, i);
     let stats: Awaited<ReturnType<typeof extractLayer>>;
     try {
-      const tar = decompressStream(layer.mediaType, blob)
+      const counted = blob.pipeThrough(countingStream(progress));
+      const tar = decompressStream(layer.mediaType, counted)
         .pipeThrough(check.stream)
         .pipeThrough(abortable(options.signal));
       stats = await extractLayer(tar, dir, {
@@ -133,6 +143,7 @@ export async function unpackImage(
         log: options.log,
         ownership,
         limits: layerLimits(plan, used),
+        onEntry: (entries, bytes) => progress.written(entries, bytes),
       });
     } catch (caught) {
       // Layer errors name the entry, not the image: add it.
@@ -151,6 +162,7 @@ export async function unpackImage(
         { exitCode: 1 },
       );
     }
+    progress.end();
     used.bytes += stats.tarBytes;
     used.entries += stats.entries;
     fileBytes += stats.fileBytes;
@@ -158,6 +170,18 @@ export async function unpackImage(
     ownership = stats.ownership;
   }
   return { fileBytes, skippedDevices, ownership };
+}
+
+/** `layer 2/3 sha256:0123456789ab`: how progress names a layer. Pure. */
+export function layerLabel(
+  index: number,
+  count: number,
+  layer: { digest?: string },
+): string {
+  const digest = layer.digest === undefined
+    ? ""
+    : ` ${layer.digest.slice(0, layer.digest.indexOf(":") + 13)}`;
+  return `layer ${index + 1}/${count}${digest}`;
 }
 
 /**

@@ -84,7 +84,9 @@ export async function pull(
           `polythene: warning: ${escapeControlKeepLines(message)}`,
         )),
     onLayer: options.onLayer,
+    progress: options.progress,
     limits: options.limits,
+    reuse: options.reuse,
   };
   return await pullImage(request);
 }

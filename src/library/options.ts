@@ -7,6 +7,7 @@
 import type { BackendName } from "../backends/names.ts";
 import type { UserIds } from "../exec/options.ts";
 import type { ImageLimits } from "../image/image_limits.ts";
+import type { ProgressReporter } from "../progress.ts";
 
 import type { IdMapChoice } from "../backends/id_map.ts";
 
@@ -36,6 +37,11 @@ export interface PullOptions extends StoreOptions {
   timeoutSeconds?: number;
   /** Called as each layer starts, with its index and the layer count. */
   onLayer?: (index: number, count: number) => void;
+  /**
+   * Told each layer's start, bytes read, entries written and end (the CLI
+   * shows them as bars or log lines); default nothing.
+   */
+  progress?: ProgressReporter;
   /** One-line warnings; default: `polythene: warning: ...` on stderr. */
   warn?: (message: string) => void;
   /**
@@ -43,6 +49,11 @@ export interface PullOptions extends StoreOptions {
    * `--max-layers`); missing ones take the defaults.
    */
   limits?: Partial<ImageLimits>;
+  /**
+   * Return the newest entry pulled from the same reference at the same
+   * digest, when there is one, instead of a new entry (`pull --reuse`).
+   */
+  reuse?: boolean;
 }
 
 /** A host path made visible inside the sandbox. */
@@ -96,6 +107,24 @@ export interface ExecOptions extends StoreOptions {
   capture?: boolean;
   /** The command's stdin when capturing (implies `capture`). */
   input?: string | Uint8Array;
+}
+
+/**
+ * Options of {@linkcode run}: those of {@linkcode exec} (the run is always
+ * ephemeral) and of {@linkcode pull} (but `timeoutSeconds`, which is the
+ * command's, and `reuse`), and when to pull.
+ */
+export interface RunOptions
+  extends
+    Omit<ExecOptions, "ephemeral">,
+    Omit<PullOptions, "timeoutSeconds" | "reuse"> {
+  /**
+   * `missing` (default): pull unless an entry pulled from the same
+   * reference is stored; `always`: ask the registry for the digest and pull
+   * unless an entry at that digest is stored; `never`: stored entries only
+   * (throws {@linkcode PolytheneError}, code 1, when there is none).
+   */
+  pull?: "missing" | "always" | "never";
 }
 
 /** What {@linkcode exec} returns. */

@@ -20,6 +20,7 @@ import type {
   PushedImage,
   PushOptions,
   RemoveOptions,
+  RunOptions,
   StoreOptions,
 } from "./options.ts";
 import {
@@ -27,6 +28,7 @@ import {
   provisionOnce,
   type ProvisionOptions,
 } from "./provision.ts";
+import { run } from "./run.ts";
 import { hostEnv, storeFrom } from "./_env.ts";
 import {
   clone,
@@ -164,6 +166,33 @@ export class PolytheneSession {
       ref,
       options,
     );
+  }
+
+  /**
+   * {@linkcode run} in this store, with the session's isolation: the entry
+   * `image` stands for, pulled when missing, copied for the command.
+   */
+  run(
+    image: string,
+    argv: readonly string[],
+    options: RunOptions & ({ capture: true } | { input: string | Uint8Array }),
+  ): Promise<CapturedExecResult>;
+  /** {@linkcode run} with stdio passed through. */
+  run(
+    image: string,
+    argv: readonly string[],
+    options?: RunOptions,
+  ): Promise<ExecResult>;
+  run(
+    image: string,
+    argv: readonly string[],
+    options: RunOptions = {},
+  ): Promise<ExecResult> {
+    return run(image, argv, {
+      ...this.#defaults(),
+      isolation: this.isolation,
+      ...options,
+    });
   }
 
   /** {@linkcode list} this store's entries. */

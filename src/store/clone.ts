@@ -28,6 +28,8 @@ import { checkStoreRoot } from "./root_safety.ts";
 import { createStaging } from "./staging.ts";
 import { copyInMappedIds } from "./mapped_ids.ts";
 import { uuidV7 } from "./uuid_v7.ts";
+import type { ProgressReporter } from "../progress.ts";
+import { countTree, watchTree } from "./tree_count.ts";
 
 /** Programs `clone` starts. */
 export const CLONE_PROGRAMS = ["cp"] as const;
@@ -40,6 +42,12 @@ export interface CloneOptions {
   ephemeral?: boolean;
   /** Keep a shared lock on the new entry and return it (ephemeral exec). */
   holdLock?: boolean;
+  /**
+   * Told the copy's progress: one item, the entry's recorded size as its
+   * total, the entries and bytes copied so far (the copy is counted every
+   * 250 ms while `cp` runs, so only pass one that is shown).
+   */
+  progress?: ProgressReporter;
 }
 
 /** A new clone. */
@@ -89,7 +97,23 @@ export async function cloneEntry(
         cloneArgv(cp.path, source.path, staging.dir),
         { PATH: options.hostPath, LC_ALL: "C" },
       );
-      const out = await runCaptured(copy.argv, copy.env);
+      const progress = options.progress;
+      let unwatch = () => {};
+      if (progress !== undefined) {
+        const size = (await readMetadata(store, uuid))?.size;
+        progress.start(`copy of ${uuid}`, size);
+        unwatch = watchTree(staging.dir, 250, (count) => {
+          progress.advance(count.bytes);
+          progress.written(count.entries, count.bytes);
+        });
+      }
+      const out = await runCaptured(copy.argv, copy.env).finally(unwatch);
+      if (progress !== undefined && out.code === 0) {
+        const count = await countTree(staging.dir);
+        progress.advance(count.bytes);
+        progress.written(count.entries, count.bytes);
+        progress.end();
+      }
       if (out.code !== 0) {
         throw new PolytheneError(
           `Cannot clone ${uuid}: cp failed (exit ${out.code}): ${

@@ -4,6 +4,9 @@
  * bubblewrap, proot and chroot, as root, through the real CLI; each run is
  * `--verbose` and must log `using backend X` once (no fallback).
  *
+ * The timeout check runs once more under emulation: proot with qemu-user in
+ * an arm64 busybox (`tests/helpers/emulated_store.ts`).
+ *
  * Every run carries a unique number (`sleep TAG`), so "nothing is left" means
  * no live process whose command line holds TAG. Zombies do not count: this
  * VM's pid 1 does not reap orphans. Nothing is timed: a run must end on its
@@ -26,6 +29,11 @@ import {
   type StagedStore,
   testNeeding,
 } from "../helpers/fixtures.ts";
+import {
+  arm64StoreMissing,
+  makeArm64BusyboxStore,
+} from "../helpers/emulated_store.ts";
+import { onlySteps, type Target } from "../helpers/targets.ts";
 
 function show(result: CliResult): string {
   return `exit ${result.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`;
@@ -156,10 +164,32 @@ async function exec(run: Run): Promise<CliResult> {
   }
 }
 
-for (const backend of BACKEND_NAMES) {
-  const name = `conformance: ${backend}: process lifetime`;
-  testNeeding(missingFor(backend), name, async (t) => {
-    const staged = await makeBusyboxStore();
+/**
+ * Each run of the suite: every backend on the host's own busybox, and once
+ * under emulation (proot with qemu-user, an arm64 busybox), where only the
+ * steps named in `only` run.
+ */
+const TARGETS: Target[] = [
+  ...BACKEND_NAMES.map((backend) => ({
+    name: backend,
+    backend,
+    missing: missingFor(backend),
+    stage: () => makeBusyboxStore(),
+  })),
+  {
+    name: "proot under qemu-user (arm64)",
+    backend: "proot",
+    missing: missingFor("proot") ?? await arm64StoreMissing(),
+    stage: makeArm64BusyboxStore,
+    only: ["--timeout kills the whole tree, SIGTERM ignored: exit 124"],
+  },
+];
+
+for (const { name, backend, missing, stage, only } of TARGETS) {
+  const title = `conformance: ${name}: process lifetime`;
+  testNeeding(missing, title, async (context) => {
+    using t = onlySteps(context, only);
+    const staged = await stage();
     const tags: string[] = [];
     const newTag = () => {
       tags.push(uniqueTag());

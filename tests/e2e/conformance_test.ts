@@ -5,6 +5,9 @@
  * that the backend asked for is the one that ran: `--isolation` only puts it
  * first, so every run is `--verbose` and must log `using backend X` once.
  *
+ * The exit-code, argv and env checks run once more under emulation: proot
+ * with qemu-user in an arm64 busybox (`tests/helpers/emulated_store.ts`).
+ *
  * Process lifetime (timeout, signals, background children) is in
  * `conformance_process_test.ts`.
  *
@@ -25,6 +28,11 @@ import {
   type StagedStore,
   testNeeding,
 } from "../helpers/fixtures.ts";
+import {
+  arm64StoreMissing,
+  makeArm64BusyboxStore,
+} from "../helpers/emulated_store.ts";
+import { onlySteps, type Target } from "../helpers/targets.ts";
 
 /** Host environment given to the CLI: none of it may reach the command. */
 const HOST_ENV = {
@@ -92,9 +100,35 @@ function parseEnv(text: string): Record<string, string> {
   );
 }
 
-for (const backend of BACKEND_NAMES) {
-  testNeeding(missingFor(backend), `conformance: ${backend}`, async (t) => {
-    const staged = await makeBusyboxStore();
+/**
+ * Each run of the suite: every backend on the host's own busybox, and once
+ * under emulation (proot with qemu-user, an arm64 busybox), where only the
+ * steps named in `only` run.
+ */
+const TARGETS: Target[] = [
+  ...BACKEND_NAMES.map((backend) => ({
+    name: backend,
+    backend,
+    missing: missingFor(backend),
+    stage: () => makeBusyboxStore(),
+  })),
+  {
+    name: "proot under qemu-user (arm64)",
+    backend: "proot",
+    missing: missingFor("proot") ?? await arm64StoreMissing(),
+    stage: makeArm64BusyboxStore,
+    only: [
+      "exit codes pass through",
+      "argv is passed literally",
+      "env is exactly PATH, HOME and TERM",
+    ],
+  },
+];
+
+for (const { name, backend, missing, stage, only } of TARGETS) {
+  testNeeding(missing, `conformance: ${name}`, async (context) => {
+    using t = onlySteps(context, only);
+    const staged = await stage();
     const run = (argv: string[], options?: CliOptions) =>
       exec(staged, backend, argv, options);
     const plain = (uuid: string, argv: string[]) =>

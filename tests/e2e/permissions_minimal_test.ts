@@ -15,6 +15,11 @@ import {
 } from "../../src/permissions.ts";
 import { makeBusyboxStore, onPath, testNeeding } from "../helpers/fixtures.ts";
 import { buildImage } from "../helpers/oci_image.ts";
+import {
+  arm64Busybox,
+  arm64BusyboxImage,
+  arm64BusyboxMissing,
+} from "../../scripts/busybox_arm64.ts";
 import { busyboxEntries } from "../helpers/pull_checks.ts";
 import {
   pushImage,
@@ -48,7 +53,7 @@ async function run(
   args: string[],
   env: Record<string, string> = {},
   terminal = false,
-): Promise<{ code: number; stderr: string }> {
+): Promise<{ code: number; stderr: string; stdout: string }> {
   const argv = [
     Deno.execPath(),
     "run",
@@ -73,6 +78,7 @@ async function run(
   const decoder = new TextDecoder();
   return {
     code: out.code,
+    stdout: decoder.decode(out.stdout),
     stderr: decoder.decode(out.stderr) +
       (terminal ? decoder.decode(out.stdout) : ""),
   };
@@ -88,7 +94,8 @@ const REFUSED =
 
 const MISSING = Deno.uid() !== 0 ? "root" : registryMissing() ??
   (["bwrap", "proot", "setpriv", "unshare", "podman", "mknod", "cp", "script"]
-    .find((p) => !onPath(p)));
+    .find((p) => !onPath(p))) ??
+  await arm64BusyboxMissing();
 
 testNeeding(
   MISSING,
@@ -107,6 +114,12 @@ testNeeding(
       }],
     });
     await pushImage(registry, "test/perm", "1", image);
+    await pushImage(
+      registry,
+      "test/perm-arm64",
+      "1",
+      await arm64BusyboxImage(await arm64Busybox()),
+    );
     const ref = `${registry.host}/test/perm:1`;
     // Credentials are only looked up when a registry asks for them.
     await using secured = await startRegistry({
@@ -228,6 +241,51 @@ testNeeding(
               `${drop}: ${args.join(" ")}\n${result.stderr}`,
             );
           }
+        },
+      );
+      // Emulation needs nothing more: proot starts qemu itself, and the
+      // binfmt_misc entry is read by the `sh` already on the list.
+      await t.step(
+        "with every flag, an arm64 image runs under qemu",
+        async () => {
+          const store = `${helpers}/store-arm64`;
+          const pulled = await run(permissionFlags(), [
+            "pull",
+            "-q",
+            "-s",
+            store,
+            "--platform",
+            "linux/arm64",
+            `${registry.host}/test/perm-arm64:1`,
+          ]);
+          assert.equal(pulled.code, 0, pulled.stderr);
+          const uuid = pulled.stdout.trim();
+          const ran = await run(permissionFlags(), [
+            "exec",
+            "-s",
+            store,
+            "-i",
+            "proot",
+            uuid,
+            "--",
+            "uname",
+            "-m",
+          ]);
+          assert.equal(ran.code, 0, ran.stderr);
+          assert.equal(ran.stdout, "aarch64\n");
+          const noSh = await run(without("sh"), [
+            "exec",
+            "-s",
+            store,
+            "-i",
+            "proot",
+            uuid,
+            "--",
+            "uname",
+            "-m",
+          ]);
+          assert.notEqual(noSh.code, 0);
+          assert.match(noSh.stderr, REFUSED, noSh.stderr);
         },
       );
     } finally {

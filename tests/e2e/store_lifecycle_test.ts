@@ -123,12 +123,14 @@ testNeeding(
       const table = await ok(["ls", "-s", store]);
       assert.match(
         table,
-        /^UUID\s+IMAGE\s+DIGEST\s+CREATED\s+SIZE\s+BACKEND\s+KIND\n/,
+        /^UUID\s+IMAGE\s+REFERENCE\s+DIGEST\s+PLATFORM\s+CREATED\s+SIZE\s+BACKEND\s+KIND\n/,
       );
       assert.equal(entry.lastBackend, null, "no command has run in it yet");
       assert.match(
         table,
-        new RegExp(`${uuid}\\s+\\S+life:1\\s+sha256:[0-9a-f]{12}\\s`),
+        new RegExp(
+          `${uuid}\\s+\\S+life:1\\s+\\S+life:1\\s+sha256:[0-9a-f]{12}\\s`,
+        ),
       );
       assert.match(table, /\d(\.\d)? (B|KiB|MiB)/);
     });

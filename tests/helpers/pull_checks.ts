@@ -43,6 +43,10 @@ export function assertPulled(result: CliResult): string {
   return uuid;
 }
 
+/** A line of pull's progress in a log (see `src/cli/progress.ts`). */
+export const PROGRESS_LINE =
+  /^pull \S.*: (layer \d+\/\d+|podman export)\b.*(: started|\/s\).*)$/;
+
 /**
  * Asserts a failed pull: the exit code, nothing on stdout, a first stderr
  * line that names the image (and, for exit 1, no other line but a hint),
@@ -61,7 +65,9 @@ export async function assertFailed(
   const why = explain(result);
   assert.equal(result.code, options.code ?? 1, `exit code\n${why}`);
   assert.equal(result.stdout, "", `nothing on stdout\n${why}`);
-  const lines = result.stderr.trimEnd().split("\n");
+  // Progress lines (stderr is not a terminal) come before the error.
+  const lines = result.stderr.trimEnd().split("\n")
+    .filter((line) => !PROGRESS_LINE.test(line));
   const first = lines[0] ?? "";
   assert.ok(first.includes(`"${options.image}`), `names the image\n${why}`);
   if ((options.code ?? 1) === 1) {

@@ -7,6 +7,7 @@ import {
   imageConfig,
   mountsUnder,
   parseMetadata,
+  secondStageArgv,
   tarArgv,
 } from "../../scripts/_debian_image.ts";
 
@@ -100,6 +101,38 @@ Deno.test("debootstrapArgv() asks for minbase bookworm from the mirror", () => {
     "bookworm",
     "/c/root",
     "http://m/debian",
+  ]);
+});
+
+Deno.test("debootstrapArgv() with an arch runs the first stage only", () => {
+  assert.deepEqual(debootstrapArgv("/c/root", "http://m/debian", "arm64"), [
+    "debootstrap",
+    "--foreign",
+    "--arch=arm64",
+    "--variant=minbase",
+    "bookworm",
+    "/c/root",
+    "http://m/debian",
+  ]);
+});
+
+Deno.test("secondStageArgv() finishes it under proot -q, registering nothing", () => {
+  const argv = secondStageArgv(
+    "/usr/bin/proot",
+    "/usr/bin/qemu-aarch64-static",
+    "/c/root",
+  );
+  assert.deepEqual(argv.slice(0, 6), [
+    "/usr/bin/proot",
+    "-0",
+    "-q",
+    "/usr/bin/qemu-aarch64-static",
+    "-r",
+    "/c/root",
+  ]);
+  assert.deepEqual(argv.slice(-2), [
+    "/debootstrap/debootstrap",
+    "--second-stage",
   ]);
 });
 

@@ -38,6 +38,8 @@ export interface ExtractOptions {
   ownership?: OwnershipTable;
   /** Spawns `mknod` (default: `runCaptured` from `src/process/spawn.ts`). */
   run?: RunCaptured;
+  /** Told the entries and file bytes applied so far, after each entry. */
+  onEntry?: (entries: number, fileBytes: number) => void;
 }
 
 /**
@@ -138,6 +140,7 @@ export async function extractLayer(
       const name = next.value.header.name;
       try {
         await applier.apply(next.value, tap.shift());
+        options.onEntry?.(applier.stats.entries, applier.stats.fileBytes);
       } catch (error) {
         if (error instanceof BodyReadError) throw streamError(error.cause);
         throw applyError(error, name);

@@ -23,6 +23,7 @@
  * @module
  */
 
+import { type ProgressReporter, SILENT_PROGRESS } from "../../progress.ts";
 import { manifestKind } from "../media_types.ts";
 import {
   digestProblem,
@@ -65,8 +66,8 @@ export interface PushImageOptions extends PushConnectionOptions {
   base?: ImageReference;
   /** Upload chunk size; default 16 MiB. */
   chunkBytes?: number;
-  /** Called as each blob is done. */
-  onBlob?: (descriptor: Descriptor, outcome: BlobOutcome) => void;
+  /** Told as each blob starts and ends (`src/progress.ts`). */
+  progress?: ProgressReporter;
 }
 
 /** What {@linkcode pushImage} did. */
@@ -137,14 +138,20 @@ export async function pushImage(
         m.kind === "manifest" ? (m.needs as ManifestNeeds).blobs : []
       ),
     );
-    for (const descriptor of blobs) {
+    const progress = options.progress ?? SILENT_PROGRESS;
+    for (const [i, descriptor] of blobs.entries()) {
+      progress.start(
+        `blob ${i + 1}/${blobs.length} ${descriptor.digest.slice(0, 19)}`,
+        descriptor.size,
+      );
       const outcome = await uploadBlob(
         connection,
         await local.blob(descriptor),
         { mountFrom, chunkBytes: options.chunkBytes },
       );
       result.blobs[outcome]++;
-      options.onBlob?.(descriptor, outcome);
+      progress.advance(descriptor.size);
+      progress.end();
     }
     for (const child of children) {
       await putManifest(connection, child, child.digest);

@@ -166,6 +166,7 @@ Deno.test("the text report names the backend exec would use", () => {
     }],
     selected: null,
     idMaps: idMapReport("auto", false, "newuidmap/newgidmap are not on PATH"),
+    emulation: [],
   });
   assert.match(text, /^chroot: unusable$/m);
   assert.match(text, /^ {2}bubblewrap: fake: no full maps: newuidmap/m);

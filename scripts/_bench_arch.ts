@@ -1,0 +1,135 @@
+/**
+ * The emulation part of `deno task bench` (`--only arch`): `polythene exec
+ * -- true` and a small CPU-bound command (a shell loop of 20,000 additions)
+ * under proot, natively (the host's busybox) and under qemu-user (Debian's
+ * busybox-static:arm64, `busybox_arm64.ts`, with `-q qemu-aarch64-static`).
+ * Both stores hold the same busybox version, so the difference is emulation.
+ *
+ * Every candidate runs once per round, the order rotating from round to
+ * round; after one warm-up round, `runs` rounds are timed. The report gives
+ * each candidate's median and, per command, the median over rounds of
+ * emulated / native. Each run is a separate CLI process with the compiled
+ * binary's permissions.
+ *
+ * Needs proot and qemu-aarch64-static, and the cached arm64 busybox (built
+ * as root on first use).
+ *
+ * @module
+ */
+
+import { permissionFlags } from "../src/permissions.ts";
+import { arm64Busybox } from "./busybox_arm64.ts";
+import { makeBusyboxRootfs } from "./busybox_rootfs.ts";
+import { writeMetadata } from "../src/store/metadata.ts";
+import { markdownTable, median, rotate, roundRatios } from "./_bench_stats.ts";
+
+const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);
+
+/** The CPU-bound command: 20,000 shell additions. */
+export const CPU_COMMAND = [
+  "sh",
+  "-c",
+  "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; echo $i",
+];
+
+/** Options of the emulation benchmark. */
+export interface ArchBenchOptions {
+  /** Timed rounds. */
+  runs: number;
+  /** Progress lines. */
+  progress: (line: string) => void;
+}
+
+async function timed(argv: string[]): Promise<number> {
+  const started = performance.now();
+  const out = await new Deno.Command(argv[0]!, {
+    args: argv.slice(1),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const ms = performance.now() - started;
+  if (!out.success) {
+    throw new Error(
+      `${argv.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`,
+    );
+  }
+  return ms;
+}
+
+function exec(store: string, uuid: string, argv: string[]): string[] {
+  return [
+    Deno.execPath(),
+    "run",
+    "--quiet",
+    "--no-prompt",
+    ...permissionFlags(),
+    `${ROOT}main.ts`,
+    "exec",
+    "--store",
+    store,
+    "--isolation",
+    "proot",
+    uuid,
+    "--",
+    ...argv,
+  ];
+}
+
+/** Runs the benchmark; returns a Markdown report. */
+export async function benchArch(options: ArchBenchOptions): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "polythene-bench-arch-" });
+  try {
+    const store = `${dir}/store`;
+    const native = await makeBusyboxRootfs(store);
+    const busybox = await arm64Busybox();
+    const arm = await makeBusyboxRootfs(store, busybox.binary, busybox.applets);
+    await writeMetadata(store, {
+      schema: 1,
+      uuid: arm,
+      reference: "busybox-static:arm64",
+      platform: { os: "linux", architecture: "arm64", variant: "v8" },
+      created: new Date().toISOString(),
+      size: 0,
+    });
+    const candidates = [
+      { id: "true-native", argv: exec(store, native, ["true"]) },
+      { id: "true-arm64", argv: exec(store, arm, ["true"]) },
+      { id: "cpu-native", argv: exec(store, native, CPU_COMMAND) },
+      { id: "cpu-arm64", argv: exec(store, arm, CPU_COMMAND) },
+    ];
+    const samples = new Map(candidates.map((c) => [c.id, [] as number[]]));
+    for (let round = -1; round < options.runs; round++) {
+      options.progress(`arch: round ${round + 1} of ${options.runs}`);
+      for (const c of rotate(candidates, Math.max(round, 0))) {
+        const ms = await timed(c.argv);
+        if (round >= 0) samples.get(c.id)!.push(ms);
+      }
+    }
+    const rows = [["exec -- true", "true"], [
+      "exec -- sh -c 'loop of 20,000 additions'",
+      "cpu",
+    ]].map(([label, id]) => {
+      const n = samples.get(`${id}-native`)!;
+      const e = samples.get(`${id}-arm64`)!;
+      return [
+        label!,
+        `${median(n).toFixed(0)} ms`,
+        `${median(e).toFixed(0)} ms`,
+        median(roundRatios(e, [n])).toFixed(2),
+      ];
+    });
+    return [
+      `## emulation (proot, ${options.runs} rounds, medians)`,
+      "",
+      markdownTable(
+        ["command", "native (amd64)", "emulated (arm64, qemu-user)", "ratio"],
+        rows,
+        ["left", "right", "right", "right"],
+      ),
+      "",
+    ].join("\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * A package manager under emulation: the arm64 Debian bookworm minbase
+ * (`scripts/debian_image.ts --arch arm64`: debootstrap's first stage, the
+ * second under `proot -q qemu-aarch64-static`, cached in
+ * /var/cache/polythene-test) and the amd64 one, pushed to the loopback
+ * registry as one multi-platform index; `pull --platform linux/arm64`, then
+ * `apt-get update`, `apt-get install -y hello` and `hello` as root over
+ * proot with qemu-user. One case: every instruction is emulated, so it is the
+ * slowest test of the suite's foreign-architecture part.
+ *
+ * Needs root, proot, setpriv, qemu-aarch64-static, the registry and both
+ * Debian images (or what builds them); under `CI=true` a missing one fails.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import {
+  debianImage,
+  debianImageMissing,
+  debianOciImage,
+} from "../../scripts/debian_image.ts";
+import { hostProgram, runPolythene } from "../helpers/cli.ts";
+import { show } from "../helpers/exec_shapes.ts";
+import { testNeeding } from "../helpers/fixtures.ts";
+import { buildIndex } from "../helpers/oci_image.ts";
+import {
+  pushImage,
+  registryMissing,
+  startRegistry,
+} from "../helpers/registry.ts";
+
+/** apt reaches a real mirror, and qemu translates every instruction. */
+const APT_MS = 900_000;
+
+const MISSING = await (async () => {
+  const missing: string[] = [];
+  if (Deno.uid() !== 0) missing.push("root (uid 0)");
+  for (const program of ["proot", "setpriv", "qemu-aarch64-static"]) {
+    if (hostProgram(program) === undefined) missing.push(program);
+  }
+  const registry = registryMissing();
+  if (registry !== undefined) missing.push(registry);
+  for (const arch of [undefined, "arm64"]) {
+    const image = await debianImageMissing(undefined, arch);
+    if (image !== undefined) missing.push(image);
+  }
+  return missing.length ? `needs ${missing.join(", ")}` : undefined;
+})();
+
+testNeeding(
+  MISSING,
+  "apt-get installs hello in the arm64 Debian image under qemu-user (proot)",
+  async () => {
+    await using registry = await startRegistry();
+    const index = await buildIndex([
+      await debianOciImage(await debianImage()),
+      await debianOciImage(await debianImage({ arch: "arm64" })),
+    ]);
+    await pushImage(registry, "test/debian", "bookworm", index);
+    const store = await Deno.makeTempDir({ prefix: "polythene-arch-apt-" });
+    try {
+      const pull = await runPolythene([
+        "pull",
+        "--quiet",
+        "--store",
+        store,
+        "--platform",
+        "linux/arm64",
+        `${registry.host}/test/debian:bookworm`,
+      ]);
+      assert.equal(pull.code, 0, show(pull));
+      const uuid = pull.stdout.trim();
+      const exec = (argv: string[]) =>
+        runPolythene([
+          "exec",
+          "--store",
+          store,
+          "--isolation",
+          "proot",
+          "--isolation-floor",
+          "proot",
+          uuid,
+          "--",
+          ...argv,
+        ], { killAfterMs: APT_MS });
+      const arch = await exec(["dpkg", "--print-architecture"]);
+      assert.equal(arch.stdout, "arm64\n", show(arch));
+      const update = await exec(["apt-get", "update"]);
+      assert.equal(update.code, 0, show(update));
+      const install = await exec(["apt-get", "install", "-y", "hello"]);
+      assert.equal(install.code, 0, show(install));
+      assert.match(install.stdout, /Setting up hello:arm64|Setting up hello/);
+      const hello = await exec(["hello"]);
+      assert.equal(hello.code, 0, show(hello));
+      assert.equal(hello.stdout, "Hello, world!\n", show(hello));
+      // The binary apt installed is arm64's, so qemu ran it.
+      const elf = await Deno.readFile(`${store}/${uuid}/usr/bin/hello`);
+      assert.equal(elf[18], 0xb7, "e_machine of /usr/bin/hello: EM_AARCH64");
+    } finally {
+      await Deno.remove(store, { recursive: true });
+    }
+  },
+);
