@@ -34,6 +34,10 @@ const LOCKS = { file: "tests/e2e/store_locks_test.ts" };
 const TAMPER = { file: "tests/e2e/pull_tamper_test.ts" };
 const HOSTILE = { file: "tests/e2e/extract_hostile_test.ts" };
 const PUSH = { file: "tests/e2e/push_registry_test.ts" };
+const COMMIT = {
+  file: "tests/e2e/commit_export_test.ts",
+  filter: "difference layer",
+};
 
 /** The mutants, in the order they are tried. */
 export const MUTANTS: readonly Mutant[] = [
@@ -368,5 +372,40 @@ export const MUTANTS: readonly Mutant[] = [
     search: `  if (!entry.flags.includes("F")) {`,
     replace: `  if (!entry.flags.includes("")) {`,
     tests: [{ file: "tests/unit/backends/emulation_test.ts" }],
+  },
+  {
+    name: "commit-no-whiteouts",
+    description: "commit writes no whiteouts, so deleted base files come back",
+    file: "src/image/commit/layer_plan.ts",
+    search:
+      '          items.push({ kind: "whiteout", key: join(key, `.wh.${name}`) });\n',
+    replace: "",
+    tests: [{ file: "tests/unit/image/commit/layer_plan_test.ts" }, COMMIT],
+  },
+  {
+    name: "commit-whole-tree",
+    description: "commit writes the whole tree again instead of the difference",
+    file: "src/image/commit/layer_plan.ts",
+    search: "    const whole = base === undefined || forced;\n",
+    replace: "    const whole = true;\n",
+    tests: [{ file: "tests/unit/image/commit/layer_plan_test.ts" }, {
+      file: "tests/e2e/commit_debian_test.ts",
+    }],
+  },
+  {
+    name: "commit-keeps-mount-points",
+    description: "commit puts the empty mount points exec made into the image",
+    file: "src/image/commit/commit.ts",
+    search: "      if (info.isFile && info.size === 0) out.add(key);\n",
+    replace: "",
+    tests: [COMMIT],
+  },
+  {
+    name: "image-index-without-lock",
+    description: "parallel commits overwrite each other's index.json",
+    file: "src/image/local_images.ts",
+    search: "  using _lock = await lockStateFile(`${layout}/index.lock`);\n",
+    replace: "",
+    tests: [{ file: "tests/unit/image/local_images_test.ts" }],
   },
 ];

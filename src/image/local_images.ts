@@ -33,6 +33,11 @@ import { digestProblem, formatReference, parseReference } from "./reference.ts";
 
 /** Annotation naming the entry an image was committed from. */
 export const ENTRY_ANNOTATION = "io.polythene.entry";
+/**
+ * Annotation naming the registry reference of the image a commit built on
+ * (its layers are that image's), for a push's cross-repository mount.
+ */
+export const BASE_ANNOTATION = "io.polythene.base";
 /** The OCI annotation holding an image's reference. */
 export const REF_ANNOTATION = "org.opencontainers.image.ref.name";
 /** The OCI annotation holding when the image was made. */
@@ -48,6 +53,11 @@ export interface LocalImage {
   ref?: string;
   /** The entry it was committed from. */
   entry?: string;
+  /**
+   * The normalised reference of the pulled image whose layers this image
+   * starts with, when it was committed over a base from a registry.
+   */
+  base?: string;
 }
 
 /** No local image matches what was asked for (exit 1). */
@@ -190,6 +200,8 @@ export async function resolveLocalImage(
   };
   const ref = found.annotations?.[REF_ANNOTATION];
   const entry = found.annotations?.[ENTRY_ANNOTATION];
+  const base = found.annotations?.[BASE_ANNOTATION];
+  if (base !== undefined) image.base = base;
   if (ref !== undefined) image.ref = ref;
   if (entry !== undefined) image.entry = entry;
   return image;
@@ -208,6 +220,7 @@ export async function addLocalImage(
     manifest: { mediaType: string; digest: string; size: number };
     ref?: string;
     entry?: string;
+    base?: string;
   },
 ): Promise<void> {
   const annotations: Record<string, string> = {
@@ -217,6 +230,7 @@ export async function addLocalImage(
     annotations[REF_ANNOTATION] = normalizeRef(image.ref);
   }
   if (image.entry !== undefined) annotations[ENTRY_ANNOTATION] = image.entry;
+  if (image.base !== undefined) annotations[BASE_ANNOTATION] = image.base;
   const layout = await ensureLayout(store);
   using _lock = await lockStateFile(`${layout}/index.lock`);
   const index = await readIndex(layout);

@@ -36,6 +36,7 @@ import {
   podmanTlsVerify,
 } from "./podman.ts";
 import type { SourceImage } from "./reader.ts";
+import { baseRecord } from "./base_record.ts";
 import { RegistryClient } from "./registry/mod.ts";
 import { unpackArchiveFiles } from "./sources/archive_files.ts";
 import { resolveDockerArchive } from "./sources/docker_archive.ts";
@@ -290,25 +291,8 @@ async function fill(
       : {}),
     ...(ownership ? { ownership } : {}),
     blobs: referencedBlobs(image),
-    ...(baseImage(image) ? { image: baseImage(image) } : {}),
+    ...(baseRecord(image) ? { image: baseRecord(image) } : {}),
   };
-}
-
-/** What commit needs of the pulled image: its config and layer blobs. */
-function baseImage(image: SourceImage | undefined): EntryMetadata["image"] {
-  if (image?.configDigest === undefined) return undefined;
-  const layers = [];
-  for (const layer of image.layers) {
-    if (layer.digest === undefined || layer.size === undefined) {
-      return undefined;
-    }
-    layers.push({
-      mediaType: layer.mediaType,
-      digest: layer.digest,
-      size: layer.size,
-    });
-  }
-  return { config: image.configDigest, layers };
 }
 
 /** The cached blobs an entry refers to: manifest, config and layers. */

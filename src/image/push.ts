@@ -58,9 +58,11 @@ export async function pushLocalImage(
 ): Promise<PushResult> {
   const dest = parseDest(request.dest);
   const local = await resolveLocalImage(request.store, request.image);
-  const base = local.entry === undefined
-    ? undefined
-    : await baseOf(request.store, local.entry);
+  const base = baseReference(local.base) ??
+    (local.entry === undefined ? undefined : baseReference(
+      (await readMetadata(request.store, local.entry))
+        ?.normalized,
+    ));
   if (base !== undefined) {
     request.log(`base: ${base.registry}/${base.repository}`);
   }
@@ -104,15 +106,11 @@ export function parseDest(text: string): ImageReference {
   }
 }
 
-/** Where the entry's image was pulled from, when it was a registry. */
-async function baseOf(
-  store: string,
-  entry: string,
-): Promise<ImageReference | undefined> {
-  const meta = await readMetadata(store, entry);
-  if (meta?.normalized === undefined) return undefined;
+/** A recorded base reference, when it parses. */
+function baseReference(name: string | undefined): ImageReference | undefined {
+  if (name === undefined) return undefined;
   try {
-    return parseReference(meta.normalized);
+    return parseReference(name);
   } catch {
     return undefined;
   }

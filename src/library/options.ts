@@ -188,3 +188,32 @@ export interface PushedImage {
   /** How many blobs the registry had, mounted from the base, or received. */
   blobs: { exists: number; mounted: number; uploaded: number };
 }
+
+/** Options of {@linkcode commit}. */
+export interface CommitOptions extends StoreOptions {
+  /** A name for the image (normalised as pull normalises references). */
+  ref?: string;
+  /** Config edits: `ENV=NAME=VALUE`, `WORKDIR=/path`. */
+  changes?: readonly string[];
+  /** The comment of the commit's history item. */
+  message?: string;
+  /** Layer compression; default gzip. */
+  compression?: "gzip" | "zstd";
+  /** Receives warnings (a socket left out); default: stderr. */
+  warn?: (message: string) => void;
+}
+
+/** What {@linkcode commit} made. */
+export interface CommitResult {
+  /** The image manifest's digest (`sha256:...`). */
+  digest: string;
+  /** The normalised REF, when one was given. */
+  ref?: string;
+  /** The new layer's blob. */
+  layer: { mediaType: string; digest: string; size: number };
+  /** Whether the image sits on the pulled base's layers. */
+  onBase: boolean;
+}
+
+/** What {@linkcode exportImage} writes. */
+export type ExportFormat = "oci" | "oci-archive" | "docker-archive" | "tar";

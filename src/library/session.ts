@@ -32,6 +32,7 @@ import { run } from "./run.ts";
 import { hostEnv, storeFrom } from "./_env.ts";
 import {
   clone,
+  commit,
   defaultIsolation,
   doctor,
   exec,
@@ -151,16 +152,8 @@ export class PolytheneSession {
       {
         pull: (image, o) => this.pull(image, o),
         exec: (uuid, argv, o) => this.exec(uuid, argv, o),
-        commit: async (uuid, name) => {
-          // Loaded on use: the commit code never reaches exec.
-          const { commitEntry } = await import("../image/commit/commit.ts");
-          return await commitEntry({
-            store: this.store,
-            uuid,
-            ref: name,
-            log: this.#log,
-          });
-        },
+        commit: (uuid, name) =>
+          commit(uuid, { ...this.#defaults(), ref: name }),
         push: (image, dest, o) => this.push(image, dest, o),
       },
       ref,

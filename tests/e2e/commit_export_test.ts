@@ -4,7 +4,9 @@
  * disk (a file deleted, a directory emptied and refilled, a file replaced
  * by a directory and back, owners, modes, links, a device), committed, and
  * exported; `umoci unpack` of the `oci` layout, `skopeo copy` of the
- * `oci-archive` and `docker-archive`, `podman load` + `create` + `export`,
+ * `oci-archive` and `docker-archive`, `podman load` (of the docker archive:
+ * podman unpacks an OCI archive under /var/tmp, whatever TMPDIR says) +
+ * `create` + `export`,
  * and the plain `tar` each give back the entry's tree. The new layer holds
  * only the difference (whiteouts, an opaque marker), and polythene's own
  * files are left out while the image's own empty `/etc/hosts` is kept.
@@ -16,8 +18,19 @@
  */
 
 import assert from "node:assert/strict";
-import { type CliResult, runPolythene } from "../helpers/cli.ts";
-import { onPath, testNeeding } from "../helpers/fixtures.ts";
+import {
+  type CliResult,
+  runPolythene,
+  sourceReadableBy,
+} from "../helpers/cli.ts";
+import {
+  makeBusyboxStore,
+  onPath,
+  testNeeding,
+  testUser,
+} from "../helpers/fixtures.ts";
+import { commit, exportImage } from "../../src/mod.ts";
+import { lockEntry } from "../../src/store/lock.ts";
 import { buildImage } from "../helpers/oci_image.ts";
 import {
   pushImage,
@@ -48,10 +61,13 @@ const MISSING = (() => {
 
 const LONG = `t/${"long-name-".repeat(12)}end`;
 
+/** Where skopeo and podman put big temporary files (default /var/tmp). */
+let scratch = "/tmp";
+
 async function run(argv: string[], env?: Record<string, string>) {
   const out = await new Deno.Command(argv[0]!, {
     args: argv.slice(1),
-    env,
+    env: { TMPDIR: scratch, ...env },
     stdin: "null",
   }).output();
   const stderr = new TextDecoder().decode(out.stderr);
@@ -107,6 +123,7 @@ testNeeding(
   async (t) => {
     await using registry = await startRegistry();
     await using files = await tempStore();
+    scratch = files.dir;
     const store = files.store;
     const image = await buildImage({
       layers: [{
@@ -180,6 +197,29 @@ testNeeding(
     const layout = `${store}/.polythene/images`;
     const manifest = JSON.parse(
       await Deno.readTextFile(`${layout}/blobs/${digest.replace(":", "/")}`),
+    );
+
+    await t.step(
+      "the image is recorded under its REF, on its base",
+      async () => {
+        const index = JSON.parse(
+          await Deno.readTextFile(`${layout}/index.json`),
+        );
+        assert.deepEqual(
+          index.manifests.map((d: { digest: string }) => d.digest),
+          [
+            digest,
+          ],
+        );
+        assert.deepEqual(
+          index.manifests[0].annotations["io.polythene.base"],
+          `${registry.host}/test/base:1`,
+        );
+        assert.equal(
+          index.manifests[0].annotations["org.opencontainers.image.ref.name"],
+          "docker.io/test/app:v1",
+        );
+      },
     );
 
     await t.step("the new layer holds only the difference", async () => {
@@ -279,6 +319,8 @@ testNeeding(
         const layout = exported(`${format}-layout`);
         await run([
           "skopeo",
+          "--tmpdir",
+          scratch,
           "copy",
           "--quiet",
           `${format}:${exported(format)}`,
@@ -295,7 +337,7 @@ testNeeding(
       });
     }
 
-    await t.step("podman load + create + export", async () => {
+    await t.step("podman load (docker-archive) + create + export", async () => {
       const conf = exported("storage.conf");
       await Deno.writeTextFile(
         conf,
@@ -306,13 +348,24 @@ testNeeding(
         CONTAINERS_STORAGE_CONF: conf,
         PATH: Deno.env.get("PATH")!,
       };
+      // Podman's own state goes under the test's directory, not /run.
+      const podman = [
+        "podman",
+        "--tmpdir",
+        exported("podman-run"),
+        "--events-backend",
+        "none",
+      ];
       try {
-        await run(["podman", "load", "-q", "-i", exported("oci-archive")], env);
+        await run(
+          [...podman, "load", "-q", "-i", exported("docker-archive")],
+          env,
+        );
         const id = (await run(
-          ["podman", "create", "docker.io/test/app:v1", "/bin/true"],
+          [...podman, "create", "docker.io/test/app:v1", "/bin/true"],
           env,
         )).trim();
-        await run(["podman", "export", "-o", exported("podman.tar"), id], env);
+        await run([...podman, "export", "-o", exported("podman.tar"), id], env);
         await Deno.mkdir(exported("podman"));
         await run([
           "tar",
@@ -324,8 +377,8 @@ testNeeding(
         ]);
         assert.deepEqual(await snapshot(`${exported("podman")}/t`), want);
       } finally {
-        await new Deno.Command("podman", {
-          args: ["system", "reset", "--force"],
+        await new Deno.Command(podman[0]!, {
+          args: [...podman.slice(1), "system", "reset", "--force"],
           env,
           stdin: "null",
           stdout: "null",
@@ -349,3 +402,218 @@ testNeeding(
     });
   },
 );
+
+const USER = testUser();
+
+testNeeding(
+  USER === undefined ? 'needs the user "polythene-test"' : MISSING,
+  "commit as an unprivileged user: owners and modes as extraction recorded them; unreadable files named",
+  async () => {
+    const user = USER!;
+    await using registry = await startRegistry();
+    await using files = await tempStore(user);
+    const source = await sourceReadableBy(user);
+    const as = { user, source: source.dir };
+    try {
+      const store = files.store;
+      const image = await buildImage({
+        layers: [{
+          compression: "gzip",
+          entries: [
+            { name: "t/", type: "dir" },
+            { name: "t/gone", content: "gone\n" },
+            { name: "t/suid", content: "s\n", mode: 0o4755, uid: 10, gid: 20 },
+            { name: "t/owned", content: "o\n", uid: 1234, gid: 5678 },
+          ],
+        }],
+      });
+      await pushImage(registry, "test/user", "1", image);
+      const uuid = assertPulled(
+        await runPolythene(
+          ["pull", "-s", store, `${registry.host}/test/user:1`],
+          as,
+        ),
+      );
+      const t = `${store}/${uuid}/t`;
+      // What a provisioning run as the user does, owned by the user.
+      await Deno.remove(`${t}/gone`);
+      await Deno.writeTextFile(`${t}/owned`, "changed\n");
+      await Deno.writeTextFile(`${t}/new`, "new\n");
+      await Deno.writeTextFile(`${t}/secret`, "s\n", { mode: 0o000 });
+      await Deno.chmod(`${t}/secret`, 0o000);
+      for (const name of ["owned", "new", "secret"]) {
+        await Deno.chown(`${t}/${name}`, user.uid, user.gid);
+      }
+      const refused = await runPolythene(["commit", "-s", store, uuid], as);
+      assert.equal(refused.code, 1, explain(refused));
+      assert.match(refused.stderr, /cannot be read: \/t\/secret$/m);
+      await Deno.chmod(`${t}/secret`, 0o600);
+
+      const digest = ok(
+        await runPolythene(["commit", "-s", store, uuid], as),
+        "commit as the user",
+      );
+      const manifest = JSON.parse(
+        await Deno.readTextFile(
+          `${store}/.polythene/images/blobs/${digest.replace(":", "/")}`,
+        ),
+      );
+      const layer = manifest.layers[1];
+      const headers = await layerHeaders(store, layer.digest, layer.mediaType);
+      const owner = (name: string) => {
+        const h = headers.find((h) => h.name === name);
+        return h && `${h.uid}:${h.gid} ${h.mode.toString(8)}`;
+      };
+      assert.equal(owner("t/owned"), "1234:5678 644", "the recorded owner");
+      assert.equal(
+        owner("t/new"),
+        "0:0 644",
+        "the user's own files are root's",
+      );
+      assert.equal(owner("t/secret"), "0:0 600");
+      assert.equal(owner("t/.wh.gone"), "0:0 644");
+      assert.equal(owner("t/suid"), undefined, "unchanged, not in the layer");
+
+      await Deno.mkdir(`${files.dir}/out`);
+      await Deno.chown(`${files.dir}/out`, user.uid, user.gid);
+      const dest = `${files.dir}/out/oci`;
+      ok(
+        await runPolythene(
+          ["export", "-s", store, "--format", "oci", uuid, dest],
+          as,
+        ),
+        "export as the user",
+      );
+      await run(["umoci", "unpack", "--image", dest, `${files.dir}/tree`]);
+      const tree = await snapshot(`${files.dir}/tree/rootfs/t`);
+      assert.match(tree.suid!, /^file 4755 10:20 /);
+      assert.match(tree.owned!, /^file 0644 1234:5678 /);
+      assert.match(tree.new!, /^file 0644 0:0 /);
+      assert.equal(tree.gone, undefined);
+    } finally {
+      await source.cleanup();
+    }
+  },
+);
+
+Deno.test("library: commit and exportImage of an entry with no known base", async () => {
+  const staged = await makeBusyboxStore();
+  try {
+    const { store, uuid, rootfs } = staged;
+    await Deno.writeTextFile(`${rootfs}/etc/motd`, "provisioned\n");
+    await Deno.writeTextFile(`${rootfs}/.polythene-meta`, "image=busybox\n");
+    const made = await commit(uuid, {
+      store,
+      ref: "local/busybox:1",
+      compression: "zstd",
+    });
+    assert.equal(
+      made.layer.mediaType,
+      "application/vnd.oci.image.layer.v1.tar+zstd",
+    );
+    assert.equal(made.onBase, false);
+    assert.equal(made.ref, "docker.io/local/busybox:1");
+    const dest = `${staged.store}/../rootfs.tar`;
+    assert.equal(
+      await exportImage("local/busybox:1", dest, "tar", { store }),
+      made.digest,
+    );
+    const listing = await run(["tar", "-tf", dest]);
+    const names = listing.trim().split("\n");
+    assert.ok(names.includes("bin/busybox"), "the whole tree is in the layer");
+    assert.ok(names.includes("etc/motd"));
+    assert.ok(!names.includes(".polythene-meta"));
+  } finally {
+    await staged.cleanup();
+  }
+});
+
+Deno.test("commit and export failures are one clear line with the CLI's exit code", async () => {
+  const staged = await makeBusyboxStore();
+  try {
+    const { store, uuid } = staged;
+    const cli = (args: string[]) =>
+      runPolythene([args[0]!, "-s", store, ...args.slice(1)]);
+    const fails = async (args: string[], code: number, line: RegExp) => {
+      const result = await cli(args);
+      assert.equal(result.code, code, explain(result));
+      assert.match(result.stderr.split("\n")[0]!, line);
+      assert.equal(result.stdout, "");
+    };
+    await fails(
+      ["commit", "0190a0b0-0000-7000-8000-0000000000ff"],
+      1,
+      /^polythene: No such UUID rootfs: 0190a0b0-/,
+    );
+    await fails(
+      ["commit", "--change", "CMD=sh", uuid],
+      2,
+      /^polythene: Invalid --change "CMD=sh": use ENV=NAME=VALUE or WORKDIR=\/path$/,
+    );
+    await fails(
+      ["commit", uuid, `app@sha256:${"a".repeat(64)}`],
+      2,
+      /^polythene: Invalid REF "app@sha256:a+": it names a digest/,
+    );
+    await fails(
+      ["commit", uuid, "Bad/Name"],
+      2,
+      /^polythene: Invalid REF "Bad\/Name": /,
+    );
+    {
+      using _held = await lockEntry(store, uuid, {
+        mode: "shared",
+        wait: true,
+      });
+      await fails(
+        ["commit", uuid],
+        1,
+        new RegExp(
+          `^polythene: Entry ${uuid} is in use .*: not committing it$`,
+        ),
+      );
+    }
+    await fails(
+      ["export", "--format", "tar", "nothing:here", `${store}/../x.tar`],
+      1,
+      /^polythene: No local image for "nothing:here" in /,
+    );
+    ok(await cli(["commit", uuid]), "commit");
+    const dest = `${store}/../taken.tar`;
+    await Deno.writeTextFile(dest, "mine\n");
+    await fails(
+      ["export", "--format", "tar", uuid, dest],
+      1,
+      /^polythene: Cannot export to ".*taken.tar": it already exists$/,
+    );
+    assert.equal(await Deno.readTextFile(dest), "mine\n");
+  } finally {
+    await staged.cleanup();
+  }
+});
+
+Deno.test("commit names a file whose name is not UTF-8 instead of failing inside", async () => {
+  const staged = await makeBusyboxStore();
+  try {
+    await run([
+      "sh",
+      "-c",
+      `: > "$1/etc/$(printf 'a\\377b')"`,
+      "sh",
+      staged.rootfs,
+    ]);
+    const result = await runPolythene([
+      "commit",
+      "-s",
+      staged.store,
+      staged.uuid,
+    ]);
+    assert.equal(result.code, 1, explain(result));
+    assert.match(
+      result.stderr,
+      /^polythene: Cannot commit .*: 1 name\(s\) are not UTF-8: \/etc\/a\uFFFDb$/m,
+    );
+  } finally {
+    await staged.cleanup();
+  }
+});

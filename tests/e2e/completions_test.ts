@@ -49,7 +49,7 @@ testNeeding(
       "complete -F _polythene polythene",
     );
 
-    assert.deepEqual(await complete(script, ["polythene", "ex"]), ["exec"]);
+    assert.deepEqual(await complete(script, ["polythene", "exe"]), ["exec"]);
     assert.deepEqual(
       await complete(script, ["polythene", "completions", "f"]),
       [
@@ -121,7 +121,7 @@ testNeeding(
       await Deno.writeTextFile(file, generated.stdout);
       const complete = (line: string) =>
         shellOutput(["fish", "-c", `source ${file}; complete -C '${line}'`]);
-      assert.equal(await complete("polythene ex"), "exec\n");
+      assert.equal(await complete("polythene exe"), "exec\n");
       assert.deepEqual(
         (await complete("polythene exec --isolation ")).split("\n").filter(
           (l) => l,

@@ -20,7 +20,12 @@
  * @module
  */
 
-import { RootfsNotFoundError } from "../../errors.ts";
+import {
+  EntryBusyError,
+  PolytheneError,
+  RootfsNotFoundError,
+  UsageError,
+} from "../../errors.ts";
 import { detectFullMapHost } from "../../process/subids.ts";
 import { BlobCache } from "../../store/blob_cache.ts";
 import { readCreated } from "../../store/created_paths.ts";
@@ -106,6 +111,12 @@ export async function commitEntry(
   const log = request.log ?? (() => {});
   const changes: Change[] = (request.changes ?? []).map(parseChange);
   const ref = request.ref === undefined ? undefined : normalizeRef(request.ref);
+  if (ref?.includes("@")) {
+    throw new UsageError(
+      `Invalid REF "${request.ref}": it names a digest; give a name and tag`,
+      "commit",
+    );
+  }
   const { store, uuid } = request;
   const root = entryPath(store, uuid);
   if (!await checkStoreRoot(store)) throw new RootfsNotFoundError(uuid, root);
@@ -113,6 +124,13 @@ export async function commitEntry(
     mode: "exclusive",
     wait: false,
     doing: "committing",
+  }).catch((error) => {
+    if (!(error instanceof EntryBusyError)) throw error;
+    throw new PolytheneError(error.message, {
+      exitCode: error.exitCode,
+      hint: "commit when the command running in it has ended",
+      cause: error,
+    });
   });
   const meta = await readMetadata(store, uuid);
   const cache = new BlobCache(store, uuid);
@@ -170,7 +188,12 @@ export async function commitEntry(
     mediaType: "application/vnd.oci.image.manifest.v1+json",
     ...manifest,
   };
-  await addLocalImage(store, { manifest: descriptor, ref, entry: uuid });
+  await addLocalImage(store, {
+    manifest: descriptor,
+    ref,
+    entry: uuid,
+    ...(base && meta?.normalized ? { base: meta.normalized } : {}),
+  });
   return {
     digest: manifest.digest,
     ...(ref ? { ref } : {}),

@@ -93,7 +93,8 @@ export function deviceNumbers(rdev: number): [number, number] {
  * that go into the layer.
  *
  * @throws {UnreadableFilesError} naming every directory that cannot be
- * listed.
+ * listed; {PolytheneError} naming paths whose names are not UTF-8 (Deno
+ * cannot name them).
  */
 export async function scanEntry(
   root: string,
@@ -105,9 +106,21 @@ export async function scanEntry(
   const children = new Map<string, string[]>();
   const sockets: string[] = [];
   const unreadable: string[] = [];
+  const unnamable: string[] = [];
   const visit = async (key: string) => {
     const path = key === "" ? root : `${root}/${key}`;
-    const info = await Deno.lstat(path);
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.lstat(path);
+    } catch (error) {
+      // A name that is not UTF-8 comes back from readDir with U+FFFD in
+      // it, and then names nothing.
+      if (!(error instanceof Deno.errors.NotFound) || !key.includes("\uFFFD")) {
+        throw error;
+      }
+      unnamable.push(key);
+      return;
+    }
     const type = typeOf(info);
     if (type === undefined) {
       sockets.push(key);
@@ -145,6 +158,14 @@ export async function scanEntry(
   };
   await visit("");
   if (unreadable.length > 0) throw new UnreadableFilesError(uuid, unreadable);
+  if (unnamable.length > 0) {
+    throw new PolytheneError(
+      `Cannot commit ${uuid}: ${unnamable.length} name(s) are not UTF-8: ${
+        unnamable.slice(0, 5).map((key) => `/${escapeControl(key)}`).join(", ")
+      }`,
+      { exitCode: 1, hint: "rename them inside the entry, then commit again" },
+    );
+  }
   return { nodes, children, sockets };
 }
 

@@ -5,8 +5,8 @@
  *
  * Files are written under a temporary name beside DEST (`O_EXCL`, so never
  * through a link) and renamed into place when complete; an `oci` DEST is a
- * new directory, or an empty one. Blobs are copied from the image store, or
- * hard-linked into an `oci` directory on the same file system.
+ * new directory, or an empty one of yours, and its files are made with
+ * `O_EXCL` too. Blobs are copied from the image store.
  *
  * Permissions: `--allow-read` on the store, `--allow-write` on DEST's
  * directory.
@@ -46,10 +46,14 @@ export interface ExportResult {
 /** DEST cannot be written (exit 1). */
 export class ExportTargetError extends PolytheneError {
   /** Makes the error for `dest`, which is `why`. */
-  constructor(dest: string, why: string) {
+  constructor(
+    dest: string,
+    why: string,
+    hint = "give a path that does not exist yet",
+  ) {
     super(`Cannot export to "${escapeControl(dest)}": ${why}`, {
       exitCode: 1,
-      hint: "give a path that does not exist yet",
+      hint,
     });
     this.name = "ExportTargetError";
   }
@@ -100,15 +104,16 @@ export function tagOf(ref: string | undefined): string | undefined {
 
 /**
  * The files of an OCI layout for `image`. The index names the image by its
- * tag in a layout directory (as `oci:DIR:TAG` and `umoci` expect it) and by
- * its whole reference in an archive (as `podman load` names what it loads).
+ * tag in a layout directory (as `oci:DIR:TAG` and `umoci` expect it;
+ * `latest` for an image without a REF) and by its whole reference in an
+ * archive (as `podman load` names what it loads).
  */
 function layoutFiles(
   image: LocalImage,
   manifest: Manifest,
   archive: boolean,
 ): ArchiveFile[] {
-  const tag = archive ? image.ref : tagOf(image.ref);
+  const tag = archive ? image.ref : tagOf(image.ref) ?? "latest";
   const index = {
     schemaVersion: 2,
     mediaType: "application/vnd.oci.image.index.v1+json",
@@ -237,6 +242,18 @@ function json(value: unknown): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(value));
 }
 
+/** The error for a DEST that cannot be made. */
+function unwritable(dest: string, error: unknown): ExportTargetError {
+  const why = (error as Error).message.replace(/ \(os error \d+\).*$/, "");
+  return new ExportTargetError(
+    dest,
+    why,
+    error instanceof Deno.errors.PermissionDenied
+      ? "choose a directory you can write to"
+      : "give a path in an existing directory that does not exist yet",
+  );
+}
+
 /** Writes `chunks` to a new file at `dest` (temporary name, then rename). */
 async function writeNewFile(
   dest: string,
@@ -249,6 +266,8 @@ async function writeNewFile(
       write: true,
       createNew: true,
       mode: 0o644,
+    }).catch((error) => {
+      throw unwritable(dest, error);
     });
     await ReadableStream.from(chunks).pipeTo(file.writable);
     await refuseExisting(dest);
@@ -264,7 +283,7 @@ async function refuseExisting(dest: string): Promise<void> {
     await Deno.lstat(dest);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return;
-    throw new ExportTargetError(dest, (error as Error).message);
+    throw unwritable(dest, error);
   }
   throw new ExportTargetError(dest, "it already exists");
 }
@@ -279,11 +298,19 @@ async function writeLayoutDir(
     await Deno.mkdir(dest, { mode: 0o755 });
   } catch (error) {
     if (!(error instanceof Deno.errors.AlreadyExists)) {
-      throw new ExportTargetError(dest, (error as Error).message);
+      throw unwritable(dest, error);
     }
     const info = await Deno.lstat(dest);
     const empty = info.isDirectory &&
       (await Deno.readDir(dest)[Symbol.asyncIterator]().next()).done;
+    if (empty && info.uid !== Deno.uid()) {
+      // Another user could swap names inside it for links while we write.
+      throw new ExportTargetError(
+        dest,
+        `it is owned by uid ${info.uid}, not by you`,
+        "give a path that does not exist yet, or a directory you own",
+      );
+    }
     if (!empty) {
       throw new ExportTargetError(
         dest,
@@ -307,7 +334,12 @@ async function writeLayoutDir(
     } catch {
       // Not yet.
     }
-    await Deno.copyFile(file.path, target);
-    await Deno.chmod(target, 0o644);
+    // O_EXCL: never through a link someone put at the name.
+    const out = await Deno.open(target, {
+      write: true,
+      createNew: true,
+      mode: 0o644,
+    });
+    await (await Deno.open(file.path)).readable.pipeTo(out.writable);
   }
 }

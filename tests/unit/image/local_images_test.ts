@@ -88,6 +88,7 @@ Deno.test("writeBlob, addLocalImage and resolveLocalImage round-trip a private l
       manifest: { mediaType: MANIFEST, ...blob },
       ref: "example.com/team/app:v1",
       entry: UUID_A,
+      base: "example.com/base:1",
     });
     const image = await resolveLocalImage(store, UUID_A);
     assert.deepEqual(image, {
@@ -95,6 +96,7 @@ Deno.test("writeBlob, addLocalImage and resolveLocalImage round-trip a private l
       manifest: { mediaType: MANIFEST, ...blob },
       ref: "example.com/team/app:v1",
       entry: UUID_A,
+      base: "example.com/base:1",
     });
     assert.deepEqual(
       await resolveLocalImage(store, "example.com/team/app:v1"),
