@@ -9,7 +9,12 @@
  * of an entry pulled from the registry and changed, whose base layers the
  * push mounts.
  *
- * Needs docker-registry, skopeo and umoci.
+ * The second test does the same as the unprivileged test user (bubblewrap,
+ * a store of its own): pull, change, commit, push with the base mounted;
+ * root pulls the result on a fresh store and runs it.
+ *
+ * Needs docker-registry, skopeo and umoci; the second test root, the user,
+ * setpriv and bwrap.
  *
  * @module
  */
@@ -18,12 +23,20 @@ import assert from "node:assert/strict";
 import { busyboxEntries } from "../../scripts/busybox_image.ts";
 import { addLocalImage, writeBlob } from "../../src/image/local_images.ts";
 import { assertIncludes } from "../helpers/assert.ts";
-import { runPolythene } from "../helpers/cli.ts";
+import {
+  type CliOptions,
+  runPolythene,
+  sourceReadableBy,
+} from "../helpers/cli.ts";
 import { runOrThrow } from "../helpers/command.ts";
-import { onPath, testNeeding } from "../helpers/fixtures.ts";
+import { onPath, testNeeding, testUser } from "../helpers/fixtures.ts";
 import { buildImage, type BuiltImage } from "../helpers/oci_image.ts";
 import { explain, tempStore } from "../helpers/pull_checks.ts";
-import { registryMissing, startRegistry } from "../helpers/registry.ts";
+import {
+  pushImage,
+  registryMissing,
+  startRegistry,
+} from "../helpers/registry.ts";
 import { hostPlatform } from "../../src/image/platform.ts";
 
 function missing(): string | undefined {
@@ -236,5 +249,94 @@ testNeeding(
       assert.equal(bad.code, 2, explain(bad));
       assertIncludes(bad.stderr, 'Invalid DEST-REF "Bad/Name"');
     });
+  },
+);
+
+const USER = testUser();
+
+function userMissing(): string | undefined {
+  const missing: string[] = [];
+  if (Deno.uid() !== 0) missing.push("root (uid 0)");
+  if (USER === undefined) missing.push('the user "polythene-test"');
+  for (const program of ["setpriv", "bwrap"]) {
+    if (!onPath(program)) missing.push(program);
+  }
+  const registry = registryMissing();
+  if (registry) missing.push(registry);
+  return missing.length ? `needs ${missing.join(", ")}` : undefined;
+}
+
+testNeeding(
+  userMissing(),
+  "push CLI as the test user over bubblewrap: pull, change, commit, push; a fresh root store pulls and runs it",
+  async () => {
+    const user = USER!;
+    await using registry = await startRegistry();
+    await using mine = await tempStore(user);
+    await using fresh = await tempStore();
+    const source = await sourceReadableBy(user);
+    const cli: CliOptions = { user, source: source.dir };
+    try {
+      const base = await buildImage({
+        platform: hostPlatform(),
+        layers: [{ entries: await busyboxEntries(), compression: "gzip" }],
+      });
+      await pushImage(registry, "test/base", "1", base);
+      const pulled = await runPolythene(
+        ["pull", "-q", "--store", mine.store, `${registry.host}/test/base:1`],
+        cli,
+      );
+      assert.equal(pulled.code, 0, explain(pulled));
+      const uuid = pulled.stdout.trim();
+      const changed = await runPolythene([
+        "exec",
+        "--store",
+        mine.store,
+        "--isolation",
+        "bubblewrap",
+        uuid,
+        "--",
+        "sh",
+        "-c",
+        "echo by the user > /etc/by-user && rm /etc/os-release",
+      ], cli);
+      assert.equal(changed.code, 0, explain(changed));
+      const ref = `${registry.host}/test/user:1`;
+      const committed = await runPolythene(
+        ["commit", "--store", mine.store, uuid, ref],
+        cli,
+      );
+      assert.equal(committed.code, 0, explain(committed));
+      const pushed = await runPolythene(
+        ["push", "-v", "--store", mine.store, ref, ref],
+        cli,
+      );
+      assert.equal(pushed.code, 0, explain(pushed));
+      assert.equal(pushed.stdout, `${ref}@${committed.stdout.trim()}\n`);
+      assert.match(pushed.stderr, /mounted from test\/base/);
+
+      const again = await runPolythene([
+        "pull",
+        "-q",
+        "--store",
+        fresh.store,
+        ref,
+      ]);
+      assert.equal(again.code, 0, explain(again));
+      const ran = await runPolythene([
+        "exec",
+        "--store",
+        fresh.store,
+        again.stdout.trim(),
+        "--",
+        "sh",
+        "-c",
+        "cat /etc/by-user; test -e /etc/os-release || echo deleted",
+      ]);
+      assert.equal(ran.code, 0, explain(ran));
+      assert.equal(ran.stdout, "by the user\ndeleted\n");
+    } finally {
+      await source.cleanup();
+    }
   },
 );
