@@ -1,8 +1,9 @@
 /**
  * `polythene push` as users run it: an image of the local image store goes
  * to a loopback `docker-registry`, then comes back by `polythene pull` on a
- * fresh store and runs, and by `skopeo copy` to an OCI layout that `umoci
- * unpack` reads. Errors: an unknown image, a malformed DEST-REF.
+ * fresh store and runs, by `skopeo copy` to an OCI layout that `umoci
+ * unpack` reads, and by `podman pull` + `create` + `export` (in a storage of
+ * its own). Errors: an unknown image, a malformed DEST-REF.
  *
  * The first image is put in the local image store the way `commit` does it
  * (`writeBlob`, `addLocalImage`); the second is a real `polythene commit`
@@ -29,7 +30,12 @@ import {
   sourceReadableBy,
 } from "../helpers/cli.ts";
 import { runOrThrow } from "../helpers/command.ts";
-import { onPath, testNeeding, testUser } from "../helpers/fixtures.ts";
+import {
+  onPath,
+  stepNeeding,
+  testNeeding,
+  testUser,
+} from "../helpers/fixtures.ts";
 import { buildImage, type BuiltImage } from "../helpers/oci_image.ts";
 import { explain, tempStore } from "../helpers/pull_checks.ts";
 import {
@@ -66,7 +72,7 @@ async function seedLocalImage(
 
 testNeeding(
   missing(),
-  "push CLI: push, pull on a fresh store and run; skopeo copy and umoci unpack read it",
+  "push CLI: push, pull on a fresh store and run; skopeo + umoci and podman read it",
   async (t) => {
     await using registry = await startRegistry();
     await using source = await tempStore();
@@ -228,6 +234,66 @@ testNeeding(
         0o755,
       );
     });
+
+    const podmanStep = "podman pull, create and export read it";
+    if (Deno.uid() !== 0 || !onPath("podman")) {
+      await stepNeeding(t, "needs root and podman", podmanStep);
+    } else {
+      await t.step(podmanStep, async () => {
+        // podman in a storage of its own, reset afterwards.
+        const conf = `${fresh.dir}/storage.conf`;
+        await Deno.writeTextFile(
+          conf,
+          `[storage]\ndriver = "vfs"\ngraphroot = "${fresh.dir}/graph"\n` +
+            `runroot = "${fresh.dir}/run"\n`,
+        );
+        const env = {
+          CONTAINERS_STORAGE_CONF: conf,
+          CONTAINERS_STORAGE_DRIVER: "vfs",
+        };
+        const podman = async (...args: string[]) => {
+          const out = await new Deno.Command("podman", {
+            args,
+            env,
+            stdin: "null",
+            stdout: "piped",
+            stderr: "piped",
+          }).output();
+          const text = new TextDecoder().decode(out.stdout);
+          assert.ok(
+            out.success,
+            `podman ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`,
+          );
+          return text.trim();
+        };
+        try {
+          await podman("pull", "-q", "--tls-verify=false", dest);
+          const container = await podman("create", dest, "/bin/sh");
+          const tar = `${fresh.dir}/exported.tar`;
+          await podman("export", "-o", tar, container);
+          await podman("rm", container);
+          const tree = `${fresh.dir}/exported`;
+          await Deno.mkdir(tree);
+          await runOrThrow(["tar", "-xf", tar, "-C", tree]);
+          assert.equal(
+            await Deno.readTextFile(`${tree}/etc/provisioned`),
+            "provisioned once\n",
+          );
+          assert.equal(
+            await Deno.readLink(`${tree}/usr/bin/greet`),
+            "/bin/busybox",
+          );
+        } finally {
+          await new Deno.Command("podman", {
+            args: ["system", "reset", "--force"],
+            env,
+            stdin: "null",
+            stdout: "null",
+            stderr: "null",
+          }).output();
+        }
+      });
+    }
 
     await t.step("errors: an unknown image, a malformed DEST-REF", async () => {
       const unknown = await runPolythene([
