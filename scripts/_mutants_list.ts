@@ -33,6 +33,7 @@ export interface Mutant {
 const LOCKS = { file: "tests/e2e/store_locks_test.ts" };
 const TAMPER = { file: "tests/e2e/pull_tamper_test.ts" };
 const HOSTILE = { file: "tests/e2e/extract_hostile_test.ts" };
+const PUSH = { file: "tests/e2e/push_registry_test.ts" };
 const COMMIT = {
   file: "tests/e2e/commit_export_test.ts",
   filter: "difference layer",
@@ -277,6 +278,30 @@ export const MUTANTS: readonly Mutant[] = [
       file: "tests/e2e/exec_race_test.ts",
       filter: "bubblewrap's own",
     }],
+  },
+  {
+    name: "push-no-skip",
+    description: "push uploads a blob the registry already has",
+    file: "src/image/registry/push_upload.ts",
+    search: `  if (head.status === 200) {`,
+    replace: `  if (head.status === 200 && false) {`,
+    tests: [{ file: PUSH.file, filter: "skips what the registry has" }],
+  },
+  {
+    name: "push-resume-from-zero",
+    description: "a reset upload ignores the registry's Range",
+    file: "src/image/registry/push_upload.ts",
+    search: `        offset = status.offset;`,
+    replace: `        offset = 0;`,
+    tests: [{ file: PUSH.file, filter: "a reset mid-upload" }],
+  },
+  {
+    name: "push-manifest-no-retry",
+    description: "a 5xx on the manifest PUT is not retried",
+    file: "src/image/registry/push.ts",
+    search: `      body: manifest.bytes,\n`,
+    replace: `      body: manifest.bytes,\n      attempts: 1,\n`,
+    tests: [{ file: PUSH.file, filter: "a 5xx on the manifest PUT" }],
   },
   {
     name: "run-not-ephemeral",

@@ -5,7 +5,7 @@
  * and with `curl | gzip -d | tar -x` (see `_bench_pull.ts`).
  *
  * ```sh
- * deno run -A scripts/bench.ts [--only exec|pull|store|arch] [--runs N] [--warmup N]
+ * deno run -A scripts/bench.ts [--only exec|pull|store|arch|push] [--runs N] [--warmup N]
  *                              [--pull-runs N] [--pull-warmup N]
  * ```
  *
@@ -75,9 +75,10 @@ import { makeBusyboxRootfs } from "./busybox_rootfs.ts";
 import { benchPull } from "./_bench_pull.ts";
 import { benchStore } from "./_bench_store.ts";
 import { benchArch } from "./_bench_arch.ts";
+import { benchPush } from "./_bench_push.ts";
 
 const USAGE =
-  "Usage: deno run -A scripts/bench.ts [--only exec|pull|store|arch] " +
+  "Usage: deno run -A scripts/bench.ts [--only exec|pull|store|arch|push] " +
   "[--runs N] [--warmup N] [--pull-runs N] [--pull-warmup N]";
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);
 const MAIN_TS = `${ROOT}main.ts`;
@@ -115,7 +116,7 @@ interface Options {
   runs: number;
   warmup: number;
   /** Which parts to run. */
-  parts: ("exec" | "pull" | "store" | "arch")[];
+  parts: ("exec" | "pull" | "store" | "arch" | "push")[];
   pullRuns: number;
   pullWarmup: number;
 }
@@ -138,16 +139,18 @@ function parseOptions(args: string[]): Options | undefined {
   const only = values.only;
   if (
     only !== undefined && only !== "exec" && only !== "pull" &&
-    only !== "store" && only !== "arch"
+    only !== "store" && only !== "arch" && only !== "push"
   ) {
     throw new RangeError(
-      `Invalid --only "${only}": expected exec, pull, store or arch`,
+      `Invalid --only "${only}": expected exec, pull, store, arch or push`,
     );
   }
   return {
     runs: parseCount(values.runs, "--runs", 1),
     warmup: parseCount(values.warmup, "--warmup", 0),
-    parts: only === undefined ? ["exec", "pull", "store", "arch"] : [only],
+    parts: only === undefined
+      ? ["exec", "pull", "store", "arch", "push"]
+      : [only],
     pullRuns: parseCount(values["pull-runs"], "--pull-runs", 1),
     pullWarmup: parseCount(values["pull-warmup"], "--pull-warmup", 0),
   };
@@ -655,6 +658,9 @@ if (import.meta.main) {
     }
     if (options.parts.includes("arch")) {
       console.log(await benchArch({ runs: options.pullRuns, progress }));
+    }
+    if (options.parts.includes("push")) {
+      console.log(await benchPush({ runs: options.pullRuns, progress }));
     }
   } catch (error) {
     console.error(`bench: ${error instanceof Error ? error.message : error}`);

@@ -56,3 +56,4 @@ export * from "./library/options.ts";
 export * from "./library/functions.ts";
 export * from "./library/run.ts";
 export * from "./library/session.ts";
+export type { Provisioned, ProvisionOptions } from "./library/provision.ts";

@@ -43,6 +43,10 @@ async function dispatch(parsed: Parsed): Promise<number> {
           const { pullCommand } = await import("./pull.ts");
           return await pullCommand(parsed.values, parsed.positionals);
         }
+        case "push": {
+          const { pushCommand } = await import("./push.ts");
+          return await pushCommand(parsed.values, parsed.positionals);
+        }
         case "run": {
           const { runCommand } = await import("./run.ts");
           return await runCommand(

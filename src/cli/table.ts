@@ -191,6 +191,43 @@ const BASE_COMMANDS: readonly CommandSpec[] = [
       "is refused, before writing when its layer sizes already tell.",
   },
   {
+    name: "push",
+    summary:
+      "upload a committed image to a registry; prints REF@DIGEST of what was pushed",
+    options: [
+      STORE_OPTION,
+      { ...TIMEOUT_OPTION, help: "give up after this long (exit 124)" },
+      {
+        name: "tls-verify",
+        type: "boolean",
+        default: "true",
+        help:
+          "verify TLS and require https (default); --tls-verify=false allows plain http and unverified TLS",
+      },
+      {
+        name: "quiet",
+        short: "q",
+        type: "boolean",
+        help: "no progress output",
+      },
+      VERBOSE_OPTION,
+      HELP_OPTION,
+    ],
+    positionals: [
+      {
+        name: "UUID|REF",
+        help:
+          "an entry's UUID (its newest commit), a REF given to commit, or sha256:DIGEST",
+      },
+      { name: "DEST-REF", help: "where to push: HOST/REPOSITORY[:TAG]" },
+    ],
+    description:
+      "Uses pull's credentials (podman/docker auth files and credential helpers), TLS\n" +
+      "rules, retries and redirect rules. Blobs the registry has are skipped, blobs of\n" +
+      "a base pulled from the same registry are mounted, large blobs go in chunks that\n" +
+      "resume after a reset, and the manifest goes last.",
+  },
+  {
     name: "exec",
     summary: "run a command inside a stored root filesystem",
     options: [

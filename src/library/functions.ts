@@ -47,6 +47,8 @@ import {
   userOf,
 } from "./_env.ts";
 
+export { push } from "./push.ts";
+
 /**
  * Pulls an image into a new store entry, as `polythene pull IMAGE`.
  *

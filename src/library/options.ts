@@ -174,6 +174,24 @@ export interface DoctorOptions extends StoreOptions {
   idMap?: IdMapChoice;
 }
 
+/** Options of {@linkcode push}. */
+export interface PushOptions extends StoreOptions {
+  /** `false` allows plain http and unverified TLS for this push. */
+  tlsVerify?: boolean;
+  /** Give up after this many seconds (exit code 124). */
+  timeoutSeconds?: number;
+}
+
+/** What {@linkcode push} did. */
+export interface PushedImage {
+  /** The manifest digest the registry stored. */
+  digest: string;
+  /** `REGISTRY/REPOSITORY[:TAG]@DIGEST`. */
+  pushed: string;
+  /** How many blobs the registry had, mounted from the base, or received. */
+  blobs: { exists: number; mounted: number; uploaded: number };
+}
+
 /** Options of {@linkcode commit}. */
 export interface CommitOptions extends StoreOptions {
   /** A name for the image (normalised as pull normalises references). */

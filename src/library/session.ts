@@ -17,14 +17,22 @@ import type {
   ExecResult,
   PruneOptions,
   PullOptions,
+  PushedImage,
+  PushOptions,
   RemoveOptions,
   RunOptions,
   StoreOptions,
 } from "./options.ts";
+import {
+  type Provisioned,
+  provisionOnce,
+  type ProvisionOptions,
+} from "./provision.ts";
 import { run } from "./run.ts";
 import { hostEnv, storeFrom } from "./_env.ts";
 import {
   clone,
+  commit,
   defaultIsolation,
   doctor,
   exec,
@@ -32,6 +40,7 @@ import {
   list,
   prune,
   pull,
+  push,
   rm,
 } from "./functions.ts";
 
@@ -105,6 +114,51 @@ export class PolytheneSession {
       isolation: this.isolation,
       ...options,
     });
+  }
+
+  /** {@linkcode push} an image of this store's local image store. */
+  push(
+    image: string,
+    dest: string,
+    options: PushOptions = {},
+  ): Promise<PushedImage> {
+    return push(image, dest, { ...this.#defaults(), ...options });
+  }
+
+  /**
+   * Provision once, reuse everywhere: pulls `ref` when its registry has it;
+   * otherwise pulls `options.base`, runs `options.commands` in it (argv
+   * arrays, in order, with `options.exec` and the session's isolation),
+   * commits the entry as `ref` and pushes it to `ref`.
+   *
+   * ```ts
+   * import { PolytheneSession } from "../mod.ts";
+   *
+   * const session = new PolytheneSession();
+   * export const toolchain = () =>
+   *   session.provision("ghcr.io/me/debian-hello:1", {
+   *     base: "debian:12",
+   *     commands: [["apt-get", "update"], ["apt-get", "install", "-y", "hello"]],
+   *   });
+   * ```
+   *
+   * @returns the entry to run in, whether REF was reused, the pushed digest
+   * @throws {PolytheneError} naming REF and a provisioning command that
+   * failed (1); pull, commit and push errors as they are. Only a registry's
+   * "not found" for REF leads to provisioning.
+   */
+  provision(ref: string, options: ProvisionOptions): Promise<Provisioned> {
+    return provisionOnce(
+      {
+        pull: (image, o) => this.pull(image, o),
+        exec: (uuid, argv, o) => this.exec(uuid, argv, o),
+        commit: (uuid, name) =>
+          commit(uuid, { ...this.#defaults(), ref: name }),
+        push: (image, dest, o) => this.push(image, dest, o),
+      },
+      ref,
+      options,
+    );
   }
 
   /**

@@ -42,12 +42,12 @@ import { type ProxyChoice, proxyFor } from "./proxy.ts";
 export interface TransportRequest {
   /** Absolute http(s) URL. */
   url: URL;
-  /** Default `GET`. */
-  method?: "GET" | "HEAD" | "POST";
+  /** Default `GET`. `PUT` and `PATCH` are for push. */
+  method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH";
   /** Request headers. */
   headers: Headers;
-  /** Request body (token requests only). */
-  body?: string;
+  /** Request body: a token request's form, or push's blob bytes. */
+  body?: string | Uint8Array<ArrayBuffer>;
   /** Aborts the request and its body. */
   signal?: AbortSignal;
 }
