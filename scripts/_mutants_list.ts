@@ -274,4 +274,29 @@ export const MUTANTS: readonly Mutant[] = [
       filter: "bubblewrap's own",
     }],
   },
+  {
+    name: "stack-copy-hardlinks",
+    description: "warm pulls and clones hardlink entries to their source",
+    file: "src/store/copy_tree.ts",
+    search: `  return [cp, "-a", "--reflink=auto", "--", `,
+    replace: `  return [cp, "-al", "--reflink=auto", "--", `,
+    tests: [{ file: "tests/e2e/pull_stacks_test.ts", filter: "layer-stack" }],
+  },
+  {
+    name: "stack-never-pruned",
+    description: "prune keeps a layer stack no entry refers to",
+    file: "src/store/layer_stacks.ts",
+    search:
+      "      if (await usedBy(`${path}/stack.json`, referenced)) continue;",
+    replace: "      continue;",
+    tests: [{ file: "tests/e2e/pull_stacks_test.ts", filter: "layer-stack" }],
+  },
+  {
+    name: "stack-ignores-caps",
+    description: "a cached layer stack is copied past the pull's image caps",
+    file: "src/image/stacked_unpack.ts",
+    search: "  return record.tarBytes <= limits.maxImageBytes &&",
+    replace: "  return true || record.tarBytes <= limits.maxImageBytes &&",
+    tests: [{ file: "tests/unit/image/stacked_unpack_test.ts" }],
+  },
 ];

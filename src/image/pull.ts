@@ -50,12 +50,9 @@ import {
   type ImageLimits,
   planImage,
 } from "./image_limits.ts";
-import {
-  imageLimitError,
-  layerLimits,
-  pullError,
-  unpackImage,
-} from "./unpack.ts";
+import { imageLimitError, layerLimits, pullError } from "./unpack.ts";
+import { unpackStacked } from "./stacked_unpack.ts";
+import { LayerStacks } from "../store/layer_stacks.ts";
 import { freeBytes } from "../store/free_space.ts";
 import { Interruption } from "./interruption.ts";
 
@@ -113,6 +110,7 @@ export async function pullImage(request: PullRequest): Promise<string> {
   const swept = await sweepStaging(request.store).catch(() => []);
   if (swept.length) request.log(`swept ${swept.length} interrupted pull(s)`);
   await removeTemporaries(request.store, swept);
+  await new LayerStacks(request.store).removeTemporaries(swept);
   const uuid = uuidv7();
   const staging = await createStaging(request.store, uuid).catch((error) => {
     throw new PolytheneError(
@@ -142,7 +140,10 @@ export async function pullImage(request: PullRequest): Promise<string> {
   } finally {
     stop.dispose();
     await staging.discard();
-    if (!published) await removeTemporaries(request.store, [uuid]);
+    if (!published) {
+      await removeTemporaries(request.store, [uuid]);
+      await new LayerStacks(request.store).removeTemporaries([uuid]);
+    }
   }
 }
 
@@ -195,7 +196,11 @@ async function fill(
         client,
         cache,
       });
-      const result = await unpackImage(image, staging.dir, {
+      const result = await unpackStacked(image, staging.dir, {
+        // Caps other than the defaults must be checked by an extraction.
+        stacks: new LayerStacks(request.store),
+        owner: staging.uuid,
+        hostPath: request.hostEnv("PATH") || "/usr/local/bin:/usr/bin:/bin",
         asRoot,
         label: request.image,
         log: request.log,
@@ -206,9 +211,7 @@ async function fill(
       });
       fileBytes = result.fileBytes;
       skippedDevices = result.skippedDevices;
-      ownership = result.ownership?.size
-        ? result.ownership.toJSON()
-        : undefined;
+      ownership = result.ownership as EntryMetadata["ownership"];
     } finally {
       await client.close();
     }

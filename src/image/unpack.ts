@@ -35,6 +35,8 @@ export interface UnpackResult {
   skippedDevices: number;
   /** Owners that could not be applied (unprivileged), when any. */
   ownership?: OwnershipTable;
+  /** Uncompressed tar bytes and entries read, over all layers. */
+  used: ImageUse;
 }
 
 /** Options of {@linkcode unpackImage}. */
@@ -157,7 +159,7 @@ export async function unpackImage(
     skippedDevices += stats.skippedDevices;
     ownership = stats.ownership;
   }
-  return { fileBytes, skippedDevices, ownership };
+  return { fileBytes, skippedDevices, ownership, used };
 }
 
 /**
