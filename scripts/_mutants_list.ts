@@ -299,4 +299,23 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "  return true || record.tarBytes <= limits.maxImageBytes &&",
     tests: [{ file: "tests/unit/image/stacked_unpack_test.ts" }],
   },
+  {
+    name: "pool-drain-early",
+    description: "the write pool's drain returns before queued writes end",
+    file: "src/image/layers/_pool.ts",
+    search: "  async drain(): Promise<void> {\n    await this.settle();",
+    replace: "  async drain(): Promise<void> {",
+    tests: [{ file: "tests/unit/layers/pool_test.ts" }],
+  },
+  {
+    name: "pooled-file-no-mtime",
+    description: "small files written by the pool keep the time of writing",
+    file: "src/image/layers/_applier.ts",
+    search: "        if (m.mtime) Deno.utimeSync(node.host, m.mtime, m.mtime);",
+    replace: "",
+    tests: [{
+      file: "tests/e2e/extract_reference_test.ts",
+      filter: "umoci",
+    }],
+  },
 ];
