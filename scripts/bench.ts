@@ -5,7 +5,7 @@
  * and with `curl | gzip -d | tar -x` (see `_bench_pull.ts`).
  *
  * ```sh
- * deno run -A scripts/bench.ts [--only exec|pull|store] [--runs N] [--warmup N]
+ * deno run -A scripts/bench.ts [--only exec|pull|store|clone] [--runs N] [--warmup N]
  *                              [--pull-runs N] [--pull-warmup N]
  * ```
  *
@@ -73,8 +73,10 @@ import {
 import { makeBusyboxRootfs } from "./busybox_rootfs.ts";
 import { benchPull } from "./_bench_pull.ts";
 import { benchStore } from "./_bench_store.ts";
+import { benchClone } from "./_bench_clone.ts";
 
-const USAGE = "Usage: deno run -A scripts/bench.ts [--only exec|pull|store] " +
+const USAGE =
+  "Usage: deno run -A scripts/bench.ts [--only exec|pull|store|clone] " +
   "[--runs N] [--warmup N] [--pull-runs N] [--pull-warmup N]";
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);
 const MAIN_TS = `${ROOT}main.ts`;
@@ -112,7 +114,7 @@ interface Options {
   runs: number;
   warmup: number;
   /** Which parts to run. */
-  parts: ("exec" | "pull" | "store")[];
+  parts: ("exec" | "pull" | "store" | "clone")[];
   pullRuns: number;
   pullWarmup: number;
 }
@@ -135,16 +137,16 @@ function parseOptions(args: string[]): Options | undefined {
   const only = values.only;
   if (
     only !== undefined && only !== "exec" && only !== "pull" &&
-    only !== "store"
+    only !== "store" && only !== "clone"
   ) {
     throw new RangeError(
-      `Invalid --only "${only}": expected exec, pull or store`,
+      `Invalid --only "${only}": expected exec, pull, store or clone`,
     );
   }
   return {
     runs: parseCount(values.runs, "--runs", 1),
     warmup: parseCount(values.warmup, "--warmup", 0),
-    parts: only === undefined ? ["exec", "pull", "store"] : [only],
+    parts: only === undefined ? ["exec", "pull", "store", "clone"] : [only],
     pullRuns: parseCount(values["pull-runs"], "--pull-runs", 1),
     pullWarmup: parseCount(values["pull-warmup"], "--pull-warmup", 0),
   };
@@ -649,6 +651,16 @@ if (import.meta.main) {
     }
     if (options.parts.includes("store")) {
       console.log(await benchStore({ runs: options.pullRuns }));
+    }
+    if (options.parts.includes("clone")) {
+      console.log(
+        await benchClone({
+          runs: options.pullRuns,
+          polythene: (args) => denoRun([MAIN_TS, ...args]),
+          env: denoEnv(),
+          progress,
+        }),
+      );
     }
   } catch (error) {
     console.error(`bench: ${error instanceof Error ? error.message : error}`);
