@@ -121,7 +121,6 @@ async function copyStack(
     return undefined;
   }
   try {
-    options.onLayer?.(0, 1);
     await copyTree(held.rootfs, dir, { hostPath: options.hostPath });
     options.log(`copied the cached layer stack ${key}`);
     return fromRecord(held.record);
