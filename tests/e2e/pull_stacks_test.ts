@@ -66,6 +66,9 @@ function image(): Promise<BuiltImage> {
           { name: "home/u/f", content: "f\n", uid: 1000, gid: 1000 },
           { name: "dev/", type: "dir" },
           { name: "dev/null", type: "char", devmajor: 1, devminor: 3 },
+          // Read on the host, it would point at the host's file: copies
+          // must keep it a link, never follow it.
+          { name: "etc/mtab", type: "symlink", linkname: "/etc/passwd" },
         ],
       },
       {
@@ -141,6 +144,7 @@ testNeeding(
       const reference = await entry(cold.uuid);
       assert.equal(reference["etc/gone"], undefined, "the whiteout applied");
       assert.match(reference["usr/bin/link"]!, / =usr\/bin\/link$/);
+      assert.equal(reference["etc/mtab"], "symlink -> /etc/passwd");
 
       const second = await pullVerbose(store, ref);
       assert.match(second.log, /building the layer stack/);
@@ -193,6 +197,11 @@ testNeeding(
       assert.deepEqual(await entry(second.uuid), reference);
       assert.notDeepEqual(await entry(third.uuid), reference);
 
+      // A dead pull's unfinished stack is swept by prune.
+      const dead = `${stacks}/${key}.01900000-0000-7000-8000-000000000000.tmp`;
+      await Deno.mkdir(`${dead}/rootfs`, { recursive: true });
+      await Deno.writeTextFile(`${dead}/rootfs/half`, "x");
+
       // A stack goes with the last entry that refers to its layers.
       const partial = await runPolythene([
         "rm",
@@ -205,6 +214,7 @@ testNeeding(
       let pruned = await runPolythene(["prune", "--json", "--store", store]);
       assert.equal(JSON.parse(pruned.stdout).stacks, 0, explain(pruned));
       assert.ok((await stackNames(store)).includes(key!));
+      assert.ok(!(await stackNames(store)).some((n) => n.endsWith(".tmp")));
       pruned = await runPolythene([
         "prune",
         "--all",
