@@ -440,4 +440,48 @@ export const MUTANTS: readonly Mutant[] = [
       { file: "tests/e2e/pull_auto_test.ts" },
     ],
   },
+  {
+    name: "stack-copy-hardlinks",
+    description: "warm pulls and clones hardlink entries to their source",
+    file: "src/store/copy_tree.ts",
+    search: `  return [cp, "-a", "--reflink=auto", "--", `,
+    replace: `  return [cp, "-al", "--reflink=auto", "--", `,
+    tests: [{ file: "tests/e2e/pull_stacks_test.ts", filter: "layer-stack" }],
+  },
+  {
+    name: "stack-never-pruned",
+    description: "prune keeps a layer stack no entry refers to",
+    file: "src/store/layer_stacks.ts",
+    search:
+      "      if (await usedBy(`${path}/stack.json`, referenced)) continue;",
+    replace: "      continue;",
+    tests: [{ file: "tests/e2e/pull_stacks_test.ts", filter: "layer-stack" }],
+  },
+  {
+    name: "stack-ignores-caps",
+    description: "a cached layer stack is copied past the pull's image caps",
+    file: "src/image/stacked_unpack.ts",
+    search: "  return record.tarBytes <= limits.maxImageBytes &&",
+    replace: "  return true || record.tarBytes <= limits.maxImageBytes &&",
+    tests: [{ file: "tests/unit/image/stacked_unpack_test.ts" }],
+  },
+  {
+    name: "pool-drain-early",
+    description: "the write pool's drain returns before queued writes end",
+    file: "src/image/layers/_pool.ts",
+    search: "  async drain(): Promise<void> {\n    await this.settle();",
+    replace: "  async drain(): Promise<void> {",
+    tests: [{ file: "tests/unit/layers/pool_test.ts" }],
+  },
+  {
+    name: "pooled-file-no-mtime",
+    description: "small files written by the pool keep the time of writing",
+    file: "src/image/layers/_applier.ts",
+    search: "        if (m.mtime) Deno.utimeSync(node.host, m.mtime, m.mtime);",
+    replace: "",
+    tests: [{
+      file: "tests/e2e/extract_reference_test.ts",
+      filter: "umoci",
+    }],
+  },
 ];

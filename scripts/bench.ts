@@ -5,7 +5,7 @@
  * and with `curl | gzip -d | tar -x` (see `_bench_pull.ts`).
  *
  * ```sh
- * deno run -A scripts/bench.ts [--only exec|pull|store|arch|push] [--runs N] [--warmup N]
+ * deno run -A scripts/bench.ts [--only exec|pull|store|arch|push|clone] [--runs N] [--warmup N]
  *                              [--pull-runs N] [--pull-warmup N]
  * ```
  *
@@ -76,9 +76,10 @@ import { benchPull } from "./_bench_pull.ts";
 import { benchStore } from "./_bench_store.ts";
 import { benchArch } from "./_bench_arch.ts";
 import { benchPush } from "./_bench_push.ts";
+import { benchClone } from "./_bench_clone.ts";
 
 const USAGE =
-  "Usage: deno run -A scripts/bench.ts [--only exec|pull|store|arch|push] " +
+  "Usage: deno run -A scripts/bench.ts [--only exec|pull|store|arch|push|clone] " +
   "[--runs N] [--warmup N] [--pull-runs N] [--pull-warmup N]";
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);
 const MAIN_TS = `${ROOT}main.ts`;
@@ -116,7 +117,7 @@ interface Options {
   runs: number;
   warmup: number;
   /** Which parts to run. */
-  parts: ("exec" | "pull" | "store" | "arch" | "push")[];
+  parts: ("exec" | "pull" | "store" | "arch" | "push" | "clone")[];
   pullRuns: number;
   pullWarmup: number;
 }
@@ -139,17 +140,18 @@ function parseOptions(args: string[]): Options | undefined {
   const only = values.only;
   if (
     only !== undefined && only !== "exec" && only !== "pull" &&
-    only !== "store" && only !== "arch" && only !== "push"
+    only !== "store" && only !== "arch" && only !== "push" &&
+    only !== "clone"
   ) {
     throw new RangeError(
-      `Invalid --only "${only}": expected exec, pull, store, arch or push`,
+      `Invalid --only "${only}": expected exec, pull, store, arch, push or clone`,
     );
   }
   return {
     runs: parseCount(values.runs, "--runs", 1),
     warmup: parseCount(values.warmup, "--warmup", 0),
     parts: only === undefined
-      ? ["exec", "pull", "store", "arch", "push"]
+      ? ["exec", "pull", "store", "arch", "push", "clone"]
       : [only],
     pullRuns: parseCount(values["pull-runs"], "--pull-runs", 1),
     pullWarmup: parseCount(values["pull-warmup"], "--pull-warmup", 0),
@@ -661,6 +663,16 @@ if (import.meta.main) {
     }
     if (options.parts.includes("push")) {
       console.log(await benchPush({ runs: options.pullRuns, progress }));
+    }
+    if (options.parts.includes("clone")) {
+      console.log(
+        await benchClone({
+          runs: options.pullRuns,
+          polythene: (args) => denoRun([MAIN_TS, ...args]),
+          env: denoEnv(),
+          progress,
+        }),
+      );
     }
   } catch (error) {
     console.error(`bench: ${error instanceof Error ? error.message : error}`);

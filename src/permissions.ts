@@ -42,8 +42,8 @@ export const CREDENTIAL_HELPERS = [
   "secretservice",
 ].map((name) => `docker-credential-${name}`);
 
-/** Programs `pull` starts: podman (the podman puller), mknod (devices). */
-export const PULL_PROGRAMS = ["mknod", "podman"] as const;
+/** Programs `pull` starts: podman (the podman puller), mknod (devices), cp (the layer-stack cache). */
+export const PULL_PROGRAMS = ["cp", "mknod", "podman"] as const;
 
 /** Every program polythene may start, sorted. */
 export function allowedPrograms(): string[] {

@@ -40,7 +40,8 @@ export async function pruneCommand(values: OptionValues): Promise<number> {
     `${report.dryRun ? "Would remove" : "Removed"} ${report.removed.length} ` +
       `entr${report.removed.length === 1 ? "y" : "ies"}, ` +
       `${report.staging.length} interrupted pull(s), ` +
-      `${report.blobs.removed} unreferenced blob(s); ` +
+      `${report.blobs.removed} unreferenced blob(s), ` +
+      `${report.stacks} cached layer stack(s); ` +
       `${humanSize(bytes)} ${report.dryRun ? "would be " : ""}reclaimed` +
       (report.blobs.keptAll
         ? " (blobs kept: an entry does not record which it uses)"

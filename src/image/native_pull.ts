@@ -36,7 +36,8 @@ import { resolveDockerArchive } from "./sources/docker_archive.ts";
 import { OciLayout } from "./sources/oci_layout.ts";
 import type { ImageSource } from "./source.ts";
 import type { ImageReference, Platform } from "./types.ts";
-import { unpackImage } from "./unpack.ts";
+import { unpackStacked } from "./stacked_unpack.ts";
+import { LayerStacks } from "../store/layer_stacks.ts";
 import type { ProgressReporter } from "../progress.ts";
 
 /** The parts of a pull request the native puller reads. */
@@ -170,7 +171,11 @@ export async function nativePull(
     }
     const reused = await context.reusable?.(resolved.image.digest);
     if (reused !== undefined) return { reused };
-    const result = await unpackImage(resolved.image, staging.dir, {
+    const result = await unpackStacked(resolved.image, staging.dir, {
+      // Caps other than the defaults must be checked by an extraction.
+      stacks: new LayerStacks(request.store),
+      owner: staging.uuid,
+      hostPath: request.hostEnv("PATH") || "/usr/local/bin:/usr/bin:/bin",
       asRoot: context.asRoot,
       label: request.image,
       log: request.log,
@@ -185,7 +190,7 @@ export async function nativePull(
       ref: resolved.ref,
       fileBytes: result.fileBytes,
       skippedDevices: result.skippedDevices,
-      ownership: result.ownership?.size ? result.ownership.toJSON() : undefined,
+      ownership: result.ownership as EntryMetadata["ownership"],
     };
   } finally {
     await client.close();

@@ -48,6 +48,7 @@ import {
   planImage,
 } from "./image_limits.ts";
 import { imageLimitError, layerLimits, pullError } from "./unpack.ts";
+import { LayerStacks } from "../store/layer_stacks.ts";
 import { freeBytes } from "../store/free_space.ts";
 import { appendCreated } from "../store/created_paths.ts";
 import { Interruption } from "./interruption.ts";
@@ -124,6 +125,7 @@ export async function pullImage(request: PullRequest): Promise<string> {
   const swept = await sweepStaging(request.store).catch(() => []);
   if (swept.length) request.log(`swept ${swept.length} interrupted pull(s)`);
   await removeTemporaries(request.store, swept);
+  await new LayerStacks(request.store).removeTemporaries(swept);
   const uuid = uuidv7();
   const staging = await createStaging(request.store, uuid).catch((error) => {
     throw new PolytheneError(
@@ -158,7 +160,10 @@ export async function pullImage(request: PullRequest): Promise<string> {
   } finally {
     stop.dispose();
     await staging.discard();
-    if (!published) await removeTemporaries(request.store, [uuid]);
+    if (!published) {
+      await removeTemporaries(request.store, [uuid]);
+      await new LayerStacks(request.store).removeTemporaries([uuid]);
+    }
   }
 }
 

@@ -40,6 +40,8 @@ export interface UnpackResult {
   skippedDevices: number;
   /** Owners that could not be applied (unprivileged), when any. */
   ownership?: OwnershipTable;
+  /** Uncompressed tar bytes and entries read, over all layers. */
+  used: ImageUse;
 }
 
 /** Options of {@linkcode unpackImage}. */
@@ -169,7 +171,7 @@ export async function unpackImage(
     skippedDevices += stats.skippedDevices;
     ownership = stats.ownership;
   }
-  return { fileBytes, skippedDevices, ownership };
+  return { fileBytes, skippedDevices, ownership, used };
 }
 
 /** `layer 2/3 sha256:0123456789ab`: how progress names a layer. Pure. */

@@ -1,7 +1,7 @@
 /**
  * `clone`: copy an entry into a new UUID, recording its parent. The copy is
- * made with `cp -a --reflink=auto` (a reflink where the filesystem supports
- * it, a full copy otherwise) into a locked staging directory, and published
+ * made by the store's copier (`copy_tree.ts`: a reflink where the filesystem
+ * supports it, a full copy otherwise) into a locked staging directory, and published
  * by one rename, as `pull` does: a killed clone leaves only staging, which
  * the next pull or prune sweeps. The source holds a shared lock while it is
  * copied, so `rm` waits for the copy.
@@ -13,8 +13,7 @@
  */
 
 import { PolytheneError } from "../errors.ts";
-import { runCaptured } from "../process/spawn.ts";
-import { which } from "../process/which.ts";
+import { COPY_PROGRAMS, copyTree, copyTreeArgv } from "./copy_tree.ts";
 import { appendCreated, readCreated } from "./created_paths.ts";
 import { type EntryLock, lockEntry, lockNewDirectory } from "./lock.ts";
 import {
@@ -26,13 +25,12 @@ import {
 } from "./metadata.ts";
 import { checkStoreRoot } from "./root_safety.ts";
 import { createStaging } from "./staging.ts";
-import { copyInMappedIds } from "./mapped_ids.ts";
 import { uuidV7 } from "./uuid_v7.ts";
 import type { ProgressReporter } from "../progress.ts";
 import { countTree, watchTree } from "./tree_count.ts";
 
 /** Programs `clone` starts. */
-export const CLONE_PROGRAMS = ["cp"] as const;
+export const CLONE_PROGRAMS = COPY_PROGRAMS;
 
 /** How to clone. */
 export interface CloneOptions {
@@ -61,9 +59,7 @@ export interface Clone {
 }
 
 /** The `cp` argv that copies the tree at `from` onto the directory `to`. Pure. */
-export function cloneArgv(cp: string, from: string, to: string): string[] {
-  return [cp, "-a", "--reflink=auto", "--", `${from}/.`, `${to}/`];
-}
+export const cloneArgv = copyTreeArgv;
 
 /**
  * Copies `STORE/<uuid>` into a new entry.
@@ -79,12 +75,6 @@ export async function cloneEntry(
   await checkStoreRoot(store);
   const source = await lockEntry(store, uuid, { mode: "shared", wait: true });
   try {
-    const cp = which("cp", options.hostPath);
-    if (cp === undefined) {
-      throw new PolytheneError(`Cannot clone ${uuid}: cp is not on PATH`, {
-        exitCode: 1,
-      });
-    }
     const created = new Date();
     const target = uuidV7(created.getTime());
     const staging = await createStaging(store, target);
@@ -93,10 +83,6 @@ export async function cloneEntry(
     try {
       // In the user's full maps when they exist, so files of subordinate
       // ids (--id-map full) are read and keep their owners.
-      const copy = copyInMappedIds(
-        cloneArgv(cp.path, source.path, staging.dir),
-        { PATH: options.hostPath, LC_ALL: "C" },
-      );
       const progress = options.progress;
       let unwatch = () => {};
       if (progress !== undefined) {
@@ -107,20 +93,20 @@ export async function cloneEntry(
           progress.written(count.entries, count.bytes);
         });
       }
-      const out = await runCaptured(copy.argv, copy.env).finally(unwatch);
-      if (progress !== undefined && out.code === 0) {
+      await copyTree(source.path, staging.dir, {
+        hostPath: options.hostPath,
+        mappedIds: true,
+      }).catch((error) => {
+        throw new PolytheneError(`Cannot clone ${uuid}: ${error.message}`, {
+          exitCode: 1,
+          cause: error,
+        });
+      }).finally(unwatch);
+      if (progress !== undefined) {
         const count = await countTree(staging.dir);
         progress.advance(count.bytes);
         progress.written(count.entries, count.bytes);
         progress.end();
-      }
-      if (out.code !== 0) {
-        throw new PolytheneError(
-          `Cannot clone ${uuid}: cp failed (exit ${out.code}): ${
-            out.stderr.trim().split("\n").slice(-1)[0] ?? ""
-          }`,
-          { exitCode: 1 },
-        );
       }
       // Age (prune --older-than) counts from the clone, not the source.
       await Deno.utime(staging.dir, created, created);

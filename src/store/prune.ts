@@ -21,6 +21,7 @@ import { removeMetadata } from "./metadata.ts";
 import { removeLocked, sweepTrash } from "./remove.ts";
 import { checkStoreRoot } from "./root_safety.ts";
 import { removeTree, stagingRoot } from "./staging.ts";
+import { LayerStacks } from "./layer_stacks.ts";
 import { stateDir, storeRootPath } from "./store.ts";
 import { sweepRunDirs } from "./run_dir.ts";
 
@@ -112,6 +113,8 @@ export interface PruneReport {
   orphanMetadata: number;
   /** Cached blobs no entry refers to. */
   blobs: { removed: number; bytes: number; keptAll: boolean };
+  /** Cached layer stacks (`layer_stacks.ts`) whose layers are unreferenced. */
+  stacks: number;
 }
 
 /**
@@ -134,6 +137,7 @@ export async function pruneStore(
     runs: 0,
     orphanMetadata: 0,
     blobs: { removed: 0, bytes: 0, keptAll: false },
+    stacks: 0,
   };
   if (!await checkStoreRoot(store)) return report;
   const guard = dryRun ? undefined : await pruneLock(store);
@@ -160,6 +164,14 @@ export async function pruneStore(
     }
     const remaining = entries.filter((e) => !gone.has(e.uuid));
     await sweepBlobs(store, remaining, live, dryRun, report);
+    // Stacks follow the blobs' rule: kept while the entries left refer to
+    // all of their layers, or while some entry does not say what it uses.
+    const { keptAll } = unreferencedBlobs([], remaining);
+    report.stacks = await new LayerStacks(store).sweep(
+      keptAll ? undefined : new Set(remaining.flatMap((e) => e.blobs ?? [])),
+      live.names,
+      dryRun,
+    );
   } finally {
     guard?.close();
   }

@@ -209,12 +209,13 @@ export async function assertEntry(
 /**
  * A description of every path under `root` (relative, sorted): type, mode
  * bits (setuid included), owner, content hash, link target, device numbers,
- * and for hardlinked files the first path sharing the inode. `.polythene-meta`
- * is left out: it differs between pulls.
+ * and for hardlinked files the first path sharing the inode; with `mtimes`,
+ * modification times (not of symlinks). `.polythene-meta` is left out: it
+ * differs between pulls.
  */
 export async function snapshot(
   root: string,
-  options: { owners?: boolean } = {},
+  options: { owners?: boolean; mtimes?: boolean } = {},
 ): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   const inodes = new Map<number, string>();
@@ -227,7 +228,9 @@ export async function snapshot(
       const path = `${dir}/${name}`;
       const info = await Deno.lstat(path);
       const mode = ((info.mode ?? 0) & 0o7777).toString(8).padStart(4, "0");
-      const owner = options.owners === false ? "" : ` ${info.uid}:${info.gid}`;
+      const owner =
+        (options.owners === false ? "" : ` ${info.uid}:${info.gid}`) +
+        (options.mtimes ? ` @${info.mtime?.getTime()}` : "");
       if (info.isSymlink) {
         out[rel] = `symlink -> ${await Deno.readLink(path)}`;
       } else if (info.isDirectory) {

@@ -77,7 +77,7 @@ export async function writeBody(
 }
 
 /** The whole body; the decoder guarantees at most `size` bytes. */
-async function readWhole(
+export async function readWhole(
   body: ReadableStream<Uint8Array>,
   size: number,
   name: string,

@@ -14,10 +14,16 @@ import type { Kind, Node, RootTree } from "./_tree.ts";
 export class Remover {
   readonly #tree: RootTree;
   readonly #owners: Owners;
+  readonly #before: () => Promise<void>;
 
-  constructor(tree: RootTree, owners: Owners) {
+  /**
+   * @param before Called before anything is removed or listed from disk:
+   * waits for queued writes (see `_pool.ts`).
+   */
+  constructor(tree: RootTree, owners: Owners, before: () => Promise<void>) {
     this.#tree = tree;
     this.#owners = owners;
+    this.#before = before;
   }
 
   /**
@@ -35,6 +41,7 @@ export class Remover {
   /** Removes `node` from disk (recursively) and from the tree. */
   async remove(node: Node): Promise<void> {
     if (node.kind === "absent") return;
+    await this.#before();
     if (node.kind === "dir") await Deno.remove(node.host, { recursive: true });
     else Deno.removeSync(node.host);
     this.#owners.forget(node);
@@ -51,6 +58,7 @@ export class Remover {
   /** `.wh..wh..opq`: empties `dir` of what lower layers put there. */
   async removeLowerIn(dir: Node): Promise<void> {
     if (dir.kind !== "dir") return;
+    await this.#before();
     await this.#tree.list(dir);
     for (const child of [...dir.children!.values()]) {
       await this.removeLower(child);

@@ -146,8 +146,9 @@ export async function extractLayer(
         throw applyError(error, name);
       }
     }
-    applier.finish();
+    await applier.finish();
   } catch (error) {
+    await applier.settle();
     const failure = error instanceof PolytheneError || error === upstream
       ? error
       : applyError(error, ".");
