@@ -83,7 +83,12 @@ export async function unpackStacked(
     skippedDevices: built.skippedDevices,
     ...(built.ownership ? { ownership: built.ownership } : {}),
   });
-  const result = await copyStack(stacks, key, dir, options);
+  // The layers were shown as they were extracted; the copy is not a step
+  // of its own.
+  const result = await copyStack(stacks, key, dir, {
+    ...options,
+    progress: undefined,
+  });
   if (result !== undefined) return { ...result, via: "built" };
   return await extractInto(image, dir, options);
 }
@@ -121,7 +126,17 @@ async function copyStack(
     return undefined;
   }
   try {
+    // A copy has no layers to show: it is one item, so that a log still
+    // says what the pull did.
+    const progress = options.progress;
+    progress?.start(
+      `cached layers ${key.replace(/^\w+-/, "").slice(0, 12)}`,
+      held.record.tarBytes,
+    );
     await copyTree(held.rootfs, dir, { hostPath: options.hostPath });
+    progress?.advance(held.record.tarBytes);
+    progress?.written(held.record.entries, held.record.fileBytes);
+    progress?.end();
     options.log(`copied the cached layer stack ${key}`);
     return fromRecord(held.record);
   } catch (error) {

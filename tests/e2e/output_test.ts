@@ -123,8 +123,20 @@ testNeeding(
     assert.equal(quiet.shown.includes(ESC), false, quiet.shown);
     assert.match(quiet.shown, /^[0-9a-f-]{36}\r?\n$/);
 
-    // Piped: a line as each layer starts and ends, and a summary.
-    const piped = await runPolythene(args);
+    // A warm pull (the store now caches this layer stack) copies the tree:
+    // one item, said as such, then the summary.
+    const warm = await runPolythene(args);
+    assert.equal(warm.code, 0, warm.stderr);
+    assert.match(
+      warm.stderr,
+      /^pull oci:\S+: cached layers [0-9a-f]{12} \([\d.]+ MiB\): started\npull oci:\S+: cached layers [0-9a-f]{12}: [\d.]+ MiB in \S+ \([^)]+\/s\), \d+ entries, 9\.9 MiB written\npull oci:\S+: done: /,
+    );
+
+    // Piped, on a store that has not cached the stack yet: a line as each
+    // layer starts and ends, and a summary.
+    const fresh = [...args];
+    fresh[2] = `${files.dir}/fresh-store`;
+    const piped = await runPolythene(fresh);
     assert.equal(piped.code, 0, piped.stderr);
     const lines = piped.stderr.trimEnd().split("\n");
     assert.equal(lines.length, 5, piped.stderr);
@@ -140,7 +152,7 @@ testNeeding(
     assert.equal(piped.stderr.includes(ESC), false, piped.stderr);
     assert.equal(piped.stderr.includes("\r"), false, piped.stderr);
 
-    const grouped = await runPolythene(args, {
+    const grouped = await runPolythene(fresh, {
       env: { GITHUB_ACTIONS: "true" },
     });
     assert.equal(grouped.code, 0, grouped.stderr);
