@@ -7,6 +7,7 @@
 import { execInEntry, type ExecRequest } from "../exec/exec.ts";
 import { createLog } from "../log.ts";
 import { execOptions } from "./exec_options.ts";
+import { loadLazy } from "./command_modules.ts";
 import type { OptionValues } from "./parse.ts";
 import {
   idMapValue,
@@ -34,7 +35,10 @@ export async function execCommand(
     log: createLog(values.verbose === true),
   };
   if (values.ephemeral === true) {
-    const { execEphemeral } = await import("../exec/ephemeral.ts");
+    // Computed specifier: a plain exec does not read this graph.
+    const { execEphemeral } = await loadLazy<
+      typeof import("../exec/ephemeral.ts")
+    >("ephemeral");
     return await execEphemeral(request);
   }
   return await execInEntry(request);
