@@ -73,6 +73,7 @@ import {
 import { makeBusyboxRootfs } from "./busybox_rootfs.ts";
 import { benchPull } from "./_bench_pull.ts";
 import { benchStore } from "./_bench_store.ts";
+import { rawComparison } from "./_bench_startup.ts";
 
 const USAGE = "Usage: deno run -A scripts/bench.ts [--only exec|pull|store] " +
   "[--runs N] [--warmup N] [--pull-runs N] [--pull-warmup N]";
@@ -563,6 +564,17 @@ function report(
     ["left", "right", "right", "right", "right", "right"],
   );
 
+  const againstRaw = rawComparison(
+    benches.map((b) => ({
+      name: b.backend.name,
+      raw: b.raw,
+      polythene: b.polythene,
+    })),
+    samples,
+    "empty",
+    GOAL,
+  );
+
   const modules = markdownTable(
     ["deno run", "median ms", "minus empty, ms"],
     ["empty", "version", "load"].map((id) => [
@@ -603,6 +615,13 @@ function report(
     "script.",
     "",
     breakdown,
+    "",
+    "## Against each raw backend",
+    "",
+    "polythene exec on each backend / (empty deno run + each raw " +
+    "backend), per-round ratios, medians (`_bench_startup.ts`).",
+    "",
+    againstRaw,
     "",
     "## Module loading",
     "",
