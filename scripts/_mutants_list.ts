@@ -300,4 +300,12 @@ export const MUTANTS: readonly Mutant[] = [
     replace: `const { pullCommand } = await import("./pull.ts");`,
     tests: [{ file: "tests/unit/cli/exec_graph_test.ts" }],
   },
+  {
+    name: "compile-without-includes",
+    description: "the binary would hold the dispatcher but no command",
+    file: "src/permissions.ts",
+    search: `lazyModuleFiles().flatMap((file) => ["--include", file]);`,
+    replace: `[];`,
+    tests: [{ file: "tests/e2e/compile_includes_test.ts" }],
+  },
 ];
