@@ -32,7 +32,9 @@
  * rounds, `--runs` rounds are timed. The report, a markdown document on
  * stdout, gives each candidate's median and p90 and, per backend, the median
  * over rounds of `polythene exec / (empty deno run + raw backend)` (the goal
- * is at most 1.3) and where the time goes. Progress goes to stderr.
+ * is at most 1.3), every backend's exec against an empty `deno run` plus
+ * each raw backend (raw bubblewrap and raw proot side by side,
+ * `_bench_startup.ts`), and where the time goes. Progress goes to stderr.
  *
  * A backend whose programs are not on PATH, or that needs real root when
  * this is not, is skipped with a note in the report. The temporary store is
