@@ -484,4 +484,38 @@ export const MUTANTS: readonly Mutant[] = [
       filter: "umoci",
     }],
   },
+  {
+    name: "host-files-writable",
+    description: "the host's resolv.conf and hosts are bound writable",
+    file: "src/exec/host_files.ts",
+    search: `source: path, target, readOnly: true, hostFile: true`,
+    replace: `source: path, target, readOnly: false, hostFile: true`,
+    tests: [{ file: "tests/e2e/exec_host_files_test.ts" }],
+  },
+  {
+    name: "proot-host-files-uncopied",
+    description: "proot binds the host's resolv.conf itself, writable",
+    file: "src/backends/host_copies.ts",
+    search: `  return !backend.isolates.mounts &&`,
+    replace: `  return false && !backend.isolates.mounts &&`,
+    tests: [{ file: "tests/e2e/exec_host_files_test.ts", filter: "proot" }],
+  },
+  {
+    name: "exec-reads-every-command",
+    description: "the dispatcher imports pull with a literal specifier",
+    file: "src/cli/main.ts",
+    search: `const { pullCommand } = await loadCommand<
+            typeof import("./pull.ts")
+          >("pull");`,
+    replace: `const { pullCommand } = await import("./pull.ts");`,
+    tests: [{ file: "tests/unit/cli/exec_graph_test.ts" }],
+  },
+  {
+    name: "compile-without-includes",
+    description: "the binary would hold the dispatcher but no command",
+    file: "src/permissions.ts",
+    search: `lazyModuleFiles().flatMap((file) => ["--include", file]);`,
+    replace: `[];`,
+    tests: [{ file: "tests/e2e/compile_includes_test.ts" }],
+  },
 ];

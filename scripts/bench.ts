@@ -33,7 +33,9 @@
  * rounds, `--runs` rounds are timed. The report, a markdown document on
  * stdout, gives each candidate's median and p90 and, per backend, the median
  * over rounds of `polythene exec / (empty deno run + raw backend)` (the goal
- * is at most 1.3) and where the time goes. Progress goes to stderr.
+ * is at most 1.3), every backend's exec against an empty `deno run` plus
+ * each raw backend (raw bubblewrap and raw proot side by side,
+ * `_bench_startup.ts`), and where the time goes. Progress goes to stderr.
  *
  * A backend whose programs are not on PATH, or that needs real root when
  * this is not, is skipped with a note in the report. The temporary store is
@@ -77,6 +79,7 @@ import { benchStore } from "./_bench_store.ts";
 import { benchArch } from "./_bench_arch.ts";
 import { benchPush } from "./_bench_push.ts";
 import { benchClone } from "./_bench_clone.ts";
+import { rawComparison } from "./_bench_startup.ts";
 
 const USAGE =
   "Usage: deno run -A scripts/bench.ts [--only exec|pull|store|arch|push|clone] " +
@@ -571,6 +574,17 @@ function report(
     ["left", "right", "right", "right", "right", "right"],
   );
 
+  const againstRaw = rawComparison(
+    benches.map((b) => ({
+      name: b.backend.name,
+      raw: b.raw,
+      polythene: b.polythene,
+    })),
+    samples,
+    "empty",
+    GOAL,
+  );
+
   const modules = markdownTable(
     ["deno run", "median ms", "minus empty, ms"],
     ["empty", "version", "load"].map((id) => [
@@ -611,6 +625,13 @@ function report(
     "script.",
     "",
     breakdown,
+    "",
+    "## Against each raw backend",
+    "",
+    "polythene exec on each backend / (empty deno run + each raw " +
+    "backend), per-round ratios, medians (`_bench_startup.ts`).",
+    "",
+    againstRaw,
     "",
     "## Module loading",
     "",

@@ -101,6 +101,13 @@ export interface Mount {
    * writable: writes reach only the copy.
    */
   privateCopy?: boolean;
+  /**
+   * The source is one of the host's own files (`/etc/resolv.conf`,
+   * `/etc/hosts`), bound read-only as it is. A backend that cannot make a
+   * bind read-only (no mount namespace of its own: proot) binds a private
+   * copy instead, so a write reaches only the copy (`host_copies.ts`).
+   */
+  hostFile?: boolean;
 }
 
 /** The argv to spawn and the environment to spawn it with. */

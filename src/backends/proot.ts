@@ -66,7 +66,10 @@ export const proot: Backend = {
     if (spec.idMap?.mode === "full" && spec.idMap.forced) {
       return "cannot map a range of ids (--id-map full)";
     }
-    const ro = (spec.mounts ?? []).find((m) => m.readOnly && !m.privateCopy);
+    // A host file gets a private copy before proot runs (host_copies.ts).
+    const ro = (spec.mounts ?? []).find((m) =>
+      m.readOnly && !m.privateCopy && !m.hostFile
+    );
     if (ro !== undefined) {
       return `cannot make a bind read-only ("${ro.source}:${ro.target}:ro")`;
     }

@@ -40,6 +40,7 @@ import { isPtyVariable, onOwnPty } from "./pty.ts";
 import { nulSeparated, reportedExitCode, withStatusFd } from "./status.ts";
 import { assessBackend, lastLine } from "./readiness.ts";
 import { watcher as watcherFor } from "./signal_tree.ts";
+import { needsHostCopies, withHostCopies } from "./host_copies.ts";
 
 /** How to choose and drive the backend. */
 export interface SandboxOptions {
@@ -178,7 +179,13 @@ async function runOnce(
   programs: Programs,
   options: SandboxOptions,
 ): Promise<number | SetupFailure> {
-  const invocation = backend.invocation(spec, options.host, programs);
+  const invocation = backend.invocation(
+    needsHostCopies(backend, spec)
+      ? withHostCopies(spec, options.privateDir)
+      : spec,
+    options.host,
+    programs,
+  );
   const statusFile = invocation.statusFd
     ? privateFile(options.privateDir, "polythene-status-")
     : undefined;

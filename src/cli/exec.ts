@@ -7,6 +7,7 @@
 import { execInEntry, type ExecRequest } from "../exec/exec.ts";
 import { createLog } from "../log.ts";
 import { execOptions } from "./exec_options.ts";
+import { loadLazy } from "./command_modules.ts";
 import type { OptionValues } from "./parse.ts";
 import {
   idMapValue,
@@ -34,8 +35,13 @@ export async function execCommand(
     log: createLog(values.verbose === true),
   };
   if (values.ephemeral === true) {
-    const { execEphemeral } = await import("../exec/ephemeral.ts");
-    const { createProgress } = await import("./progress.ts");
+    // Computed specifiers: a plain exec does not read these graphs.
+    const { execEphemeral } = await loadLazy<
+      typeof import("../exec/ephemeral.ts")
+    >("ephemeral");
+    const { createProgress } = await loadLazy<typeof import("./progress.ts")>(
+      "progress",
+    );
     // On a terminal only, and cleared before the command starts: the
     // command's stderr is the user's.
     const progress = createProgress({

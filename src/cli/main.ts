@@ -14,6 +14,7 @@ import { commandHelp, rootHelp, usageLine } from "./help.ts";
 import { isTrue } from "../log.ts";
 import { parseCommandLine, type Parsed } from "./parse.ts";
 import { findCommand } from "./table.ts";
+import { loadCommand } from "./command_modules.ts";
 
 /** Runs polythene with `args`; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
@@ -40,15 +41,21 @@ async function dispatch(parsed: Parsed): Promise<number> {
     case "run":
       switch (parsed.command) {
         case "pull": {
-          const { pullCommand } = await import("./pull.ts");
+          const { pullCommand } = await loadCommand<
+            typeof import("./pull.ts")
+          >("pull");
           return await pullCommand(parsed.values, parsed.positionals);
         }
         case "push": {
-          const { pushCommand } = await import("./push.ts");
+          const { pushCommand } = await loadCommand<
+            typeof import("./push.ts")
+          >("push");
           return await pushCommand(parsed.values, parsed.positionals);
         }
         case "run": {
-          const { runCommand } = await import("./run.ts");
+          const { runCommand } = await loadCommand<
+            typeof import("./run.ts")
+          >("run");
           return await runCommand(
             parsed.values,
             parsed.positionals,
@@ -56,7 +63,9 @@ async function dispatch(parsed: Parsed): Promise<number> {
           );
         }
         case "exec": {
-          const { execCommand } = await import("./exec.ts");
+          const { execCommand } = await loadCommand<
+            typeof import("./exec.ts")
+          >("exec");
           return await execCommand(
             parsed.values,
             parsed.positionals,
@@ -64,39 +73,57 @@ async function dispatch(parsed: Parsed): Promise<number> {
           );
         }
         case "list": {
-          const { listCommand } = await import("./list.ts");
+          const { listCommand } = await loadCommand<
+            typeof import("./list.ts")
+          >("list");
           return await listCommand(parsed.values);
         }
         case "inspect": {
-          const { inspectCommand } = await import("./inspect.ts");
+          const { inspectCommand } = await loadCommand<
+            typeof import("./inspect.ts")
+          >("inspect");
           return await inspectCommand(parsed.values, parsed.positionals);
         }
         case "rm": {
-          const { rmCommand } = await import("./rm.ts");
+          const { rmCommand } = await loadCommand<
+            typeof import("./rm.ts")
+          >("rm");
           return await rmCommand(parsed.values, parsed.positionals);
         }
         case "prune": {
-          const { pruneCommand } = await import("./prune.ts");
+          const { pruneCommand } = await loadCommand<
+            typeof import("./prune.ts")
+          >("prune");
           return await pruneCommand(parsed.values);
         }
         case "clone": {
-          const { cloneCommand } = await import("./clone.ts");
+          const { cloneCommand } = await loadCommand<
+            typeof import("./clone.ts")
+          >("clone");
           return await cloneCommand(parsed.values, parsed.positionals);
         }
         case "commit": {
-          const { commitCommand } = await import("./commit.ts");
+          const { commitCommand } = await loadCommand<
+            typeof import("./commit.ts")
+          >("commit");
           return await commitCommand(parsed.values, parsed.positionals);
         }
         case "export": {
-          const { exportCommand } = await import("./export.ts");
+          const { exportCommand } = await loadCommand<
+            typeof import("./export.ts")
+          >("export");
           return await exportCommand(parsed.values, parsed.positionals);
         }
         case "doctor": {
-          const { doctorCommand } = await import("./doctor.ts");
+          const { doctorCommand } = await loadCommand<
+            typeof import("./doctor.ts")
+          >("doctor");
           return await doctorCommand(parsed.values);
         }
         case "completions": {
-          const { completionsCommand } = await import("./completions.ts");
+          const { completionsCommand } = await loadCommand<
+            typeof import("./completions.ts")
+          >("completions");
           return completionsCommand(parsed.positionals);
         }
       }

@@ -1,15 +1,19 @@
 /**
- * Files polythene writes for one run and binds into the sandbox: the host's
- * `/etc/resolv.conf` and `/etc/hosts` (`--hosts host`), and the apt snippet
- * of root emulation. They live in the run's private directory in the store's
- * state area (`STORE/.polythene/run/<random>/files`, see `run_dir.ts`),
- * removed after the run, so a command that writes to them changes only the
- * copies.
+ * Files bound into one run: the host's `/etc/resolv.conf` and `/etc/hosts`
+ * (`--hosts host`), and the files polythene writes, the apt snippet of root
+ * emulation and the no-services policy. The written files live in the run's
+ * private directory in the store's state area
+ * (`STORE/.polythene/run/<random>/files`, see `run_dir.ts`), removed after
+ * the run, so a command that writes to them changes only the copies.
  *
- * The host's files are read on the host, by polythene, never through the
- * rootfs; the rootfs's own `etc/resolv.conf` is only a mount point, resolved
- * inside the rootfs (see `mount_point.ts`), so a symlink there cannot make
- * polythene read or write anything outside it.
+ * The host's two files are bound read-only as they are (`Mount.hostFile`):
+ * on a warm `exec` that saves a directory, two reads, two writes and two
+ * chmods per run. A backend that cannot make a bind read-only (proot) gets
+ * private copies instead, made just before it starts
+ * (`backends/host_copies.ts`). The host's files are named by polythene,
+ * never reached through the rootfs; the rootfs's own `etc/resolv.conf` is
+ * only a mount point, resolved inside the rootfs (see `mount_point.ts`), so
+ * a symlink there cannot make polythene read or write anything outside it.
  *
  * Permissions: `--allow-read=/etc`, `--allow-write` on the store.
  *
@@ -68,22 +72,26 @@ export class RunFiles {
   }
 
   /**
-   * Copies the host's `/etc/resolv.conf` and `/etc/hosts` and returns their
-   * mounts over the rootfs's own. A file the host lacks, or whose place in
-   * the rootfs cannot be a mount point, is skipped with a log line.
+   * The read-only mounts of the host's `/etc/resolv.conf` and `/etc/hosts`
+   * over the rootfs's own. A file the host lacks (or that is not a regular
+   * file once links are followed), or whose place in the rootfs cannot be a
+   * mount point, is skipped with a log line.
    */
   hostFiles(rootfs: string): Mount[] {
     const mounts: Mount[] = [];
     for (const path of HOST_FILES) {
-      let text: string;
-      try {
-        text = Deno.readTextFileSync(path);
-      } catch {
+      if (!isReadableFile(path)) {
         this.#log(`--hosts host: the host has no readable ${path}; skipped`);
         continue;
       }
-      const mount = this.#mount(rootfs, path, text);
-      if (mount !== undefined) mounts.push(mount);
+      let target: string;
+      try {
+        target = mountPointInRoot(rootfs, path, "file", this.#sh);
+      } catch (error) {
+        this.#log(`${path}: ${(error as Error).message}; skipped`);
+        continue;
+      }
+      mounts.push({ source: path, target, readOnly: true, hostFile: true });
     }
     return mounts;
   }
@@ -144,6 +152,16 @@ export class RunFiles {
     Deno.writeTextFileSync(source, text, { mode });
     Deno.chmodSync(source, mode);
     return { source, target: resolved, readOnly: true, privateCopy: true };
+  }
+}
+
+/** A regular file (links followed) that this process can open for reading. */
+function isReadableFile(path: string): boolean {
+  try {
+    using file = Deno.openSync(path, { read: true });
+    return file.statSync().isFile;
+  } catch {
+    return false;
   }
 }
 

@@ -3,6 +3,7 @@ import {
   COMPILE_ONLY_FLAGS,
   COMPILE_TARGETS,
   compileArgv,
+  compileIncludes,
   permissionFlags,
   polytheneTask,
   runFlags,
@@ -51,8 +52,38 @@ Deno.test("the compile argv builds both linux-gnu targets with the same list", (
     "x86_64-unknown-linux-gnu",
     "--output",
     "dist/polythene-x86_64-unknown-linux-gnu",
+    ...compileIncludes(),
     "main.ts",
   ]);
+});
+
+Deno.test("the compile argv includes every lazily loaded module, which exists", async () => {
+  const includes = compileIncludes();
+  const files = includes.filter((_, i) => i % 2 === 1);
+  assertEquals(
+    includes.filter((_, i) => i % 2 === 0).every((f) => f === "--include"),
+    true,
+  );
+  for (
+    const command of [
+      "pull",
+      "exec",
+      "list",
+      "inspect",
+      "rm",
+      "prune",
+      "clone",
+      "doctor",
+      "completions",
+    ]
+  ) {
+    assertEquals(files.includes(`src/cli/${command}.ts`), true, command);
+  }
+  assertEquals(files.includes("src/exec/ephemeral.ts"), true);
+  for (const file of files) {
+    const info = await Deno.stat(new URL(`../../${file}`, import.meta.url));
+    assertEquals(info.isFile, true, file);
+  }
 });
 
 Deno.test("deno.json keeps strict type checks", () => {

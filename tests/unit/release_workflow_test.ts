@@ -74,6 +74,26 @@ Deno.test("release: the e2e suite runs against the x86_64 binary", async () => {
   );
 });
 
+Deno.test("release: the log shows the binaries' size and start-up", async () => {
+  const release = await workflow("release.yml");
+  const build = runs(release.jobs.build!);
+  assertEquals(build.includes("ls -l dist/"), true);
+  assertEquals(
+    /time .*\.\/dist\/polythene-x86_64-unknown-linux-gnu --version/s.test(
+      build,
+    ),
+    true,
+  );
+  const steps = release.jobs.test!.steps;
+  const startup = steps.findIndex((s) =>
+    s.run?.includes(
+      "scripts/binary_startup.sh dist/polythene-x86_64-unknown-linux-gnu",
+    )
+  );
+  const setup = steps.findIndex((s) => s.run?.includes("scripts/setup.sh"));
+  assertEquals(setup >= 0 && startup > setup, true, "after the set-up");
+});
+
 Deno.test("workflows call only scripts that exist", async () => {
   for (const name of ["release.yml", "ci.yml"]) {
     const parsed = await workflow(name);
