@@ -42,7 +42,7 @@ export type ModuleCommand = keyof typeof COMMAND_MODULES;
  */
 export const LAZY_MODULES = {
   ephemeral: "../exec/ephemeral.ts",
-  progress: "./progress.ts",
+  progress: "progress.ts",
 } as const;
 
 /** The module of `command`, as a URL beside this file. Pure. */
