@@ -37,6 +37,7 @@ import { isPtyVariable, onOwnPty } from "./pty.ts";
 import { nulSeparated, reportedExitCode, withStatusFd } from "./status.ts";
 import { assessBackend, lastLine } from "./readiness.ts";
 import { watcher as watcherFor } from "./signal_tree.ts";
+import { withOverlay } from "./overlay.ts";
 
 /** How to choose and drive the backend. */
 export interface SandboxOptions {
@@ -164,7 +165,11 @@ async function runOnce(
   programs: Programs,
   options: SandboxOptions,
 ): Promise<number | SetupFailure> {
-  const invocation = backend.invocation(spec, options.host, programs);
+  const invocation = withOverlay(
+    backend.invocation(spec, options.host, programs),
+    spec,
+    options.host,
+  );
   const statusFile = invocation.statusFd
     ? privateFile(options.privateDir, "polythene-status-")
     : undefined;

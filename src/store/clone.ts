@@ -39,6 +39,15 @@ export interface CloneOptions {
   ephemeral?: boolean;
   /** Keep a shared lock on the new entry and return it (ephemeral exec). */
   holdLock?: boolean;
+  /**
+   * What fills the staging directory `to` instead of `cp -a` of the source
+   * (`exec --ephemeral --keep` copies an overlay's result): an argv and its
+   * environment, run with `cp` the host's `cp`.
+   */
+  copy?: (
+    cp: string,
+    to: string,
+  ) => { argv: string[]; env: Record<string, string> };
 }
 
 /** A new clone. */
@@ -84,7 +93,7 @@ export async function cloneEntry(
     try {
       // In the user's full maps when they exist, so files of subordinate
       // ids (--id-map full) are read and keep their owners.
-      const copy = copyInMappedIds(
+      const copy = options.copy?.(cp.path, staging.dir) ?? copyInMappedIds(
         cloneArgv(cp.path, source.path, staging.dir),
         { PATH: options.hostPath, LC_ALL: "C" },
       );
