@@ -62,7 +62,13 @@ export async function execEphemeral(
   const notice = request.notice ?? toStderr;
   try {
     const outcome = await execOnOverlay(request, {
-      setup: setupOverlay,
+      setup: async (where) => {
+        const plan = await setupOverlay(where);
+        if (typeof plan !== "string") {
+          request.log(`ephemeral overlay of ${request.uuid}: ${plan.upper}`);
+        }
+        return plan;
+      },
       finish: async (code, plan, idMap) => {
         try {
           if (options.keep && code !== undefined && code !== 0) {
