@@ -5,13 +5,13 @@
  * and with `curl | gzip -d | tar -x` (see `_bench_pull.ts`).
  *
  * ```sh
- * deno run -A scripts/bench.ts [--only exec|pull|store] [--runs N] [--warmup N]
+ * deno run -A scripts/bench.ts [--only exec|pull|store|ephemeral] [--runs N] [--warmup N]
  *                              [--pull-runs N] [--pull-warmup N]
  * ```
  *
  * `--only` runs one part; `--runs` and `--warmup` are the exec part's
  * rounds, `--pull-runs` (default 5) and `--pull-warmup` (default 1) the pull
- * part's. The pull part needs the Debian test image (`debian_image.ts`),
+ * part's (and the ephemeral part's: `_bench_ephemeral.ts`). The pull part needs the Debian test image (`debian_image.ts`),
  * which is built on first use, as root.
  *
  * In one run of the exec part, on a busybox rootfs in a temporary store, it times:
@@ -73,8 +73,10 @@ import {
 import { makeBusyboxRootfs } from "./busybox_rootfs.ts";
 import { benchPull } from "./_bench_pull.ts";
 import { benchStore } from "./_bench_store.ts";
+import { benchEphemeral } from "./_bench_ephemeral.ts";
 
-const USAGE = "Usage: deno run -A scripts/bench.ts [--only exec|pull|store] " +
+const USAGE =
+  "Usage: deno run -A scripts/bench.ts [--only exec|pull|store|ephemeral] " +
   "[--runs N] [--warmup N] [--pull-runs N] [--pull-warmup N]";
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);
 const MAIN_TS = `${ROOT}main.ts`;
@@ -112,7 +114,7 @@ interface Options {
   runs: number;
   warmup: number;
   /** Which parts to run. */
-  parts: ("exec" | "pull" | "store")[];
+  parts: ("exec" | "pull" | "store" | "ephemeral")[];
   pullRuns: number;
   pullWarmup: number;
 }
@@ -135,16 +137,16 @@ function parseOptions(args: string[]): Options | undefined {
   const only = values.only;
   if (
     only !== undefined && only !== "exec" && only !== "pull" &&
-    only !== "store"
+    only !== "store" && only !== "ephemeral"
   ) {
     throw new RangeError(
-      `Invalid --only "${only}": expected exec, pull or store`,
+      `Invalid --only "${only}": expected exec, pull, store or ephemeral`,
     );
   }
   return {
     runs: parseCount(values.runs, "--runs", 1),
     warmup: parseCount(values.warmup, "--warmup", 0),
-    parts: only === undefined ? ["exec", "pull", "store"] : [only],
+    parts: only === undefined ? ["exec", "pull", "store", "ephemeral"] : [only],
     pullRuns: parseCount(values["pull-runs"], "--pull-runs", 1),
     pullWarmup: parseCount(values["pull-warmup"], "--pull-warmup", 0),
   };
@@ -649,6 +651,17 @@ if (import.meta.main) {
     }
     if (options.parts.includes("store")) {
       console.log(await benchStore({ runs: options.pullRuns }));
+    }
+    if (options.parts.includes("ephemeral")) {
+      console.log(
+        await benchEphemeral({
+          runs: options.pullRuns,
+          warmup: options.pullWarmup,
+          polythene: (args) => denoRun([MAIN_TS, ...args]),
+          env: denoEnv(),
+          progress,
+        }),
+      );
     }
   } catch (error) {
     console.error(`bench: ${error instanceof Error ? error.message : error}`);

@@ -46,7 +46,9 @@ exec "$@"
  * character the option string cannot carry (`,` `:` `\` quotes, control
  * characters): such a run falls back to a copy. In a user namespace the
  * overlay keeps its own attributes in `user.overlay.*` xattrs
- * (`userxattr`): the kernel refuses `trusted.*` there. Pure.
+ * (`userxattr`): the kernel refuses `trusted.*` there. `volatile`: the
+ * upper is thrown away, so the unmount at the end of the run need not
+ * flush it (without it, the upper's whole file system is synced). Pure.
  */
 export function overlayOptions(
   plan: Pick<OverlayPlan, "lower" | "upper" | "work">,
@@ -56,7 +58,7 @@ export function overlayOptions(
   if (!paths.every(safeOptionPath)) return undefined;
   return `lowerdir=${plan.lower},upperdir=${plan.upper},workdir=${plan.work}${
     inUserNamespace ? ",userxattr" : ""
-  }`;
+  },volatile`;
 }
 
 /**

@@ -48,8 +48,8 @@ const OPTS = "lowerdir=/s/u,upperdir=/s/run/r/overlay/upper," +
   "workdir=/s/run/r/overlay/work";
 
 Deno.test("overlay options name the three layers; userxattr in a user namespace", () => {
-  assertEquals(overlayOptions(plan, false), OPTS);
-  assertEquals(overlayOptions(plan, true), `${OPTS},userxattr`);
+  assertEquals(overlayOptions(plan, false), `${OPTS},volatile`);
+  assertEquals(overlayOptions(plan, true), `${OPTS},userxattr,volatile`);
   assertEquals(
     resultOptions(plan, true),
     "ro,lowerdir=/s/run/r/overlay/upper:/s/u,userxattr",
@@ -73,7 +73,7 @@ Deno.test("as root the overlay is mounted in a private mount namespace before th
     "--propagation",
     "private",
     "--",
-    ...mountArgs(OPTS),
+    ...mountArgs(`${OPTS},volatile`),
     "/b/x",
     "run",
   ]);
@@ -91,7 +91,7 @@ Deno.test("unprivileged, the overlay is mounted in a user namespace with userxat
     "--map-root-user",
     "--mount",
     "--",
-    ...mountArgs(`${OPTS},userxattr`),
+    ...mountArgs(`${OPTS},userxattr,volatile`),
     "/b/x",
   ]);
 });
@@ -119,7 +119,7 @@ Deno.test("full id maps mount the overlay in their own namespace, where bwrap ru
     "--mount",
     "--",
   ]);
-  assertEquals(inv.argv.slice(6, 16), mountArgs(`${OPTS},userxattr`));
+  assertEquals(inv.argv.slice(6, 16), mountArgs(`${OPTS},userxattr,volatile`));
   assertEquals(inv.argv[16], "/b/bwrap");
   assertEquals(inv.argv.filter((a) => a === "/b/unshare").length, 1);
 });
