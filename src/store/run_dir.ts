@@ -121,9 +121,14 @@ export async function removeRunTree(path: string): Promise<boolean> {
   return await removeMapped(path) && !await exists(path);
 }
 
-/** Adds `u+rwx` to every directory under `dir` that this user owns. */
+/**
+ * Adds `u+rwx` to every directory under `dir` that this user owns. Never as
+ * root, who needs no permission bits (and whose `chmod`, which follows a
+ * link, must never meet one a leftover guest swapped in).
+ */
 async function openDirectories(dir: string): Promise<void> {
   const uid = Deno.uid();
+  if (uid === 0 || uid === null) return;
   try {
     const info = await Deno.lstat(dir);
     if (!info.isDirectory || info.uid !== uid) return;

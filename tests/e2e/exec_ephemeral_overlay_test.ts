@@ -292,6 +292,17 @@ testNeeding(
   () =>
     withStore(undefined, async (staged) => {
       const before = await treeLines(staged.rootfs);
+      const plain = await runPolythene([
+        "exec",
+        "--keep",
+        "-s",
+        staged.store,
+        staged.uuid,
+        "--",
+        "false",
+      ]);
+      assert.equal(plain.code, 2, show(plain));
+      assert.match(plain.stderr, /--keep needs --ephemeral/, show(plain));
       const ok = await ephemeral(staged, ["--keep"], ["true"]);
       assert.equal(ok.code, 0, show(ok));
       assert.doesNotMatch(ok.stderr, /kept/, "nothing kept when it succeeds");
