@@ -63,6 +63,7 @@ export async function execEphemeral(
   try {
     const outcome = await execOnOverlay(request, {
       setup: async (where) => {
+        if (interrupted !== undefined) throw new Interrupted(interrupted);
         const plan = await setupOverlay(where);
         if (typeof plan !== "string") {
           request.log(`ephemeral overlay of ${request.uuid}: ${plan.upper}`);
@@ -89,8 +90,12 @@ export async function execEphemeral(
           }
         }
       },
+    }).catch((error) => {
+      if (error instanceof Interrupted) return error;
+      throw error;
     });
     if (typeof outcome === "number") return outcome;
+    if (outcome instanceof Interrupted) return outcome.code;
     request.log(`no overlay (${outcome}): running in a copy of the entry`);
     return await inClone(request, options, hostPath, () => interrupted);
   } finally {
@@ -138,6 +143,11 @@ async function inClone(
       request.log(`removed ephemeral clone ${clone.uuid}`);
     }
   }
+}
+
+/** SIGINT or SIGTERM came before the command started: nothing runs. */
+class Interrupted {
+  constructor(readonly code: number) {}
 }
 
 function toStderr(line: string): void {
