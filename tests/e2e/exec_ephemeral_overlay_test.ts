@@ -64,6 +64,7 @@ const VANDAL = [
     "chmod 0700 /sbin",
     "echo new > /added",
     "/bin/busybox cat /etc/group",
+    "pwd",
   ].join(" && "),
 ];
 
@@ -143,9 +144,11 @@ async function assertBaseSurvives(
   cli: CliOptions = {},
 ): Promise<void> {
   const before = await treeLines(staged.rootfs);
-  const result = await ephemeral(staged, options, VANDAL, cli);
+  // A working directory the image lacks: made in the run's tree only.
+  const workdir = ["--workdir", "/made/here"];
+  const result = await ephemeral(staged, [...workdir, ...options], VANDAL, cli);
   assert.equal(result.code, 0, show(result));
-  assert.equal(result.stdout, "rewritten\n", show(result));
+  assert.equal(result.stdout, "rewritten\n/made/here\n", show(result));
   assertOverlay(result, backend);
   assert.deepEqual(await treeLines(staged.rootfs), before, "base unchanged");
   assert.deepEqual(await runLeftovers(staged.store), [], "run dir removed");
@@ -351,7 +354,7 @@ testNeeding(
         `${VANDAL[2]}; exit 5`,
       ], { ...cli, prefix: NO_MORE_NAMESPACES });
       assert.equal(result.code, 5, show(result));
-      assert.equal(result.stdout, "rewritten\n", show(result));
+      assert.equal(result.stdout, "rewritten\n/\n", show(result));
       assert.match(
         result.stderr,
         /no overlay \(overlayfs cannot be mounted here .*\): running in a copy/,
