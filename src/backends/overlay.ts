@@ -24,9 +24,13 @@ import type { HostInfo, Invocation, OverlayPlan, RunSpec } from "./backend.ts";
  * points are made (a symlink in the image fails with ELOOP instead of
  * taking a `mkdir` to a host path), and `symfollow` again before the
  * command starts. Paths are positional parameters, never part of the
- * script.
+ * script. Its own `mkdir` is found on a fixed PATH: the environment it
+ * gets is the backend's, which for chroot and proot carries the image's
+ * PATH; that is restored (or left unset) for the command it execs.
  */
 export const OVERLAY_SCRIPT = `set -eu
+if [ "\${PATH+set}" = set ]; then _p_path=$PATH; else unset _p_path; fi
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
 _p_mount=$1 _p_opts=$2 _p_merged=$3 _p_n=$4
 shift 4
 "$_p_mount" -t overlay -o "nosymfollow,$_p_opts" polythene-overlay "$_p_merged"
@@ -37,7 +41,8 @@ while [ "$_p_n" -gt 0 ]; do
   _p_n=$((_p_n - 1))
 done
 "$_p_mount" -o remount,bind,symfollow -- "$_p_merged"
-unset _p_mount _p_opts _p_merged _p_n
+if [ "\${_p_path+set}" = set ]; then PATH=$_p_path; else unset PATH; fi
+unset _p_mount _p_opts _p_merged _p_n _p_path
 exec "$@"
 `;
 

@@ -78,21 +78,17 @@ export async function setupOverlay(
     Object.fromEntries(OVERLAY_PROGRAMS.map((n, i) => [n, found[i]!])),
     where.host,
   );
-  const cached = where.cache.get(key);
-  const refusal = cached !== undefined
-    ? cached.reason
-    : await probe(where.runDir, plan, where.host);
-  if (cached === undefined) {
-    where.cache.set(key, {
+  let record = where.cache.get(key);
+  if (record === undefined) {
+    const refusal = await probe(where.runDir, plan, where.host);
+    record = {
       ok: refusal === undefined,
       ...(refusal === undefined ? {} : { reason: refusal }),
       probedAt: new Date().toISOString(),
-    });
+    };
+    where.cache.set(key, record);
   }
-  if (cached !== undefined && !cached.ok) {
-    return cached.reason ?? "overlayfs refused";
-  }
-  if (refusal !== undefined) return refusal;
+  if (!record.ok) return record.reason ?? "overlayfs refused";
   for (const d of [dir, plan.upper, plan.work, plan.merged]) {
     Deno.mkdirSync(d, { mode: 0o700 });
   }

@@ -374,3 +374,35 @@ testNeeding(
       assert.match(left.stdout, new RegExp(kept), "prune leaves a kept entry");
     }),
 );
+
+testNeeding(
+  lacking({ programs: ["setpriv", ...CORE] }),
+  "ephemeral overlay: the mount script never runs a program from the command's PATH",
+  () =>
+    withStore(undefined, async (staged) => {
+      // chroot hands the command's environment to its set-up scripts; a
+      // `mkdir` first on that PATH must not be what makes mount points.
+      const dir = await Deno.makeTempDir({ prefix: "polythene-path-" });
+      try {
+        await Deno.writeTextFile(
+          `${dir}/mkdir`,
+          `#!/bin/sh\n: > ${dir}/ran\nexec /bin/mkdir "$@"\n`,
+        );
+        await Deno.chmod(`${dir}/mkdir`, 0o755);
+        const result = await ephemeral(staged, [
+          "--isolation",
+          "chroot",
+          "-e",
+          `PATH=${dir}:/bin`,
+          "--workdir",
+          "/missing/dir",
+        ], ["sh", "-c", 'pwd; echo "$PATH"']);
+        assert.equal(result.code, 0, show(result));
+        assert.equal(result.stdout, `/missing/dir\n${dir}:/bin\n`);
+        assertOverlay(result, "chroot");
+        await assert.rejects(Deno.lstat(`${dir}/ran`), Deno.errors.NotFound);
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    }),
+);
