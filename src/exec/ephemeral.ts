@@ -78,7 +78,11 @@ export async function execEphemeral(
               copy: (cp, to) =>
                 keepArgv(plan, detectHost(), idMap, cp, to, hostPath),
             }).catch((error) => {
-              notice(`polythene: cannot keep the failed run: ${error}`);
+              notice(
+                `polythene: cannot keep the failed run: ${
+                  (error as Error).message
+                }`,
+              );
             });
             if (kept) options.onKept?.(kept.uuid);
           }
