@@ -31,6 +31,8 @@ import {
 } from "../helpers/fixtures.ts";
 import { NO_MORE_NAMESPACES } from "../helpers/exec_shapes.ts";
 import { treeLines } from "../helpers/tree_sum.ts";
+import { jailPrefix } from "../helpers/jail.ts";
+import { overlayArgv, overlayNamespace } from "../../src/backends/overlay.ts";
 
 const USER = testUser();
 
@@ -405,4 +407,63 @@ testNeeding(
         await Deno.remove(dir, { recursive: true });
       }
     }),
+);
+
+testNeeding(
+  lacking({ programs: CORE }),
+  "ephemeral overlay: a symlink swapped into the image stops the mount script instead of taking a mkdir to the host",
+  async () => {
+    // Run in a jail (the host read-only but for this directory): the link
+    // points into the directory itself, so without nosymfollow the mkdir
+    // would succeed there and the test would see it.
+    const tmp = await Deno.makeTempDir({ prefix: "polythene-ovl-link-" });
+    try {
+      const dirs = ["lower/real", "upper1", "work1", "upper2", "work2"];
+      for (const d of [...dirs, "merged", "host"]) {
+        await Deno.mkdir(`${tmp}/${d}`, { recursive: true });
+      }
+      await Deno.symlink(`${tmp}/host`, `${tmp}/lower/link`);
+      // A volatile overlay's work directory is good for one mount only.
+      const run = async (path: string, n: number) => {
+        const argv = [
+          ...jailPrefix([tmp]),
+          ...overlayNamespace(hostProgram("unshare")!, {
+            uid: 0,
+            realRoot: true,
+          }),
+          ...overlayArgv(
+            {
+              lower: `${tmp}/lower`,
+              upper: `${tmp}/upper${n}`,
+              work: `${tmp}/work${n}`,
+              merged: `${tmp}/merged`,
+              unshare: hostProgram("unshare")!,
+              mount: hostProgram("mount")!,
+              sh: hostProgram("sh")!,
+              create: [{ kind: "dir", path }],
+            },
+            false,
+            [hostProgram("sh")!, "-c", ":"],
+          ),
+        ];
+        return await new Deno.Command(argv[0]!, {
+          args: argv.slice(1),
+          stdout: "null",
+          stderr: "piped",
+        }).output();
+      };
+      const control = await run("/real/made", 1);
+      assert.equal(control.code, 0, new TextDecoder().decode(control.stderr));
+      assert.ok((await Deno.lstat(`${tmp}/upper1/real/made`)).isDirectory);
+      const swapped = await run("/link/escape", 2);
+      assert.notEqual(swapped.code, 0, "the mkdir through the link failed");
+      assert.match(
+        new TextDecoder().decode(swapped.stderr),
+        /symbolic links/i,
+      );
+      assert.deepEqual([...Deno.readDirSync(`${tmp}/host`)], []);
+    } finally {
+      await Deno.remove(tmp, { recursive: true });
+    }
+  },
 );
