@@ -187,6 +187,25 @@ testNeeding(
         const idMap = ["--id-map", map];
         await assertBaseSurvives(staged, idMap, "bubblewrap", cli);
       }
+      // --keep in full maps: the kept entry holds the chowned file with its
+      // subordinate owner, and not the deleted one.
+      const failed = await ephemeral(staged, ["--keep", "--id-map", "full"], [
+        "sh",
+        "-c",
+        "rm /bin/ls && echo x > /owned && chown 5:5 /owned && exit 1",
+      ], cli);
+      assert.equal(failed.code, 1, show(failed));
+      const kept = failed.stderr.match(/kept the failed run as (\S+)$/m)?.[1];
+      assert.ok(kept !== undefined, show(failed));
+      const owned = await Deno.lstat(`${staged.store}/${kept}/owned`);
+      assert.notEqual(owned.uid, USER!.uid, "a subordinate id, not the user");
+      assert.notEqual(owned.uid, 0);
+      await assert.rejects(
+        Deno.lstat(`${staged.store}/${kept}/bin/ls`),
+        Deno.errors.NotFound,
+      );
+      const rm = await runPolythene(["rm", "-s", staged.store, kept], cli);
+      assert.equal(rm.code, 0, show(rm));
       // Files of a subordinate id and overlayfs's d--------- work dir are
       // left when polythene is killed; prune, as the user, removes them.
       const before = await treeLines(staged.rootfs);
