@@ -20,29 +20,32 @@ import type { HostInfo, Invocation, OverlayPlan, RunSpec } from "./backend.ts";
  * The fixed script: `$1` the `mount` program, `$2` overlayfs's options,
  * `$3` the merged directory, `$4` how many mount points to make, then that
  * many pairs of `dir`|`file` and a path inside the rootfs, then the command,
- * which it execs. The overlay is mounted `nosymfollow` while the mount
- * points are made (a symlink in the image fails with ELOOP instead of
- * taking a `mkdir` to a host path), and `symfollow` again before the
- * command starts. Paths are positional parameters, never part of the
- * script. Its own `mkdir` is found on a fixed PATH: the environment it
+ * which it execs. When there are mount points to make, the overlay is
+ * mounted `nosymfollow` while they are made (a symlink in the image fails
+ * with ELOOP instead of taking a `mkdir` to a host path), and `symfollow`
+ * again before the command starts. Paths are positional parameters, never
+ * part of the script. Its own `mkdir` is found on a fixed PATH: the environment it
  * gets is the backend's, which for chroot and proot carries the image's
  * PATH; that is restored (or left unset) for the command it execs.
  */
 export const OVERLAY_SCRIPT = `set -eu
 if [ "\${PATH+set}" = set ]; then _p_path=$PATH; else unset _p_path; fi
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
-_p_mount=$1 _p_opts=$2 _p_merged=$3 _p_n=$4
+_p_mount=$1 _p_opts=$2 _p_merged=$3 _p_n=$4 _p_made=$4
 shift 4
-"$_p_mount" -t overlay -o "nosymfollow,$_p_opts" polythene-overlay "$_p_merged"
+if [ "$_p_made" -gt 0 ]; then _p_opts=nosymfollow,$_p_opts; fi
+"$_p_mount" -t overlay -o "$_p_opts" polythene-overlay "$_p_merged"
 while [ "$_p_n" -gt 0 ]; do
   if [ "$1" = dir ]; then mkdir -m 0755 -- "$_p_merged$2"
   else (set -C; : > "$_p_merged$2"); fi
   shift 2
   _p_n=$((_p_n - 1))
 done
-"$_p_mount" -o remount,bind,symfollow -- "$_p_merged"
+if [ "$_p_made" -gt 0 ]; then
+  "$_p_mount" -o remount,bind,symfollow -- "$_p_merged"
+fi
 if [ "\${_p_path+set}" = set ]; then PATH=$_p_path; else unset PATH; fi
-unset _p_mount _p_opts _p_merged _p_n _p_path
+unset _p_mount _p_opts _p_merged _p_n _p_made _p_path
 exec "$@"
 `;
 

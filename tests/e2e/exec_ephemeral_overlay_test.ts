@@ -261,7 +261,13 @@ testNeeding(
   () =>
     withStore(undefined, async (staged) => {
       const before = await treeLines(staged.rootfs);
-      const timedOut = await ephemeral(staged, ["--timeout", "1"], [
+      // --hosts image: no mount point to make (the script's plain mount).
+      const timedOut = await ephemeral(staged, [
+        "--timeout",
+        "1",
+        "--hosts",
+        "image",
+      ], [
         "sleep",
         "30",
       ]);
