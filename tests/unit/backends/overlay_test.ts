@@ -10,6 +10,7 @@ import {
 } from "../../../src/backends/overlay.ts";
 import { recordMountPoints } from "../../../src/exec/mount_point.ts";
 import { keepArgv } from "../../../src/exec/overlay_run.ts";
+import { HOST_READ_ONLY_SCRIPT } from "../../../src/backends/host_read_only.ts";
 
 const plan: OverlayPlan = {
   lower: "/s/u",
@@ -29,7 +30,12 @@ const spec: RunSpec = {
   terminal: false,
   overlay: plan,
 };
-const programs = { bwrap: "/b/bwrap", sh: "/b/sh", unshare: "/b/unshare" };
+const programs = {
+  bwrap: "/b/bwrap",
+  sh: "/b/sh",
+  unshare: "/b/unshare",
+  mount: "/b/mount",
+};
 const ROOT = { uid: 0, realRoot: true };
 const USER = { uid: 1000, realRoot: false };
 const mountArgs = (opts: string) => [
@@ -170,4 +176,25 @@ Deno.test("--keep copies the read-only result in the run's own id mapping", () =
     "private",
   ]);
   assertEquals(root.argv.includes(resultOptions(plan, false)!), true);
+});
+
+Deno.test("as root, bwrap's read-only host is made in the overlay's own namespace", () => {
+  const inv = withOverlay(
+    bubblewrap.invocation(spec, ROOT, programs),
+    spec,
+    ROOT,
+  );
+  assertEquals(inv.overlaid, true);
+  assertEquals(inv.argv.slice(0, 5), [
+    "/b/unshare",
+    "--mount",
+    "--propagation",
+    "private",
+    "--",
+  ]);
+  assertEquals(inv.argv.slice(5, 15), mountArgs(`${OPTS},volatile`));
+  assertEquals(inv.argv.filter((a) => a === "/b/unshare").length, 1);
+  const ro = inv.argv.indexOf(HOST_READ_ONLY_SCRIPT);
+  assertEquals(inv.argv.slice(ro + 2, ro + 5), ["/b/mount", "1", plan.merged]);
+  assertEquals(inv.argv[ro + 5], "/b/bwrap");
 });
