@@ -9,9 +9,10 @@
  * reads root's image the same way, while the user's half runs.
  *
  * apt reaches the Debian mirror for its lists (`apt-get update`), as
- * tests/e2e/exec_apt_test.ts does; the packages come from the archive cache
- * in /var/cache/polythene-test that tests/e2e/exec_corpus_test.ts shares,
- * bound over /var/cache/apt/archives. The lists and apt's caches are
+ * tests/e2e/exec_apt_test.ts does; the packages come from an archive cache
+ * of this test's in /var/cache/polythene-test (as
+ * tests/e2e/exec_corpus_test.ts keeps one), bound over
+ * /var/cache/apt/archives. The lists and apt's caches are
  * removed before the commit, as a Dockerfile would, so the new layer holds
  * the install only. One registry serves everything. Each half prints its
  * wall time (informational, never asserted).
@@ -72,9 +73,13 @@ const PROVISION = [
   "rm /etc/issue.net",
 ].join(" && ");
 
-/** The apt archive cache, owned by the user (root's runs share it). */
+/**
+ * This test's apt archive cache, owned by the user (root's run shares it).
+ * Not the corpus test's: apt locks the directory, and a corpus install
+ * running meanwhile (another checkout on the same machine) would hold it.
+ */
 async function aptCache(): Promise<string> {
-  const dir = `${CACHE}/apt-archives-${USER!.name}`;
+  const dir = `${CACHE}/apt-archives-roundtrip`;
   await Deno.mkdir(`${dir}/partial`, { recursive: true, mode: 0o755 });
   await runOrThrow(["chown", "-R", `${USER!.uid}:${USER!.gid}`, dir]);
   return dir;
