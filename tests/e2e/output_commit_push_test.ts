@@ -3,7 +3,7 @@
  * each layer or blob starts and ends (the base's layers said to be reused,
  * blobs the registry has or mounted said as such) and a summary, with no
  * control sequences; on a terminal (a real pty from util-linux `script`) a
- * bar whose counters grow; nothing with `--quiet`.
+ * bar per item, replaced by its line when it ends; nothing with `--quiet`.
  *
  * The entry is pulled from a loopback `docker-registry` (so it has a base)
  * and gets 4 MiB of new content.
@@ -150,7 +150,7 @@ testNeeding(
     );
 
     await t.step(
-      "commit on a terminal: a bar whose counter grows",
+      "commit on a terminal: a bar that reaches the content to write",
       async () => {
         const shown = await onTerminal(["commit", "-s", store, uuid]);
         assert.equal(shown.code, 0, shown.shown);
@@ -216,6 +216,30 @@ testNeeding(
           );
         assert.equal(skipped.length, 3, again.stderr);
         assert.match(again.stderr, /: done: 3 blobs \(3 skipped\), 0 B in /);
+      },
+    );
+
+    await t.step(
+      "push on a terminal: a bar per blob, then its line",
+      async () => {
+        const other = `${registry.host}/test/other:1`;
+        const shown = await onTerminal(["push", "-s", store, "out:1", other]);
+        assert.equal(shown.code, 0, shown.shown);
+        const frames = shown.shown.split(`\r${ESC}[2K`);
+        assert.ok(
+          frames.some((f) => /^blob 3\/3 sha256:[0-9a-f]{12} {2}\[/.test(f)),
+          `a bar for the new layer\n${shown.shown}`,
+        );
+        assert.ok(
+          frames.some((f) =>
+            f.startsWith(`push ${other}: blob 3/3 `) && / 4\.\d MiB in /.test(f)
+          ),
+          shown.shown,
+        );
+        assert.match(
+          shown.shown,
+          /: blob 2\/3 sha256:[0-9a-f]{12}: mounted from test\/base\r?\n/,
+        );
       },
     );
 
