@@ -382,7 +382,11 @@ export const MUTANTS: readonly Mutant[] = [
     search:
       '          items.push({ kind: "whiteout", key: join(key, `.wh.${name}`) });\n',
     replace: "",
-    tests: [{ file: "tests/unit/image/commit/layer_plan_test.ts" }, COMMIT],
+    tests: [
+      { file: "tests/unit/image/commit/layer_plan_test.ts" },
+      COMMIT,
+      { file: "tests/e2e/push_roundtrip_debian_test.ts" },
+    ],
   },
   {
     name: "commit-whole-tree",
