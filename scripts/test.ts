@@ -70,6 +70,7 @@ export const CORE_E2E: readonly string[] = [
   "pull_proxy_test.ts",
   "run_test.ts",
   "output_test.ts",
+  "output_commit_push_test.ts",
   "escape_output_test.ts",
   "store_lifecycle_test.ts",
   "store_locks_test.ts",

@@ -18,4 +18,8 @@ Deno.test("the slow e2e files are every other test file, each once", () => {
   assertEquals([...slow, ...CORE_E2E].sort(), all);
   assertEquals(slow.includes("exec_corpus_test.ts"), true);
   assertEquals(slow.includes("run_test.ts"), false);
+  // The issue 12 round trip (apt, podman: about a minute) is slow; the
+  // commit and push progress checks (seconds) are core.
+  assertEquals(slow.includes("push_roundtrip_debian_test.ts"), true);
+  assertEquals(slow.includes("output_commit_push_test.ts"), false);
 });
