@@ -514,8 +514,25 @@ export const MUTANTS: readonly Mutant[] = [
     name: "compile-without-includes",
     description: "the binary would hold the dispatcher but no command",
     file: "src/permissions.ts",
-    search: `lazyModuleFiles().flatMap((file) => ["--include", file]);`,
-    replace: `[];`,
+    search: `[...lazyModuleFiles(), ...backendModuleFiles()].flatMap(`,
+    replace: `([] as string[]).flatMap(`,
     tests: [{ file: "tests/e2e/compile_includes_test.ts" }],
+  },
+  {
+    name: "exec-reads-every-backend",
+    description: "the fallback loop imports proot with a literal specifier",
+    file: "src/backends/run.ts",
+    search: `import { loadBackend } from "./backend_modules.ts";`,
+    replace: `import { loadBackend } from "./backend_modules.ts";
+import { proot as _proot } from "./proot.ts";`,
+    tests: [{ file: "tests/unit/cli/exec_graph_test.ts" }],
+  },
+  {
+    name: "compile-without-backends",
+    description: "the compile argv leaves out the lazily loaded backends",
+    file: "src/permissions.ts",
+    search: `[...lazyModuleFiles(), ...backendModuleFiles()].flatMap(`,
+    replace: `[...lazyModuleFiles()].flatMap(`,
+    tests: [{ file: "tests/unit/permissions_test.ts" }],
   },
 ];
