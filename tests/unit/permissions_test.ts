@@ -84,6 +84,16 @@ Deno.test("the compile argv includes every lazily loaded module, which exists", 
   for (const backend of ["bubblewrap", "proot", "chroot"]) {
     assertEquals(files.includes(`src/backends/${backend}.ts`), true, backend);
   }
+  // And what only rare runs of exec load.
+  for (
+    const rare of [
+      "src/backends/seccomp.ts",
+      "src/process/subids.ts",
+      "src/backends/emulation_host.ts",
+    ]
+  ) {
+    assertEquals(files.includes(rare), true, rare);
+  }
   for (const file of files) {
     const info = await Deno.stat(new URL(`../../${file}`, import.meta.url));
     assertEquals(info.isFile, true, file);

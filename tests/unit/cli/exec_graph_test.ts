@@ -14,6 +14,7 @@ import {
   backendModuleFiles,
 } from "../../../src/backends/backend_modules.ts";
 import { BACKEND_NAMES } from "../../../src/backends/names.ts";
+import { execLazyFiles } from "../../../src/exec/exec_modules.ts";
 
 const ROOT = new URL("../../../", import.meta.url);
 
@@ -156,9 +157,28 @@ Deno.test("exec's start-up graph holds no backend's module: the fallback loop lo
       `${file} is read by every exec`,
     );
   }
-  // Nor what only one backend imports (proot's filter, chroot's launcher
-  // stays with prepare.ts, which needs it).
+  // Nor what only proot imports.
   assertEquals(modules.includes("src/backends/proot_compat.ts"), false);
+});
+
+Deno.test("modules only rare runs need stay out of exec's graph, bubblewrap's included", async () => {
+  const modules = [
+    ...new Set([
+      ...await loaded("main.ts"),
+      ...await loaded("src/cli/exec.ts"),
+      ...await loaded("src/backends/bubblewrap.ts"),
+    ]),
+  ];
+  // Sanity: the walk reached the id map's shell and bubblewrap's id map.
+  assertEquals(modules.includes("src/exec/id_map_run.ts"), true);
+  assertEquals(modules.includes("src/backends/id_map_bwrap.ts"), true);
+  for (const rare of execLazyFiles()) {
+    assertEquals(
+      modules.includes(rare),
+      false,
+      `${rare} is read by every exec`,
+    );
+  }
 });
 
 Deno.test("each backend's own graph holds no other backend's module", async () => {
