@@ -520,8 +520,11 @@ export const MUTANTS: readonly Mutant[] = [
     name: "compile-without-includes",
     description: "the binary would hold the dispatcher but no command",
     file: "src/permissions.ts",
-    search: `lazyModuleFiles().flatMap((file) => ["--include", file]);`,
-    replace: `[];`,
+    search: `].flatMap((file) => [
+    "--include",
+    file,
+  ]);`,
+    replace: `].flatMap((_file: string) => [] as string[]);`,
     tests: [{ file: "tests/e2e/compile_includes_test.ts" }],
   },
   {
@@ -592,5 +595,41 @@ export const MUTANTS: readonly Mutant[] = [
     search: `offset = chunk.end;\n          sent(offset);`,
     replace: `offset = chunk.end;`,
     tests: [PUSH],
+  },
+  {
+    name: "exec-reads-every-backend",
+    description: "the fallback loop imports proot with a literal specifier",
+    file: "src/backends/run.ts",
+    search: `import { loadBackend } from "./backend_modules.ts";`,
+    replace: `import { loadBackend } from "./backend_modules.ts";
+import { proot as _proot } from "./proot.ts";`,
+    tests: [{ file: "tests/unit/cli/exec_graph_test.ts" }],
+  },
+  {
+    name: "compile-without-backends",
+    description: "the compile argv leaves out the lazily loaded backends",
+    file: "src/permissions.ts",
+    search: `    ...backendModuleFiles(),
+`,
+    replace: ``,
+    tests: [{ file: "tests/unit/permissions_test.ts" }],
+  },
+  {
+    name: "compile-without-rare-exec-modules",
+    description:
+      "the compile argv leaves out the seccomp, subid and emulation modules",
+    file: "src/permissions.ts",
+    search: `    ...execLazyFiles(),
+`,
+    replace: ``,
+    tests: [{ file: "tests/unit/permissions_test.ts" }],
+  },
+  {
+    name: "exec-reads-seccomp",
+    description: "bubblewrap's module loads the filter builder on every run",
+    file: "src/backends/id_map_bwrap.ts",
+    search: `import { SECCOMP_FD } from "./status.ts";`,
+    replace: `import { SECCOMP_FD } from "./seccomp.ts";`,
+    tests: [{ file: "tests/unit/cli/exec_graph_test.ts" }],
   },
 ];

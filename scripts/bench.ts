@@ -433,7 +433,14 @@ async function bench(options: Options): Promise<string> {
     await Deno.writeTextFile(
       load,
       `import "${new URL("../main.ts", import.meta.url)}";\n` +
-        `import "${new URL("../src/cli/exec.ts", import.meta.url)}";\n`,
+        `import "${new URL("../src/cli/exec.ts", import.meta.url)}";\n` +
+        // exec loads its backend's module on its own, as exec does
+        // (`backend_modules.ts`): bubblewrap, the first in the order.
+        `await import(${
+          JSON.stringify(
+            new URL("../src/backends/", import.meta.url).href,
+          )
+        } + ["bubblewrap.ts"][0]);\n`,
     );
 
     const candidates: Candidate[] = [
@@ -446,7 +453,8 @@ async function bench(options: Options): Promise<string> {
       },
       {
         id: "load",
-        label: "deno run: load every module exec loads, run nothing",
+        label:
+          "deno run: load every module exec on bubblewrap loads, run nothing",
         argv: denoRun([load]),
         env,
       },

@@ -8,6 +8,8 @@
 
 import { runnablePrograms } from "./backends/mod.ts";
 import { lazyModuleFiles } from "./cli/command_modules.ts";
+import { backendModuleFiles } from "./backends/backend_modules.ts";
+import { execLazyFiles } from "./exec/exec_modules.ts";
 import { CLONE_PROGRAMS } from "./store/clone.ts";
 import { MAPPED_PROGRAMS } from "./store/mapped_ids.ts";
 import { PODMAN_ENV_VARS } from "./image/podman.ts";
@@ -126,14 +128,23 @@ export const COMPILE_ONLY_FLAGS = [
 
 /**
  * `--include` for each module the CLI imports through a computed specifier
- * (every command's module, `exec --ephemeral`'s; see
- * `src/cli/command_modules.ts`): `deno compile` cannot see those imports, and
+ * (every command's module, `exec --ephemeral`'s, see
+ * `src/cli/command_modules.ts`; each backend's, see
+ * `src/backends/backend_modules.ts`; those only rare runs of `exec` need, see
+ * `src/exec/exec_modules.ts`): `deno compile` cannot see those imports, and
  * without the flag the binary would fail to load them. `--exclude-unused-npm`
  * keeps the npm packages these modules reach: they are roots of the graph it
  * walks. Pure.
  */
 export function compileIncludes(): string[] {
-  return lazyModuleFiles().flatMap((file) => ["--include", file]);
+  return [
+    ...lazyModuleFiles(),
+    ...backendModuleFiles(),
+    ...execLazyFiles(),
+  ].flatMap((file) => [
+    "--include",
+    file,
+  ]);
 }
 
 /** The `deno compile` argv for one target. Pure. */

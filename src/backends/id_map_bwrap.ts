@@ -9,7 +9,7 @@
  */
 
 import type { Invocation, RunSpec } from "./backend.ts";
-import { SECCOMP_FD } from "./seccomp.ts";
+import { SECCOMP_FD } from "./status.ts";
 import { overlayArgv } from "./overlay.ts";
 
 /** bwrap options the plan adds before `--`. Pure. */

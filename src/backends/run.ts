@@ -32,10 +32,15 @@ import {
 import { which } from "../process/which.ts";
 import type { Backend, Programs, RunSpec } from "./backend.ts";
 import type { HostFacts } from "./host.ts";
-import type { BackendName } from "./names.ts";
 import type { ProbeCache } from "./probe_cache.ts";
 import { emulationFix, emulationRefusal } from "./emulation.ts";
-import { BACKENDS, backendsInOrder } from "./mod.ts";
+import { loadBackend } from "./backend_modules.ts";
+import {
+  atOrAbove,
+  BACKEND_NAMES,
+  type BackendName,
+  backendOrder,
+} from "./names.ts";
 import { isPtyVariable, onOwnPty } from "./pty.ts";
 import { nulSeparated, reportedExitCode, withStatusFd } from "./status.ts";
 import { assessBackend, lastLine } from "./readiness.ts";
@@ -89,7 +94,10 @@ export async function runInSandbox(
   options: SandboxOptions,
 ): Promise<number> {
   const rejections: BackendRejection[] = [];
-  const backends = backendsInOrder(options.preferred, options.floor);
+  const allowed = atOrAbove(options.floor);
+  const names = backendOrder(options.preferred).filter((name) =>
+    allowed.includes(name)
+  );
   // Names only: values may be secrets (--env, --env-file), and the image's
   // are in `polythene inspect` for whoever needs them.
   options.log(
@@ -97,7 +105,9 @@ export async function runInSandbox(
       Object.keys(spec.env).map((k) => `${k}=<redacted>`).join(" ")
     }`,
   );
-  for (const backend of backends) {
+  for (const name of names) {
+    // Only the backends the loop reaches are loaded (`backend_modules.ts`).
+    const backend = await loadBackend(name);
     const reject = (reason: string, fix?: string, refused?: boolean) => {
       options.log(`${backend.name}: unusable: ${reason}`);
       rejections.push({
@@ -140,7 +150,7 @@ export async function runInSandbox(
     options.cache.set(ready.key, undefined);
     throw new SandboxSetupError(backend.name, outcome.code, outcome.reason);
   }
-  throw new NoBackendError(rejections, floorDetail(options.floor, backends));
+  throw new NoBackendError(rejections, floorDetail(options.floor, names));
 }
 
 /**
@@ -157,10 +167,10 @@ export function fallbackNotice(
 
 function floorDetail(
   floor: BackendName | undefined,
-  tried: readonly Backend[],
+  tried: readonly BackendName[],
 ): string {
-  if (floor === undefined || tried.length === BACKENDS.length) return "";
-  const left = BACKENDS.filter((b) => !tried.includes(b)).map((b) => b.name);
+  if (floor === undefined || tried.length === BACKEND_NAMES.length) return "";
+  const left = BACKEND_NAMES.filter((name) => !tried.includes(name));
   return ` at or above the isolation floor (${floor}; not tried: ${
     left.join(", ")
   })`;

@@ -315,4 +315,4 @@ export function evaluate(
 }
 
 /** The fd bwrap reads the filter from: the status wrapper opens it. */
-export const SECCOMP_FD = 5;
+export { SECCOMP_FD } from "./status.ts";

@@ -59,3 +59,10 @@ export function withStatusFd(
 export function nulSeparated(args: readonly string[]): string {
   return args.map((a) => `${a}\0`).join("");
 }
+
+/**
+ * The fd bwrap reads a seccomp filter from (`--seccomp 5`): the wrapper
+ * above opens it. Here, not in `seccomp.ts`, so that bubblewrap's module does
+ * not load the filter builder on runs that pass no filter.
+ */
+export const SECCOMP_FD = 5;

@@ -11,7 +11,6 @@
 import type { ProgressReporter } from "../progress.ts";
 import { detectHost } from "../backends/host.ts";
 import { type Emulation, needsEmulation } from "../backends/emulation.ts";
-import { detectEmulation } from "../backends/emulation_host.ts";
 import { formatPlatform, hostPlatform } from "../image/platform.ts";
 import type { Platform } from "../image/types.ts";
 import { atOrAbove, type BackendName } from "../backends/names.ts";
@@ -31,6 +30,7 @@ import { prepareIdMap } from "./id_map_run.ts";
 import type { HostFacts } from "../backends/host.ts";
 import type { IdMapPlan, OverlayPlan } from "../backends/backend.ts";
 import { recordMountPoints } from "./mount_point.ts";
+import { loadExecLazy } from "./exec_modules.ts";
 
 /** What to run, and where. */
 export interface ExecRequest {
@@ -170,7 +170,7 @@ async function runInEntry(
       }, binfmt_misc ${emulation.binfmt?.flags ?? "none"}`,
     );
   }
-  const ids = prepareIdMap({
+  const ids = await prepareIdMap({
     runDir: run.path,
     host,
     hostPath,
@@ -247,6 +247,10 @@ async function emulationFor(
   if (platform === undefined || !needsEmulation(platform, hostPlatform())) {
     return undefined;
   }
+  // Loaded only for a foreign image (`exec_modules.ts`).
+  const { detectEmulation } = await loadExecLazy<
+    typeof import("../backends/emulation_host.ts")
+  >("emulationHost");
   return await detectEmulation(platform, formatPlatform(platform), hostPath);
 }
 

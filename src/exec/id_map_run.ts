@@ -5,7 +5,9 @@
  * directory (`STORE/.polythene/run/<random>/`, see `run_dir.ts`), as a 0600
  * file: it goes with that directory, which `prune` sweeps after a killed run. It
  * also finds host `perl` for proot's `faccessat2` fix (`proot_compat.ts`),
- * which needs no file: the filter travels in proot's argv.
+ * which needs no file: the filter travels in proot's argv. The filter
+ * builder and the subordinate-id reader load only when a run needs them
+ * (`exec_modules.ts`): real root needs neither.
  *
  * Permissions: `--allow-read` (`/etc`, PATH), `--allow-write` (the run's
  * directory).
@@ -14,14 +16,14 @@
  */
 
 import type { HostInfo, IdMapPlan } from "../backends/backend.ts";
+import type { FullMapHost } from "../process/subids.ts";
 import {
   chooseIdMap,
   type IdMapChoice,
   type IdMapDecision,
 } from "../backends/id_map.ts";
-import { fakeOwnershipFilter } from "../backends/seccomp.ts";
-import { detectFullMapHost, fullMapsMissing } from "../process/subids.ts";
 import { which } from "../process/which.ts";
+import { loadExecLazy } from "./exec_modules.ts";
 
 /** The plan for one run and its files. */
 export interface IdMapRun {
@@ -54,15 +56,21 @@ export interface IdMapInput {
  *
  * @throws {UsageError} `--id-map full` where full maps cannot be made.
  */
-export function prepareIdMap(input: IdMapInput): IdMapRun {
+export async function prepareIdMap(input: IdMapInput): Promise<IdMapRun> {
   const requested = input.requested ?? "auto";
-  const full = input.host.realRoot
-    ? undefined
-    : detectFullMapHost(input.host.uid, input.hostPath);
+  let full: FullMapHost | undefined;
+  let fullMissing: string | undefined = "real root";
+  if (!input.host.realRoot) {
+    const subids = await loadExecLazy<typeof import("../process/subids.ts")>(
+      "subids",
+    );
+    full = subids.detectFullMapHost(input.host.uid, input.hostPath);
+    fullMissing = subids.fullMapsMissing(full);
+  }
   const decision = chooseIdMap(requested, {
     realRoot: input.host.realRoot,
     runUid: input.runUid,
-    fullMissing: full === undefined ? "real root" : fullMapsMissing(full),
+    fullMissing,
   });
   input.log(`id map: ${decision.mode} (${decision.reason})`);
   let idMap: IdMapPlan | undefined;
@@ -77,6 +85,9 @@ export function prepareIdMap(input: IdMapInput): IdMapRun {
       forced: requested === "full",
     };
   } else if (decision.mode === "fake") {
+    const { fakeOwnershipFilter } = await loadExecLazy<
+      typeof import("../backends/seccomp.ts")
+    >("seccomp");
     const file = writeFilter(input.runDir, "fake", fakeOwnershipFilter());
     idMap = { mode: "fake", filterFile: file };
   } else if (decision.mode === "single") {

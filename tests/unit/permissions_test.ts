@@ -80,6 +80,20 @@ Deno.test("the compile argv includes every lazily loaded module, which exists", 
     assertEquals(files.includes(`src/cli/${command}.ts`), true, command);
   }
   assertEquals(files.includes("src/exec/ephemeral.ts"), true);
+  // exec loads the backend it uses through a computed specifier too.
+  for (const backend of ["bubblewrap", "proot", "chroot"]) {
+    assertEquals(files.includes(`src/backends/${backend}.ts`), true, backend);
+  }
+  // And what only rare runs of exec load.
+  for (
+    const rare of [
+      "src/backends/seccomp.ts",
+      "src/process/subids.ts",
+      "src/backends/emulation_host.ts",
+    ]
+  ) {
+    assertEquals(files.includes(rare), true, rare);
+  }
   for (const file of files) {
     const info = await Deno.stat(new URL(`../../${file}`, import.meta.url));
     assertEquals(info.isFile, true, file);

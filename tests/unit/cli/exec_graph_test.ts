@@ -9,6 +9,12 @@
 
 import { assertEquals } from "../../helpers/assert.ts";
 import { COMMANDS } from "../../../src/cli/table.ts";
+import {
+  BACKEND_MODULES,
+  backendModuleFiles,
+} from "../../../src/backends/backend_modules.ts";
+import { BACKEND_NAMES } from "../../../src/backends/names.ts";
+import { execLazyFiles } from "../../../src/exec/exec_modules.ts";
 
 const ROOT = new URL("../../../", import.meta.url);
 
@@ -125,5 +131,62 @@ Deno.test("exec's start-up graph has no npm, no node: and no other command's mod
   // exec --ephemeral's copy and removal load only when asked for.
   for (const lazy of ["src/exec/ephemeral.ts", "src/store/clone.ts"]) {
     assertEquals(modules.includes(lazy), false, lazy);
+  }
+});
+
+Deno.test("exec's start-up graph holds no backend's module: the fallback loop loads the one it reaches", async () => {
+  const modules = [
+    ...new Set([
+      ...await loaded("main.ts"),
+      ...await loaded("src/cli/exec.ts"),
+    ]),
+  ];
+  // Sanity: the walk reached the fallback loop and the loader.
+  assertEquals(
+    modules.includes("src/backends/run.ts"),
+    true,
+    modules.join(" "),
+  );
+  assertEquals(modules.includes("src/backends/backend_modules.ts"), true);
+  const backends = backendModuleFiles();
+  assertEquals(backends.length, BACKEND_NAMES.length);
+  for (const file of backends) {
+    assertEquals(
+      modules.includes(file),
+      false,
+      `${file} is read by every exec`,
+    );
+  }
+  // Nor what only proot imports.
+  assertEquals(modules.includes("src/backends/proot_compat.ts"), false);
+});
+
+Deno.test("modules only rare runs need stay out of exec's graph, bubblewrap's included", async () => {
+  const modules = [
+    ...new Set([
+      ...await loaded("main.ts"),
+      ...await loaded("src/cli/exec.ts"),
+      ...await loaded("src/backends/bubblewrap.ts"),
+    ]),
+  ];
+  // Sanity: the walk reached the id map's shell and bubblewrap's id map.
+  assertEquals(modules.includes("src/exec/id_map_run.ts"), true);
+  assertEquals(modules.includes("src/backends/id_map_bwrap.ts"), true);
+  for (const rare of execLazyFiles()) {
+    assertEquals(
+      modules.includes(rare),
+      false,
+      `${rare} is read by every exec`,
+    );
+  }
+});
+
+Deno.test("each backend's own graph holds no other backend's module", async () => {
+  for (const name of BACKEND_NAMES) {
+    const modules = await loaded(`src/backends/${BACKEND_MODULES[name]}`);
+    for (const other of BACKEND_NAMES.filter((n) => n !== name)) {
+      const file = `src/backends/${BACKEND_MODULES[other]}`;
+      assertEquals(modules.includes(file), false, `${name} loads ${file}`);
+    }
   }
 });
