@@ -546,7 +546,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "run-sweep-plain-remove",
     description: "prune cannot remove a killed unprivileged run's upper",
-    file: "src/store/run_dir.ts",
+    file: "src/store/run_sweep.ts",
     search:
       `  await openDirectories(path);\n  if (await remove()) return true;\n`,
     replace: `  return false;\n`,

@@ -22,7 +22,7 @@ import {
 import { type ProbeCache, probeKey } from "../backends/probe_cache.ts";
 import { runCaptured } from "../process/spawn.ts";
 import { which } from "../process/which.ts";
-import { removeRunTree } from "../store/run_dir.ts";
+import { removeRunTree } from "../store/run_sweep.ts";
 
 /** The host programs an overlay needs. */
 export const OVERLAY_PROGRAMS = ["unshare", "mount", "sh"] as const;

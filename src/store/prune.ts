@@ -23,7 +23,7 @@ import { checkStoreRoot } from "./root_safety.ts";
 import { removeTree, stagingRoot } from "./staging.ts";
 import { LayerStacks } from "./layer_stacks.ts";
 import { stateDir, storeRootPath } from "./store.ts";
-import { sweepRunDirs } from "./run_dir.ts";
+import { sweepRunDirs } from "./run_sweep.ts";
 
 /** Which entries to remove. */
 export interface PruneFilter {
