@@ -17,6 +17,7 @@ import {
   isRedirectStatus,
   MAX_REDIRECTS,
   plainHttpAllowed,
+  schemeProblem,
 } from "./redirect.ts";
 import { RegistryError } from "./registry_error.ts";
 import {
@@ -181,6 +182,12 @@ export class Exchanger {
   ): Promise<Response> {
     const allowHttp = (target: URL) =>
       plainHttpAllowed(target, endpoint.tlsVerify);
+    const scheme = schemeProblem(url);
+    if (scheme !== undefined) {
+      throw new RegistryError(image, `refusing a ${scheme}`, {
+        kind: "protocol",
+      });
+    }
     if (url.protocol === "http:" && !allowHttp(url)) {
       throw new RegistryError(
         image,

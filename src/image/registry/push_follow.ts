@@ -13,6 +13,7 @@ import {
   isRedirectStatus,
   MAX_REDIRECTS,
   plainHttpAllowed,
+  schemeProblem,
 } from "./redirect.ts";
 import { RegistryError } from "./registry_error.ts";
 import type { ClosableTransport, TransportRequest } from "./transport.ts";
@@ -63,6 +64,12 @@ export async function followRedirects(
 ): Promise<Response> {
   const tlsVerify = context.tlsVerify;
   const allowHttp = (target: URL) => plainHttpAllowed(target, tlsVerify);
+  const scheme = schemeProblem(url);
+  if (scheme !== undefined) {
+    throw new RegistryError(context.image, `refusing a ${scheme}`, {
+      kind: "protocol",
+    });
+  }
   if (url.protocol === "http:" && !allowHttp(url)) {
     throw new RegistryError(
       context.image,

@@ -34,6 +34,18 @@ export function plainHttpAllowed(url: URL, tlsVerify: boolean): boolean {
   return !tlsVerify || isLoopbackHost(url.hostname);
 }
 
+/**
+ * Why polythene will not request `url` at all (one line), or undefined
+ * when it is http or https. Every URL a registry names (a token realm, an
+ * upload `Location`, a redirect) goes through this before it is sent:
+ * `fetch` reads `file:` URLs, so a registry must not be able to point the
+ * client at the local disk.
+ */
+export function schemeProblem(url: URL): string | undefined {
+  if (url.protocol === "https:" || url.protocol === "http:") return undefined;
+  return `non-HTTP URL (${url.protocol})`;
+}
+
 /** What to do with a redirect. */
 export type RedirectDecision =
   | {
@@ -63,11 +75,9 @@ export function decideRedirect(
   hasAuth: boolean,
   allowHttp: (url: URL) => boolean = (url) => isLoopbackHost(url.hostname),
 ): RedirectDecision {
-  if (to.protocol !== "https:" && to.protocol !== "http:") {
-    return {
-      follow: false,
-      reason: `redirect to a non-HTTP URL (${to.protocol})`,
-    };
+  const scheme = schemeProblem(to);
+  if (scheme !== undefined) {
+    return { follow: false, reason: `redirect to a ${scheme}` };
   }
   if (from.protocol === "https:" && to.protocol === "http:") {
     return {

@@ -4,6 +4,7 @@ import {
   isLoopbackHost,
   plainHttpAllowed,
   registryHostname,
+  schemeProblem,
 } from "../../../../src/image/registry/redirect.ts";
 
 const u = (s: string) => new URL(s);
@@ -111,4 +112,17 @@ Deno.test("loopback hosts", () => {
   assertEquals(registryHostname("example.com"), "example.com");
   assertEquals(plainHttpAllowed(u("http://example.com/"), true), false);
   assertEquals(plainHttpAllowed(u("http://[::1]:5000/"), true), true);
+});
+
+Deno.test("schemeProblem: only http and https are requested", () => {
+  assertEquals(schemeProblem(new URL("https://r.example/v2/")), undefined);
+  assertEquals(schemeProblem(new URL("http://127.0.0.1:5000/")), undefined);
+  assertEquals(
+    schemeProblem(new URL("file:///etc/shadow")),
+    "non-HTTP URL (file:)",
+  );
+  assertEquals(
+    schemeProblem(new URL("data:,token")),
+    "non-HTTP URL (data:)",
+  );
 });
