@@ -38,6 +38,7 @@ const COMMIT = {
   file: "tests/e2e/commit_export_test.ts",
   filter: "difference layer",
 };
+const OVERLAY = "tests/e2e/exec_ephemeral_overlay_test.ts";
 
 /** The mutants, in the order they are tried. */
 export const MUTANTS: readonly Mutant[] = [
@@ -517,5 +518,30 @@ export const MUTANTS: readonly Mutant[] = [
     search: `lazyModuleFiles().flatMap((file) => ["--include", file]);`,
     replace: `[];`,
     tests: [{ file: "tests/e2e/compile_includes_test.ts" }],
+  },
+  {
+    name: "ephemeral-writes-base",
+    description: "an ephemeral run on an overlay runs on the entry itself",
+    file: "src/exec/exec.ts",
+    search: `...(overlay ? { rootfs: overlay.merged, overlay } : {}),`,
+    replace: `...(overlay ? { overlay } : {}),`,
+    tests: [{ file: OVERLAY, filter: "bwrap as root" }],
+  },
+  {
+    name: "keep-ignores-whiteouts",
+    description: "--keep copies the base over the run's upper layer",
+    file: "src/backends/overlay.ts",
+    search: "`ro,lowerdir=${plan.upper}:${plan.lower}${",
+    replace: "`ro,lowerdir=${plan.lower}:${plan.upper}${",
+    tests: [{ file: OVERLAY, filter: "--keep" }],
+  },
+  {
+    name: "run-sweep-plain-remove",
+    description: "prune cannot remove a killed unprivileged run's upper",
+    file: "src/store/run_dir.ts",
+    search:
+      `  await openDirectories(path);\n  if (await remove()) return true;\n`,
+    replace: `  return false;\n`,
+    tests: [{ file: OVERLAY, filter: "unprivileged" }],
   },
 ];

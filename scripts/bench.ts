@@ -5,7 +5,7 @@
  * and with `curl | gzip -d | tar -x` (see `_bench_pull.ts`).
  *
  * ```sh
- * deno run -A scripts/bench.ts [--only exec|pull|store|arch|push|clone] [--runs N] [--warmup N]
+ * deno run -A scripts/bench.ts [--only exec|pull|store|arch|push|clone|ephemeral] [--runs N] [--warmup N]
  *                              [--pull-runs N] [--pull-warmup N]
  * ```
  *
@@ -14,6 +14,8 @@
  * part's. The pull part needs the Debian test image (`debian_image.ts`),
  * which is built on first use, as root. The arch part (`_bench_arch.ts`,
  * `--pull-runs` rounds) times exec under qemu-user against native.
+ * The ephemeral part (`_bench_ephemeral.ts`, `--pull-runs` rounds) times
+ * `exec --ephemeral` on the overlay and on the copy against plain exec.
  *
  * In one run of the exec part, on a busybox rootfs in a temporary store, it times:
  *
@@ -79,10 +81,11 @@ import { benchStore } from "./_bench_store.ts";
 import { benchArch } from "./_bench_arch.ts";
 import { benchPush } from "./_bench_push.ts";
 import { benchClone } from "./_bench_clone.ts";
+import { benchEphemeral } from "./_bench_ephemeral.ts";
 import { rawComparison } from "./_bench_startup.ts";
 
 const USAGE =
-  "Usage: deno run -A scripts/bench.ts [--only exec|pull|store|arch|push|clone] " +
+  "Usage: deno run -A scripts/bench.ts [--only exec|pull|store|arch|push|clone|ephemeral] " +
   "[--runs N] [--warmup N] [--pull-runs N] [--pull-warmup N]";
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);
 const MAIN_TS = `${ROOT}main.ts`;
@@ -120,7 +123,8 @@ interface Options {
   runs: number;
   warmup: number;
   /** Which parts to run. */
-  parts: ("exec" | "pull" | "store" | "arch" | "push" | "clone")[];
+  parts:
+    ("exec" | "pull" | "store" | "arch" | "push" | "clone" | "ephemeral")[];
   pullRuns: number;
   pullWarmup: number;
 }
@@ -144,17 +148,17 @@ function parseOptions(args: string[]): Options | undefined {
   if (
     only !== undefined && only !== "exec" && only !== "pull" &&
     only !== "store" && only !== "arch" && only !== "push" &&
-    only !== "clone"
+    only !== "clone" && only !== "ephemeral"
   ) {
     throw new RangeError(
-      `Invalid --only "${only}": expected exec, pull, store, arch, push or clone`,
+      `Invalid --only "${only}": expected exec, pull, store, arch, push, clone or ephemeral`,
     );
   }
   return {
     runs: parseCount(values.runs, "--runs", 1),
     warmup: parseCount(values.warmup, "--warmup", 0),
     parts: only === undefined
-      ? ["exec", "pull", "store", "arch", "push", "clone"]
+      ? ["exec", "pull", "store", "arch", "push", "clone", "ephemeral"]
       : [only],
     pullRuns: parseCount(values["pull-runs"], "--pull-runs", 1),
     pullWarmup: parseCount(values["pull-warmup"], "--pull-warmup", 0),
@@ -689,6 +693,17 @@ if (import.meta.main) {
       console.log(
         await benchClone({
           runs: options.pullRuns,
+          polythene: (args) => denoRun([MAIN_TS, ...args]),
+          env: denoEnv(),
+          progress,
+        }),
+      );
+    }
+    if (options.parts.includes("ephemeral")) {
+      console.log(
+        await benchEphemeral({
+          runs: options.pullRuns,
+          warmup: options.pullWarmup,
           polythene: (args) => denoRun([MAIN_TS, ...args]),
           env: denoEnv(),
           progress,

@@ -68,6 +68,34 @@ export interface RunSpec {
    * refused (`emulationRefusal`). Absent: the image runs natively.
    */
   emulation?: Emulation;
+  /**
+   * `exec --ephemeral` on an overlay (`overlay.ts`): `rootfs` is then the
+   * merged directory, mounted just before the backend starts, in a mount
+   * namespace of its own that ends with the run.
+   */
+  overlay?: OverlayPlan;
+}
+
+/** An overlay for one run: see `overlay.ts`. */
+export interface OverlayPlan {
+  /** The entry: the read-only lower layer. */
+  lower: string;
+  /** The run's upper and work directories (in its private directory). */
+  upper: string;
+  /** overlayfs's work directory, on the same file system as `upper`. */
+  work: string;
+  /** Where the merged tree is mounted; the spec's `rootfs`. */
+  merged: string;
+  /** Host programs: `unshare`, `mount`, `sh`, absolute paths. */
+  unshare: string;
+  mount: string;
+  sh: string;
+  /**
+   * Mount points the run needs that the entry lacks (resolved, symlink-free
+   * paths inside the rootfs, parents first), made in the merged tree before
+   * the backend starts, so that the entry itself is never written.
+   */
+  create: readonly { kind: "dir" | "file"; path: string }[];
 }
 
 /** The id mapping bubblewrap carries out: see `id_map.ts`. */
@@ -134,6 +162,8 @@ export interface Invocation {
    * fd 5, for bwrap's `--seccomp 5`. Needs `statusFd`.
    */
   fdSeccomp?: string;
+  /** The argv already mounts `RunSpec.overlay` (`overlay.ts`). */
+  overlaid?: boolean;
 }
 
 /** One isolation backend. */

@@ -14,7 +14,8 @@
 import type { Backend, HostInfo, Invocation, RunSpec } from "./backend.ts";
 import { DEFAULT_PATH } from "./backend.ts";
 import { bwrapCapabilityArgs } from "./capabilities.ts";
-import { withHostReadOnly } from "./host_read_only.ts";
+import { hostReadOnlyScript, withHostReadOnly } from "./host_read_only.ts";
+import { overlayArgv, overlayNamespace } from "./overlay.ts";
 import { signalTree } from "./signal_tree.ts";
 import { bwrapIdMapArgs, idMapInvocation } from "./id_map_bwrap.ts";
 
@@ -128,26 +129,35 @@ export const bubblewrap: Backend = {
   },
   invocation(spec, host, programs): Invocation {
     const argv = [programs.bwrap!, ...bwrapArgs(spec, host)];
+    const hostRo = {
+      unshare: programs.unshare!,
+      sh: programs.sh!,
+      mount: programs.mount!,
+    };
+    const writable = [
+      spec.rootfs,
+      ...(spec.mounts ?? []).filter((m) => !m.readOnly).map((m) => m.source),
+    ];
+    // As root, an ephemeral run's overlay is mounted in the same private
+    // namespace, just before the host is made read-only.
+    const overlay = host.realRoot ? spec.overlay : undefined;
     return idMapInvocation(spec, {
-      argv: host.realRoot
-        ? withHostReadOnly(
-          {
-            unshare: programs.unshare!,
-            sh: programs.sh!,
-            mount: programs.mount!,
-          },
-          [
-            spec.rootfs,
-            ...(spec.mounts ?? []).filter((m) => !m.readOnly).map((m) =>
-              m.source
-            ),
-          ],
-          argv,
-        )
+      argv: overlay
+        ? [
+          ...overlayNamespace(overlay.unshare, host),
+          ...overlayArgv(
+            overlay,
+            false,
+            hostReadOnlyScript(hostRo, writable, argv),
+          ),
+        ]
+        : host.realRoot
+        ? withHostReadOnly(hostRo, writable, argv)
         : argv,
       env: {},
       statusFd: true,
       fdArgs: bwrapEnvArgs(spec),
+      ...(overlay ? { overlaid: true } : {}),
     });
   },
   signalTree(pid, signal, programs, underChild): Invocation {

@@ -58,6 +58,21 @@ export function withHostReadOnly(
     "--propagation",
     "private",
     "--",
+    ...hostReadOnlyScript(programs, writable, argv),
+  ];
+}
+
+/**
+ * The script's part of {@linkcode withHostReadOnly}, for a caller already
+ * in a private mount namespace of its own (an ephemeral run's overlay,
+ * `overlay.ts`). Pure.
+ */
+export function hostReadOnlyScript(
+  programs: { sh: string; mount: string },
+  writable: readonly string[],
+  argv: readonly string[],
+): string[] {
+  return [
     programs.sh,
     "-c",
     HOST_READ_ONLY_SCRIPT,

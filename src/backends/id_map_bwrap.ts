@@ -10,6 +10,7 @@
 
 import type { Invocation, RunSpec } from "./backend.ts";
 import { SECCOMP_FD } from "./seccomp.ts";
+import { overlayArgv } from "./overlay.ts";
 
 /** bwrap options the plan adds before `--`. Pure. */
 export function bwrapIdMapArgs(spec: RunSpec): string[] {
@@ -23,6 +24,9 @@ export function idMapInvocation(
 ): Invocation {
   const plan = spec.idMap;
   if (plan?.mode === "full") {
+    // An ephemeral run's overlay is mounted in this same namespace, where
+    // the files it copies up keep their subordinate owners.
+    const overlay = spec.overlay;
     return {
       ...bwrap,
       argv: [
@@ -30,9 +34,10 @@ export function idMapInvocation(
         "--user",
         "--map-auto",
         "--map-root-user",
-        "--",
-        ...bwrap.argv,
+        ...(overlay ? ["--mount", "--"] : ["--"]),
+        ...(overlay ? overlayArgv(overlay, true, bwrap.argv) : bwrap.argv),
       ],
+      overlaid: overlay !== undefined,
       // unshare runs newuidmap/newgidmap from PATH; bwrap clears it.
       env: { ...bwrap.env, PATH: plan.helperPath },
     };

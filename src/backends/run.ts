@@ -41,6 +41,7 @@ import { nulSeparated, reportedExitCode, withStatusFd } from "./status.ts";
 import { assessBackend, lastLine } from "./readiness.ts";
 import { watcher as watcherFor } from "./signal_tree.ts";
 import { needsHostCopies, withHostCopies } from "./host_copies.ts";
+import { withOverlay } from "./overlay.ts";
 
 /** How to choose and drive the backend. */
 export interface SandboxOptions {
@@ -179,12 +180,16 @@ async function runOnce(
   programs: Programs,
   options: SandboxOptions,
 ): Promise<number | SetupFailure> {
-  const invocation = backend.invocation(
-    needsHostCopies(backend, spec)
-      ? withHostCopies(spec, options.privateDir)
-      : spec,
+  const invocation = withOverlay(
+    backend.invocation(
+      needsHostCopies(backend, spec)
+        ? withHostCopies(spec, options.privateDir)
+        : spec,
+      options.host,
+      programs,
+    ),
+    spec,
     options.host,
-    programs,
   );
   const statusFile = invocation.statusFd
     ? privateFile(options.privateDir, "polythene-status-")

@@ -5,6 +5,7 @@
  */
 
 import { execInEntry, type ExecRequest } from "../exec/exec.ts";
+import { UsageError } from "../errors.ts";
 import { createLog } from "../log.ts";
 import { execOptions } from "./exec_options.ts";
 import { loadLazy } from "./command_modules.ts";
@@ -53,10 +54,25 @@ export async function execCommand(
       return await execEphemeral({
         ...request,
         progress: progress.visible ? progress : undefined,
+      }, {
+        keep: values.keep === true,
+        // stdout is the command's: the UUID goes to stderr, on a line of its
+        // own that scripts can match.
+        onKept: (uuid) => toStderr(`polythene: kept the failed run as ${uuid}`),
       });
     } finally {
       progress.finish();
     }
   }
+  if (values.keep === true) {
+    throw new UsageError(
+      "--keep needs --ephemeral: a plain exec changes the entry itself",
+      "exec",
+    );
+  }
   return await execInEntry(request);
+}
+
+function toStderr(line: string): void {
+  Deno.stderr.writeSync(new TextEncoder().encode(`${line}\n`));
 }

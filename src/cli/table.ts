@@ -241,7 +241,7 @@ const BASE_COMMANDS: readonly CommandSpec[] = [
         name: "ephemeral",
         type: "boolean",
         help:
-          "run in a fresh clone of the entry, removed afterwards whatever the outcome",
+          "run on an overlay of the entry (else a fresh clone), removed afterwards whatever the outcome",
       },
       VERBOSE_OPTION,
       HELP_OPTION,

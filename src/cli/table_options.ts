@@ -191,6 +191,12 @@ export const EXEC_OPTIONS: readonly OptionSpec[] = [
     metavar: "root|UID[:GID]",
     help: "uid and gid inside (default: root); GID defaults to UID",
   },
+  {
+    name: "keep",
+    type: "boolean",
+    help:
+      "with --ephemeral: if the command fails, keep its result as a new entry (UUID on stderr)",
+  },
 ];
 
 /** `--json`, for the store commands' machine-readable output. */

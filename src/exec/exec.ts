@@ -28,6 +28,9 @@ import { openRunDir } from "../store/run_dir.ts";
 import { type ExecOptions, prepareRun } from "./prepare.ts";
 import type { IdMapChoice } from "../backends/id_map.ts";
 import { prepareIdMap } from "./id_map_run.ts";
+import type { HostFacts } from "../backends/host.ts";
+import type { IdMapPlan, OverlayPlan } from "../backends/backend.ts";
+import { recordMountPoints } from "./mount_point.ts";
 
 /** What to run, and where. */
 export interface ExecRequest {
@@ -70,6 +73,53 @@ export interface ExecRequest {
  * {CommandNotFoundError} (127); {NoBackendError} (126).
  */
 export async function execInEntry(request: ExecRequest): Promise<number> {
+  return await runInEntry(request) as number;
+}
+
+/** How `exec --ephemeral` puts a run on an overlay (`ephemeral.ts`). */
+export interface OverlayHooks {
+  /**
+   * Makes the overlay's directories in the run's `runDir` for the entry at
+   * `lower`, or says (one line) why there can be none here.
+   */
+  setup(where: {
+    runDir: string;
+    lower: string;
+    host: HostFacts;
+    hostPath: string;
+    cache: ProbeCache;
+  }): Promise<Omit<OverlayPlan, "create"> | string>;
+  /**
+   * Called once the run is over, with the command's status (undefined when
+   * it threw), before the run's directory goes: keeps the result if asked,
+   * and removes the overlay's directories.
+   */
+  finish(
+    code: number | undefined,
+    plan: OverlayPlan,
+    idMap: IdMapPlan | undefined,
+  ): Promise<void>;
+}
+
+/**
+ * {@linkcode execInEntry} on an overlay of the entry (see `overlay.ts`):
+ * the entry is only read.
+ *
+ * @returns The command's exit status, or (a string) why no overlay can be
+ * mounted here, when nothing was run.
+ * @throws What `execInEntry` throws.
+ */
+export async function execOnOverlay(
+  request: ExecRequest,
+  hooks: OverlayHooks,
+): Promise<number | string> {
+  return await runInEntry(request, hooks);
+}
+
+async function runInEntry(
+  request: ExecRequest,
+  hooks?: OverlayHooks,
+): Promise<number | string> {
   checkFloor(request.isolation, request.isolationFloor);
   // Checks the store root, then that the entry is a real directory, and is
   // held until the command ends: rm and prune wait for it.
@@ -85,8 +135,20 @@ export async function execInEntry(request: ExecRequest): Promise<number> {
   // The run's files, in the store's state area; locked while it runs.
   using run = openRunDir(request.store);
   const metadata = readMetadataSync(request.store, request.uuid);
+  const hostPath = request.hostEnv("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin";
+  const cache = new ProbeCache(`${stateDir(request.store)}/probes.json`);
+  const layer = await hooks?.setup({
+    runDir: run.path,
+    lower: rootfs,
+    host,
+    hostPath,
+    cache,
+  });
+  if (typeof layer === "string") return layer;
+  const create: OverlayPlan["create"][number][] = [];
   const prepared = await prepareRun({
     runDir: run.path,
+    makeMountPoint: layer && recordMountPoints(create),
     rootfs,
     argv: request.argv,
     options: request.options ?? {},
@@ -100,7 +162,6 @@ export async function execInEntry(request: ExecRequest): Promise<number> {
   request.log(
     `host: uid=${host.uid} real-root=${host.realRoot} kernel=${host.kernel}`,
   );
-  const hostPath = request.hostEnv("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin";
   const emulation = await emulationFor(metadata?.platform, hostPath);
   if (emulation !== undefined) {
     request.log(
@@ -117,35 +178,43 @@ export async function execInEntry(request: ExecRequest): Promise<number> {
     requested: request.idMap,
     log: request.log,
   });
-  return await runInSandbox(
-    {
-      ...prepared.spec,
-      idMap: ids.idMap,
-      compatFilter: ids.compatFilter,
-      ...(emulation === undefined ? {} : { emulation }),
-      // A pty of its own only when both ends are a terminal: a redirected
-      // stdout must get the command's bytes unchanged (a pty turns "\n"
-      // into "\r\n").
-      terminal: request.capture === undefined && Deno.stdin.isTerminal() &&
-        Deno.stdout.isTerminal(),
-    },
-    {
-      preferred: request.isolation,
-      floor: request.isolationFloor,
-      notice: request.notice ?? toStderr,
-      hostPath,
-      host,
-      cache: new ProbeCache(`${stateDir(request.store)}/probes.json`),
-      privateDir: run.path,
-      timeoutMs: request.timeoutSeconds === undefined
-        ? undefined
-        : request.timeoutSeconds * 1000,
-      capture: request.capture,
-      log: request.log,
-      onRan: (backend) =>
-        recordLastBackend(request.store, request.uuid, backend),
-    },
-  );
+  const overlay = layer && { ...layer, create };
+  let code: number | undefined;
+  try {
+    code = await runInSandbox(
+      {
+        ...prepared.spec,
+        ...(overlay ? { rootfs: overlay.merged, overlay } : {}),
+        idMap: ids.idMap,
+        compatFilter: ids.compatFilter,
+        ...(emulation === undefined ? {} : { emulation }),
+        // A pty of its own only when both ends are a terminal: a redirected
+        // stdout must get the command's bytes unchanged (a pty turns "\n"
+        // into "\r\n").
+        terminal: request.capture === undefined && Deno.stdin.isTerminal() &&
+          Deno.stdout.isTerminal(),
+      },
+      {
+        preferred: request.isolation,
+        floor: request.isolationFloor,
+        notice: request.notice ?? toStderr,
+        hostPath,
+        host,
+        cache,
+        privateDir: run.path,
+        timeoutMs: request.timeoutSeconds === undefined
+          ? undefined
+          : request.timeoutSeconds * 1000,
+        capture: request.capture,
+        log: request.log,
+        onRan: (backend) =>
+          recordLastBackend(request.store, request.uuid, backend),
+      },
+    );
+    return code;
+  } finally {
+    if (overlay) await hooks!.finish(code, overlay, ids.idMap);
+  }
 }
 
 /**

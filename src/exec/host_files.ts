@@ -21,7 +21,7 @@
  */
 
 import type { Mount } from "../backends/backend.ts";
-import { mountPointInRoot } from "./mount_point.ts";
+import { mountPointInRoot, type MountPointMaker } from "./mount_point.ts";
 import { resolveInRoot } from "./resolve_in_root.ts";
 
 /** The host files `--hosts host` brings in. */
@@ -56,16 +56,21 @@ export const POLICY_RC_D_TEXT =
 export class RunFiles {
   #dir: string | undefined;
   readonly #log: (message: string) => void;
-  readonly #sh: string;
+  readonly #sh: MountPointMaker;
   readonly #parent: string;
 
   /**
    * @param log Verbose log sink.
-   * @param sh Absolute path of `sh`, which makes missing mount points.
+   * @param sh Absolute path of `sh`, which makes missing mount points, or
+   * what records them (`MountPointMaker`).
    * @param parent The run's private directory (mode 0700), where the files
    * go, in a `files` directory of their own.
    */
-  constructor(log: (message: string) => void, sh: string, parent: string) {
+  constructor(
+    log: (message: string) => void,
+    sh: MountPointMaker,
+    parent: string,
+  ) {
     this.#log = log;
     this.#sh = sh;
     this.#parent = parent;

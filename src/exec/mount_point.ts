@@ -34,10 +34,21 @@ import { walkInRoot } from "./resolve_in_root.ts";
 import { sandboxMountOf } from "./rootfs_shape.ts";
 
 /**
+ * How a missing component is made: the absolute path of the `sh` that runs
+ * {@linkcode CREATE_SCRIPT}, or a function given the resolved components of
+ * its directory, its name and kind, which makes or records it (an overlay
+ * run records them, and they are made in its merged tree: `overlay.ts`).
+ */
+export type MountPointMaker =
+  | string
+  | ((dir: readonly string[], name: string, kind: "dir" | "file") => void);
+
+/**
  * Resolves `path` inside `root`, creating what is missing: directories, and
- * for `kind` `"file"` an empty last component, with `sh` (an absolute path).
- * What it creates is appended to the entry's record of created paths
- * (`created_paths.ts`), which `commit` leaves out of images.
+ * for `kind` `"file"` an empty last component, with `sh` (see
+ * {@linkcode MountPointMaker}). What it creates is appended to the entry's
+ * record of created paths (`created_paths.ts`), which `commit` leaves out of
+ * images.
  *
  * @returns The resolved absolute path inside the rootfs (no symlinks).
  * @throws {PolytheneError} (exit 2) when a component is not a directory,
@@ -48,7 +59,7 @@ export function mountPointInRoot(
   root: string,
   path: string,
   kind: "dir" | "file",
-  sh: string,
+  sh: MountPointMaker,
 ): string {
   const fail = (why: string) =>
     new PolytheneError(`Cannot mount on "${path}" inside the rootfs: ${why}`, {
@@ -60,9 +71,11 @@ export function mountPointInRoot(
   const walk = walkInRoot(root, path, (host, last, dir, name) => {
     const mount = sandboxMountOf(host.slice(root.length + 1).split("/"));
     if (mount !== undefined) throw under(mount);
-    real ??= Deno.realPathSync(root);
     try {
-      createHeld(sh, real, dir, name, last ? kind : "dir");
+      if (typeof sh === "string") {
+        real ??= Deno.realPathSync(root);
+        createHeld(sh, real, dir, name, last ? kind : "dir");
+      } else sh(dir, name, last ? kind : "dir");
     } catch (error) {
       throw fail(`cannot create "${host}": ${(error as Error).message}`);
     }
@@ -152,4 +165,17 @@ export function createHeld(
       result.stderr.trim().split("\n").at(-1) ?? `exit ${result.code}`,
     );
   }
+}
+
+/**
+ * A {@linkcode MountPointMaker} that only records what is missing, each path
+ * once, parents first, in `into`.
+ */
+export function recordMountPoints(
+  into: { kind: "dir" | "file"; path: string }[],
+): MountPointMaker {
+  return (dir, name, kind) => {
+    const path = `/${[...dir, name].join("/")}`;
+    if (!into.some((c) => c.path === path)) into.push({ kind, path });
+  };
 }

@@ -26,7 +26,7 @@ import {
   unexecutableCommand,
 } from "./command_lookup.ts";
 import { RunFiles } from "./host_files.ts";
-import { mountPointInRoot } from "./mount_point.ts";
+import { mountPointInRoot, type MountPointMaker } from "./mount_point.ts";
 import { checkRootfsShape } from "./rootfs_shape.ts";
 import { which } from "../process/which.ts";
 import {
@@ -74,6 +74,11 @@ export interface PrepareInput {
   log: (message: string) => void;
   /** The run's private directory (`run_dir.ts`), for the host files. */
   runDir: string;
+  /**
+   * What makes missing mount points; default: they are made in `rootfs`
+   * (an overlay run records them, to make them in its merged tree).
+   */
+  makeMountPoint?: MountPointMaker;
 }
 
 const FALLBACK_PATH = "/usr/sbin:/usr/bin:/sbin:/bin";
@@ -115,8 +120,8 @@ export async function prepareRun(
     cliEnv,
   });
   // Makes missing mount points (mount_point.ts); as the backends find theirs.
-  const sh = which("sh", input.hostEnv("PATH") ?? FALLBACK_PATH)?.path ??
-    "/bin/sh";
+  const sh = input.makeMountPoint ??
+    which("sh", input.hostEnv("PATH") ?? FALLBACK_PATH)?.path ?? "/bin/sh";
   const workdir = options.workdir ?? imageWorkdir(input.config?.WorkingDir);
   const cwd = workdir === "/"
     ? "/"
@@ -201,7 +206,7 @@ function workdirInRoot(
   rootfs: string,
   workdir: string,
   fromImage: boolean,
-  sh: string,
+  sh: MountPointMaker,
 ): string {
   try {
     return mountPointInRoot(rootfs, workdir, "dir", sh);
@@ -218,7 +223,11 @@ function workdirInRoot(
 }
 
 /** A bind's source, checked on the host, and its mount point in the rootfs. */
-function bindMount(rootfs: string, bind: BindRequest, sh: string): Mount {
+function bindMount(
+  rootfs: string,
+  bind: BindRequest,
+  sh: MountPointMaker,
+): Mount {
   let source: string;
   let isDir: boolean;
   try {

@@ -168,13 +168,21 @@ export async function exec(
     capture,
     log: logOf(options),
   };
+  if (options.keep && !options.ephemeral) {
+    throw new UsageError("Invalid options: keep needs ephemeral");
+  }
+  let kept: string | undefined;
   const code = options.ephemeral
-    ? await execEphemeral(request)
+    ? await execEphemeral(request, {
+      keep: options.keep,
+      onKept: (uuid) => kept = uuid,
+    })
     : await execInEntry(request);
-  if (capture === undefined) return { code };
+  if (capture === undefined) return { code, ...(kept ? { kept } : {}) };
   const decoder = new TextDecoder();
   return {
     code,
+    ...(kept ? { kept } : {}),
     stdout: output ? decoder.decode(output[0]) : "",
     stderr: output ? decoder.decode(output[1]) : "",
   };

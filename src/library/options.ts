@@ -101,8 +101,16 @@ export interface ExecOptions extends StoreOptions {
   isolationFloor?: BackendName;
   /** Kill the whole command tree after this many seconds (code 124). */
   timeoutSeconds?: number;
-  /** Run in a fresh clone of the entry, removed afterwards. */
+  /**
+   * Run on a fresh root filesystem (an overlay of the entry, or a clone),
+   * removed afterwards.
+   */
   ephemeral?: boolean;
+  /**
+   * With `ephemeral`: when the command exits non-zero, keep its result as
+   * a new entry, whose UUID is the result's `kept`.
+   */
+  keep?: boolean;
   /**
    * Capture stdout and stderr instead of passing them through; stdin is
    * then closed, or carries `input`.
@@ -138,6 +146,8 @@ export interface ExecResult {
   stdout?: string;
   /** Its standard error (UTF-8), when captured. */
   stderr?: string;
+  /** With `keep`: the UUID of the entry that holds the failed run's result. */
+  kept?: string;
 }
 
 /** What {@linkcode exec} returns with `capture`: the output is there. */

@@ -13,7 +13,14 @@
  */
 
 import { PolytheneError } from "../errors.ts";
-import { COPY_PROGRAMS, copyTree, copyTreeArgv } from "./copy_tree.ts";
+import {
+  COPY_PROGRAMS,
+  copyTree,
+  copyTreeArgv,
+  CopyTreeError,
+} from "./copy_tree.ts";
+import { runCaptured } from "../process/spawn.ts";
+import { which } from "../process/which.ts";
 import { appendCreated, readCreated } from "./created_paths.ts";
 import { type EntryLock, lockEntry, lockNewDirectory } from "./lock.ts";
 import {
@@ -46,6 +53,15 @@ export interface CloneOptions {
    * 250 ms while `cp` runs, so only pass one that is shown).
    */
   progress?: ProgressReporter;
+  /**
+   * What fills the staging directory `to` instead of `cp -a` of the source
+   * (`exec --ephemeral --keep` copies an overlay's result): an argv and its
+   * environment, run with `cp` the host's `cp`.
+   */
+  copy?: (
+    cp: string,
+    to: string,
+  ) => { argv: string[]; env: Record<string, string> };
 }
 
 /** A new clone. */
@@ -93,10 +109,13 @@ export async function cloneEntry(
           progress.written(count.entries, count.bytes);
         });
       }
-      await copyTree(source.path, staging.dir, {
-        hostPath: options.hostPath,
-        mappedIds: true,
-      }).catch((error) => {
+      const copying = options.copy === undefined
+        ? copyTree(source.path, staging.dir, {
+          hostPath: options.hostPath,
+          mappedIds: true,
+        })
+        : copyWith(options.copy, options.hostPath, staging.dir);
+      await copying.catch((error) => {
         throw new PolytheneError(`Cannot clone ${uuid}: ${error.message}`, {
           exitCode: 1,
           cause: error,
@@ -181,4 +200,23 @@ async function treeBytes(path: string): Promise<number> {
     }
   }
   return total;
+}
+
+/** Runs the argv of `CloneOptions.copy` with the host's `cp`. */
+async function copyWith(
+  copy: NonNullable<CloneOptions["copy"]>,
+  hostPath: string,
+  to: string,
+): Promise<void> {
+  const cp = which("cp", hostPath);
+  if (cp === undefined) throw new CopyTreeError("cp is not on PATH");
+  const run = copy(cp.path, to);
+  const out = await runCaptured(run.argv, run.env);
+  if (out.code !== 0) {
+    throw new CopyTreeError(
+      `cp failed (exit ${out.code}): ${
+        out.stderr.trim().split("\n").slice(-1)[0] ?? ""
+      }`,
+    );
+  }
 }

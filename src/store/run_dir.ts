@@ -13,6 +13,7 @@
 
 import { stateDir } from "./store.ts";
 import { tryLockDirectory } from "./lock.ts";
+import { removeMapped } from "./mapped_ids.ts";
 
 /** The folder of run directories. Pure. */
 export function runRoot(store: string): string {
@@ -86,7 +87,7 @@ export async function sweepRunDirs(
     const lock = await tryLockDirectory(`${root}/${name}`);
     if (lock === undefined) continue;
     try {
-      if (!dryRun) await Deno.remove(`${root}/${name}`, { recursive: true });
+      if (!dryRun && !await removeRunTree(`${root}/${name}`)) continue;
       swept++;
     } catch {
       // Gone meanwhile.
@@ -95,4 +96,56 @@ export async function sweepRunDirs(
     }
   }
   return swept;
+}
+
+/**
+ * Removes a tree a run left in its directory, an overlay's upper and work
+ * among them. Made in a user namespace, these hold `work/work` of mode
+ * `d---------` (overlayfs's) and, in full id maps, files of the user's
+ * subordinate ids: so when a plain removal fails, the user's own
+ * directories are made `u+rwx` (found with `lstat`: no link is followed)
+ * and it is tried again, and then as uid 0 in the same full maps
+ * (`mapped_ids.ts`).
+ *
+ * @returns true when the tree is gone.
+ */
+export async function removeRunTree(path: string): Promise<boolean> {
+  const remove = () =>
+    Deno.remove(path, { recursive: true }).then(
+      () => true,
+      (error) => error instanceof Deno.errors.NotFound,
+    );
+  if (await remove()) return true;
+  await openDirectories(path);
+  if (await remove()) return true;
+  return await removeMapped(path) && !await exists(path);
+}
+
+/**
+ * Adds `u+rwx` to every directory under `dir` that this user owns. Never as
+ * root, who needs no permission bits (and whose `chmod`, which follows a
+ * link, must never meet one a leftover guest swapped in).
+ */
+async function openDirectories(dir: string): Promise<void> {
+  const uid = Deno.uid();
+  if (uid === 0 || uid === null) return;
+  try {
+    const info = await Deno.lstat(dir);
+    if (!info.isDirectory || info.uid !== uid) return;
+    await Deno.chmod(dir, (info.mode ?? 0) & 0o7777 | 0o700);
+    for await (const entry of Deno.readDir(dir)) {
+      if (entry.isDirectory) await openDirectories(`${dir}/${entry.name}`);
+    }
+  } catch {
+    // Not ours, or gone: the next removal says.
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
 }

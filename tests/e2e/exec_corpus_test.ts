@@ -22,7 +22,7 @@
  * chowned in full-map mode, as the user.
  *
  * To keep the wall time down, everything is one test: one OCI layout, one
- * store and entry for the user (the installs run in ephemeral clones of it,
+ * store and entry for the user (the installs run in ephemeral overlays of it,
  * the host shapes in it, and the removal step goes last), one for root and
  * one for `polythene-nosub`.
  *
@@ -227,9 +227,11 @@ async function installCorpus(
     assert.equal(r.pgdir, "postgres", `/var/lib/postgresql's owner\n${why}`);
     assert.equal(r.psql, "1", `psql as postgres\n${why}`);
   }
-  // The ephemeral clone is gone, files of subordinate ids and all.
+  // The ephemeral run's overlay upper (or, without one, its clone) is
+  // gone, files of subordinate ids and all.
   const left = [...Deno.readDirSync(store)].map((e) => e.name);
   assert.deepEqual(left.filter((n) => n !== uuid && n !== ".polythene"), []);
+  assert.deepEqual([...Deno.readDirSync(`${store}/.polythene/run`)], []);
   // The run's filter files are gone from the state area.
   const state = [...Deno.readDirSync(`${store}/.polythene`)].map((e) => e.name);
   assert.deepEqual(state.filter((n) => n.startsWith("seccomp-")), []);

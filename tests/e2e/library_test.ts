@@ -238,6 +238,26 @@ Deno.test("library: a session pulls, runs, and manages its store", async (t) => 
     },
   );
 
+  await t.step(
+    "keep: a failed ephemeral run's result becomes an entry, named in kept",
+    async () => {
+      const result = await session.exec(
+        uuid,
+        ["sh", "-c", "rm /bin/ls && touch /scratch && exit 9"],
+        { capture: true, ephemeral: true, keep: true },
+      );
+      assert.equal(result.code, 9);
+      assert.match(result.kept ?? "", UUID_V7);
+      const kept = `${files.store}/${result.kept}`;
+      assert.equal(await exists(`${kept}/scratch`), true);
+      assert.equal(await exists(`${kept}/bin/ls`), false);
+      assert.equal(await exists(`${files.store}/${uuid}/bin/ls`), true);
+      await session.rm([result.kept!]);
+      const bad = await rejection(session.exec(uuid, ["true"], { keep: true }));
+      assert.ok(bad instanceof UsageError);
+    },
+  );
+
   await t.step("typed errors carry the CLI's exit codes", async () => {
     const missing = "01900000-0000-7000-8000-000000000000";
     const gone = await rejection(session.exec(missing, ["true"]));

@@ -45,6 +45,19 @@ async function ok(args: string[]): Promise<string> {
   return result.stdout;
 }
 
+/** True when a run of `store` has an overlay's upper directory. */
+async function overlayUpper(store: string): Promise<boolean> {
+  try {
+    for await (const run of Deno.readDir(`${store}/.polythene/run`)) {
+      const upper = `${store}/.polythene/run/${run.name}/overlay/upper`;
+      if (await Deno.lstat(upper).then(() => true, () => false)) return true;
+    }
+  } catch {
+    // No run yet.
+  }
+  return false;
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -431,9 +444,11 @@ Deno.test("store: exec --ephemeral cleans up after a timeout and after SIGINT", 
       "sleep",
       "30",
     ], { onStart: (p) => pid = p });
-    // Wait until the clone exists and the command runs.
+    // Wait until the overlay (or, without one, the clone) exists and the
+    // command runs.
     for (let i = 0; i < 200; i++) {
       if ((await entries(staged.store)).length === 2) break;
+      if (await overlayUpper(staged.store)) break;
       await sleep(50);
     }
     await sleep(500);

@@ -3,7 +3,11 @@ import {
   assertIncludes,
   assertThrows,
 } from "../../helpers/assert.ts";
-import { createHeld, mountPointInRoot } from "../../../src/exec/mount_point.ts";
+import {
+  createHeld,
+  mountPointInRoot,
+  recordMountPoints,
+} from "../../../src/exec/mount_point.ts";
 import { which } from "../../../src/process/which.ts";
 
 const SH = which("sh", Deno.env.get("PATH") ?? "/usr/bin:/bin")!.path;
@@ -55,6 +59,28 @@ Deno.test("createHeld refuses a component that is now a symlink, and creates not
     Deno.symlinkSync(`${t.outside}/z`, `${t.root}/z`);
     assertThrows(() => createHeld(SH, t.root, [], "z", "file"), Error);
     assertEquals([...Deno.readDirSync(t.outside)], []);
+  } finally {
+    t.cleanup();
+  }
+});
+
+Deno.test("mount points: a recorder (overlay runs) resolves links but creates nothing", () => {
+  const t = tree();
+  try {
+    Deno.symlinkSync("/a", `${t.root}/link`);
+    const made: { kind: "dir" | "file"; path: string }[] = [];
+    const resolved = mountPointInRoot(
+      t.root,
+      "/link/new/file",
+      "file",
+      recordMountPoints(made),
+    );
+    assertEquals(resolved, "/a/new/file");
+    assertEquals(made, [
+      { kind: "dir", path: "/a/new" },
+      { kind: "file", path: "/a/new/file" },
+    ]);
+    assertEquals([...Deno.readDirSync(`${t.root}/a`)], []);
   } finally {
     t.cleanup();
   }
