@@ -544,4 +544,35 @@ export const MUTANTS: readonly Mutant[] = [
     replace: `  return false;\n`,
     tests: [{ file: OVERLAY, filter: "unprivileged" }],
   },
+  {
+    name: "chroot-dev-nodes",
+    description:
+      "chroot's /dev tmpfs is not nodev: a root guest opens a device node it makes there",
+    file: "src/backends/chroot.ts",
+    search: `nosuid,nodev,mode=0755`,
+    replace: `nosuid,mode=0755`,
+    tests: [{
+      file: "tests/e2e/exec_device_nodes_test.ts",
+      filter: "as root on chroot",
+    }],
+  },
+  {
+    name: "registry-file-url",
+    description:
+      "a token realm or upload Location of file: is fetched (a local file read)",
+    file: "src/image/registry/redirect.ts",
+    search:
+      `  if (url.protocol === "https:" || url.protocol === "http:") return undefined;`,
+    replace: `  if (url.protocol !== "ftp:") return undefined;`,
+    tests: [{ file: "tests/e2e/registry_schemes_test.ts" }],
+  },
+  {
+    name: "platform-lie-recorded",
+    description:
+      "pull records the image's own foreign platform, so exec emulates it (and may fall back to proot)",
+    file: "src/image/platform.ts",
+    search: `  if (have.architecture === asked.architecture) return undefined;`,
+    replace: `  if (have.architecture !== asked.os) return undefined;`,
+    tests: [{ file: "tests/e2e/pull_platform_lie_test.ts" }],
+  },
 ];

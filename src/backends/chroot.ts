@@ -32,7 +32,11 @@ import { signalTree } from "./signal_tree.ts";
  * of taking a `mkdir`, `: >` or mount to a host path. The bind targets it
  * gets are already resolved inside the rootfs (no symlinks), so only a swap
  * made meanwhile can meet one. `symfollow` is restored right before the
- * command starts. It writes
+ * command starts. The rootfs and the `/dev` tmpfs are `nodev`, as
+ * bubblewrap's `--bind` and `--dev` are: the guest holds `CAP_MKNOD`, and
+ * with no devices cgroup (Docker's guard) a node it makes, or one the image
+ * shipped, would open the host's disks; the six devices bound into `/dev`
+ * are mounts of their own and keep working. It writes
  * bwrap-style `{ "exit-code": N }` to fd 3 once the command has run, so a
  * setup failure is told apart from the command's own status. The command
  * runs in the foreground: an `&` job would start with SIGINT and SIGQUIT
@@ -53,14 +57,14 @@ _p_mount=$1 _p_unshare=$2 _p_setpriv=$3 _p_root=$4 _p_devices=$5 _p_cwd=$6
 _p_ids=$7 _p_binds=$8
 shift 8
 "$_p_mount" --bind -- "$_p_root" "$_p_root"
-"$_p_mount" -o remount,bind,nosymfollow -- "$_p_root"
+"$_p_mount" -o remount,bind,nodev,nosymfollow -- "$_p_root"
 for _p_d in proc dev tmp; do
   if [ ! -e "$_p_root/$_p_d" ] && [ ! -L "$_p_root/$_p_d" ]; then
     mkdir "$_p_root/$_p_d"
   fi
 done
 "$_p_mount" -t proc -o nosuid,nodev,noexec proc "$_p_root/proc"
-"$_p_mount" -t tmpfs -o nosuid,mode=0755 polythene-dev "$_p_root/dev"
+"$_p_mount" -t tmpfs -o nosuid,nodev,mode=0755 polythene-dev "$_p_root/dev"
 for _p_n in $_p_devices; do
   : > "$_p_root/dev/$_p_n"
   "$_p_mount" --bind "/dev/$_p_n" "$_p_root/dev/$_p_n"
@@ -76,7 +80,7 @@ while [ "$_p_binds" -gt 0 ]; do
   shift 3
   _p_binds=$((_p_binds - 1))
 done
-"$_p_mount" -o remount,bind,symfollow -- "$_p_root"
+"$_p_mount" -o remount,bind,nodev,symfollow -- "$_p_root"
 set +e
 PWD=/
 exec 4>&2 2>/dev/null
