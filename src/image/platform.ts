@@ -14,6 +14,7 @@
  */
 
 import { UsageError } from "../errors.ts";
+import { escapeControl } from "../escape.ts";
 import type { Descriptor, ImageIndex, Platform } from "./types.ts";
 
 /** Deno's build triple parts, as in `Deno.build`. */
@@ -190,7 +191,7 @@ export function recordedPlatformProblem(
   if (have.architecture === "386" && asked.architecture === "amd64") {
     return undefined;
   }
-  return `the image is for ${formatPlatform(have)}, not ${
+  return `the image is for ${escapeControl(formatPlatform(have))}, not ${
     formatPlatform(asked)
   }`;
 }

@@ -15,6 +15,7 @@
 
 import { v7 as uuidv7 } from "../npm/uuid.ts";
 import { PolytheneError } from "../errors.ts";
+import { escapeControl } from "../escape.ts";
 import type { Log } from "../log.ts";
 import { which } from "../process/which.ts";
 import { removeTemporaries } from "../store/blob_cache.ts";
@@ -253,7 +254,7 @@ async function fill(
       {
         exitCode: 1,
         hint: `pull it with --platform ${
-          formatPlatform(recorded!)
+          escapeControl(formatPlatform(recorded!))
         } if you mean to run it under emulation`,
       },
     );

@@ -178,3 +178,13 @@ Deno.test("recordedPlatformProblem: only the architecture asked for is kept", ()
     "the image is for linux/amd64, not linux/arm64/v8",
   );
 });
+
+Deno.test("recordedPlatformProblem: the image's words are escaped", () => {
+  assertEquals(
+    recordedPlatformProblem(
+      { os: "linux", architecture: "evil\u001b[2J" },
+      { os: "linux", architecture: "amd64" },
+    ),
+    "the image is for linux/evil\\x1b[2j, not linux/amd64",
+  );
+});
