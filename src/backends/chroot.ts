@@ -32,8 +32,8 @@ import { signalTree } from "./signal_tree.ts";
  * of taking a `mkdir`, `: >` or mount to a host path. The bind targets it
  * gets are already resolved inside the rootfs (no symlinks), so only a swap
  * made meanwhile can meet one. `symfollow` is restored right before the
- * command starts. The rootfs and the `/dev` tmpfs are `nodev`, as
- * bubblewrap's `--bind` and `--dev` are: the guest holds `CAP_MKNOD`, and
+ * command starts. The rootfs, the `/dev` tmpfs and each bind are `nodev`,
+ * as bubblewrap's `--bind` and `--dev` are: the guest holds `CAP_MKNOD`, and
  * with no devices cgroup (Docker's guard) a node it makes, or one the image
  * shipped, would open the host's disks; the six devices bound into `/dev`
  * are mounts of their own and keep working. It writes
@@ -76,7 +76,8 @@ ln -s /proc/self/fd/1 "$_p_root/dev/stdout"
 ln -s /proc/self/fd/2 "$_p_root/dev/stderr"
 while [ "$_p_binds" -gt 0 ]; do
   "$_p_mount" --bind -- "$1" "$_p_root$2"
-  if [ "$3" = ro ]; then "$_p_mount" -o remount,bind,ro -- "$_p_root$2"; fi
+  if [ "$3" = ro ]; then _p_o=remount,bind,nodev,ro; else _p_o=remount,bind,nodev; fi
+  "$_p_mount" -o "$_p_o" -- "$_p_root$2"
   shift 3
   _p_binds=$((_p_binds - 1))
 done

@@ -3,7 +3,8 @@
  * as root keeps its device nodes. Docker stops such nodes with the devices
  * cgroup; polythene has none, so the guest's tree must be `nodev`: a
  * device node in the rootfs (shipped by the image, or made by the guest)
- * and one the guest makes in `/dev` must fail to open, while the six
+ * and one the guest makes in `/dev` or in a writable `--bind` of a host
+ * directory must fail to open, while the six
  * devices polythene binds into `/dev` work. Otherwise `mknod /disk b 8 0`
  * would give the guest the host's disk.
  *
@@ -32,6 +33,7 @@ const SCRIPT = [
   "try /shipped",
   "mknod /made c 1 3 && try /made",
   "mknod /dev/made c 1 3 && try /dev/made",
+  "mknod /data/made c 1 3 && try /data/made",
   "try /dev/null",
 ].join("\n");
 
@@ -53,10 +55,13 @@ for (const { backend, more } of CASES) {
           args: [`${staged.rootfs}/shipped`, "c", "1", "3"],
         }).output();
         assert.ok(made.success, "mknod for the test");
+        await Deno.mkdir(`${dir}/data`);
         const out = await runPolythene([
           "exec",
           "--store",
           staged.store,
+          "--bind",
+          `${dir}/data:/data`,
           "--isolation",
           backend,
           ...more,
@@ -71,6 +76,7 @@ for (const { backend, more } of CASES) {
           "/shipped refused",
           "/made refused",
           "/dev/made refused",
+          "/data/made refused",
           "/dev/null open",
         ]);
       } finally {
