@@ -5,7 +5,9 @@
  * polythene (often root) read a local file as a token, or stream
  * `/dev/zero`; a token service could stream without end. Only http and https are ever requested, on pull and push
  * alike, with one clear error otherwise; the local file is never used; a
- * token answer is read to 1 MiB at most.
+ * token answer is read to 1 MiB at most. An https registry may not name a
+ * plain http URL (a downgrade, and a way to reach services on loopback,
+ * where plain http is otherwise allowed).
  *
  * Needs docker-registry (a real registry behind the fault proxy).
  *
@@ -15,7 +17,11 @@
 import assert from "node:assert/strict";
 import { testNeeding } from "../helpers/fixtures.ts";
 import { buildImage, writeOciLayout } from "../helpers/oci_image.ts";
-import { registryMissing, startRegistry } from "../helpers/registry.ts";
+import {
+  makeTlsFiles,
+  registryMissing,
+  startRegistry,
+} from "../helpers/registry.ts";
 import { startFaultProxy } from "../helpers/fault_proxy.ts";
 import {
   RegistryClient,
@@ -151,6 +157,119 @@ testNeeding(
         assert.ok(error instanceof Error, String(error));
         assert.match(error.message, /answer is too large/);
         assert.ok(served < 8 * 1024 * 1024, `read ${served} bytes`);
+      });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+testNeeding(
+  registryMissing({ tls: true }),
+  "registry URLs: an https registry cannot name a plain http realm or upload Location",
+  async (t) => {
+    const dir = await Deno.makeTempDir({ prefix: "polythene-downgrade-" });
+    try {
+      const tls = await makeTlsFiles(`${dir}/tls`);
+      await using registry = await startRegistry();
+      // https in front; its second host (127.0.0.2) speaks plain http.
+      await using proxy = startFaultProxy(registry, { tls });
+      const image = await buildImage({
+        layers: [{
+          entries: [{ name: "hello", content: "hi\n" }],
+          compression: "gzip",
+        }],
+      });
+      await writeOciLayout(`${dir}/layout`, image, "v1");
+      const realm = () =>
+        new Response('{"errors":[]}', {
+          status: 401,
+          headers: {
+            "www-authenticate": `Bearer realm="${proxy.redirectUrl}/token"`,
+          },
+        });
+      const push = (name: string) =>
+        pushImage(`${dir}/layout`, image.digest, `${proxy.host}/${name}`, {
+          certsDirs: [],
+          caCerts: [tls.caPem],
+          credentials: () => Promise.resolve(undefined),
+          retry: { scale: 0.001 },
+        });
+
+      await t.step("pull: a plain http token realm", async () => {
+        proxy.plan({
+          hook: (_r, { server }) => server === "proxy" ? realm() : undefined,
+        });
+        proxy.clear();
+        const client = new RegistryClient({
+          certsDirs: [],
+          caCerts: [tls.caPem],
+          credentials: () => Promise.resolve(undefined),
+          retry: { scale: 0.001 },
+        });
+        try {
+          const error = await resolveImage(
+            client,
+            parseReference(`${proxy.host}/test/realm:1`),
+            { os: "linux", architecture: "amd64" },
+          ).then(() => undefined, (e) => e);
+          assert.ok(error instanceof RegistryError, String(error));
+          assert.match(
+            error.message,
+            /plain http URL named by an https registry/,
+          );
+          assert.deepEqual(proxy.redirected(), []);
+        } finally {
+          await client.close();
+        }
+      });
+
+      await t.step("push: a plain http token realm", async () => {
+        proxy.plan({
+          hook: (_r, { server }) => server === "proxy" ? realm() : undefined,
+        });
+        proxy.clear();
+        const error = await push("test/realm:1").then(
+          () => undefined,
+          (e) => e,
+        );
+        assert.ok(error instanceof Error, String(error));
+        assert.match(
+          error.message,
+          /plain http URL named by an https registry/,
+        );
+        assert.deepEqual(proxy.redirected(), []);
+      });
+
+      await t.step("push: a plain http upload Location", async () => {
+        proxy.plan({
+          hook: async (request, { kind, forward }) => {
+            if (kind !== "upload" || request.method !== "POST") return;
+            const response = await forward(request);
+            const headers = new Headers(response.headers);
+            const location = new URL(
+              headers.get("location") ?? "",
+              proxy.url,
+            );
+            headers.set(
+              "location",
+              `${proxy.redirectUrl}${location.pathname}${location.search}`,
+            );
+            await response.body?.cancel();
+            return new Response(null, { status: response.status, headers });
+          },
+        });
+        proxy.clear();
+        const error = await push("test/location:1").then(
+          () => undefined,
+          (e) => e,
+        );
+        assert.ok(error instanceof Error, String(error));
+        assert.match(
+          error.message,
+          /plain http URL named by an https registry/,
+        );
+        assert.deepEqual(proxy.redirected(), []);
       });
     } finally {
       await Deno.remove(dir, { recursive: true });

@@ -16,8 +16,8 @@ import {
   decideRedirect,
   isRedirectStatus,
   MAX_REDIRECTS,
+  namedUrlProblem,
   plainHttpAllowed,
-  schemeProblem,
 } from "./redirect.ts";
 import { RegistryError } from "./registry_error.ts";
 import {
@@ -182,7 +182,7 @@ export class Exchanger {
   ): Promise<Response> {
     const allowHttp = (target: URL) =>
       plainHttpAllowed(target, endpoint.tlsVerify);
-    const scheme = schemeProblem(url);
+    const scheme = namedUrlProblem(endpoint.base, url);
     if (scheme !== undefined) {
       throw new RegistryError(image, `refusing a ${scheme}`, {
         kind: "protocol",

@@ -12,6 +12,7 @@ import {
   decideRedirect,
   isRedirectStatus,
   MAX_REDIRECTS,
+  namedUrlProblem,
   plainHttpAllowed,
   schemeProblem,
 } from "./redirect.ts";
@@ -39,6 +40,11 @@ export interface FollowContext {
   transport: ClosableTransport;
   /** Whether plain http is refused off loopback. */
   tlsVerify: boolean;
+  /**
+   * The registry's base URL: a URL it names (an upload `Location`, a token
+   * realm) may not be plain http when it is https.
+   */
+  origin?: URL;
   /** `User-Agent`. */
   userAgent: string;
   /** Abandon a request without a body that gets no headers for this long. */
@@ -64,7 +70,9 @@ export async function followRedirects(
 ): Promise<Response> {
   const tlsVerify = context.tlsVerify;
   const allowHttp = (target: URL) => plainHttpAllowed(target, tlsVerify);
-  const scheme = schemeProblem(url);
+  const scheme = context.origin === undefined
+    ? schemeProblem(url)
+    : namedUrlProblem(context.origin, url);
   if (scheme !== undefined) {
     throw new RegistryError(context.image, `refusing a ${scheme}`, {
       kind: "protocol",

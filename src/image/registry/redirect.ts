@@ -46,6 +46,22 @@ export function schemeProblem(url: URL): string | undefined {
   return `non-HTTP URL (${url.protocol})`;
 }
 
+/**
+ * Why a URL a registry named (a token realm, an upload `Location`) may not
+ * be requested, given the registry's own base URL: http(s) only
+ * ({@linkcode schemeProblem}), and never plain http named by an https
+ * registry (as a redirect may not go from https to http). Undefined when it
+ * may be. Pure.
+ */
+export function namedUrlProblem(origin: URL, url: URL): string | undefined {
+  const scheme = schemeProblem(url);
+  if (scheme !== undefined) return scheme;
+  if (origin.protocol === "https:" && url.protocol === "http:") {
+    return `plain http URL named by an https registry (${url.host})`;
+  }
+  return undefined;
+}
+
 /** What to do with a redirect. */
 export type RedirectDecision =
   | {

@@ -2,6 +2,7 @@ import { assertEquals } from "../../../helpers/assert.ts";
 import {
   decideRedirect,
   isLoopbackHost,
+  namedUrlProblem,
   plainHttpAllowed,
   registryHostname,
   schemeProblem,
@@ -124,5 +125,28 @@ Deno.test("schemeProblem: only http and https are requested", () => {
   assertEquals(
     schemeProblem(new URL("data:,token")),
     "non-HTTP URL (data:)",
+  );
+});
+
+Deno.test("namedUrlProblem: an https registry names no plain http URL", () => {
+  const https = new URL("https://r.example/");
+  assertEquals(
+    namedUrlProblem(https, new URL("https://auth.example/t")),
+    undefined,
+  );
+  assertEquals(
+    namedUrlProblem(https, new URL("http://127.0.0.1:2375/x")),
+    "plain http URL named by an https registry (127.0.0.1:2375)",
+  );
+  assertEquals(
+    namedUrlProblem(
+      new URL("http://127.0.0.1:5000/"),
+      new URL("http://127.0.0.1:5001/t"),
+    ),
+    undefined,
+  );
+  assertEquals(
+    namedUrlProblem(https, new URL("file:///etc/shadow")),
+    "non-HTTP URL (file:)",
   );
 });
