@@ -575,4 +575,13 @@ export const MUTANTS: readonly Mutant[] = [
     replace: `  if (have.architecture !== asked.os) return undefined;`,
     tests: [{ file: "tests/e2e/pull_platform_lie_test.ts" }],
   },
+  {
+    name: "commit-follows-links",
+    description:
+      "commit scans the entry with stat: a guest's symlink to /etc/shadow is read into the layer",
+    file: "src/image/commit/entry_tree.ts",
+    search: `      info = await Deno.lstat(path);`,
+    replace: `      info = await Deno.stat(path);`,
+    tests: [{ file: "tests/e2e/commit_special_files_test.ts" }],
+  },
 ];
