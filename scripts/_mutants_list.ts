@@ -584,4 +584,13 @@ export const MUTANTS: readonly Mutant[] = [
     replace: `      info = await Deno.stat(path);`,
     tests: [{ file: "tests/e2e/commit_special_files_test.ts" }],
   },
+  {
+    name: "registries-conf-any-owner",
+    description:
+      "as root, registries.conf files other users may write are read",
+    file: "src/image/registries/load.ts",
+    search: `  const asRoot = (options.uid ?? Deno.uid()) === 0;`,
+    replace: `  const asRoot = options.uid === -1;`,
+    tests: [{ file: "tests/unit/image/registries/load_test.ts" }],
+  },
 ];
