@@ -34,6 +34,7 @@ const LOCKS = { file: "tests/e2e/store_locks_test.ts" };
 const TAMPER = { file: "tests/e2e/pull_tamper_test.ts" };
 const HOSTILE = { file: "tests/e2e/extract_hostile_test.ts" };
 const PUSH = { file: "tests/e2e/push_registry_test.ts" };
+const OUTPUT_COMMIT_PUSH = { file: "tests/e2e/output_commit_push_test.ts" };
 const COMMIT = {
   file: "tests/e2e/commit_export_test.ts",
   filter: "difference layer",
@@ -381,7 +382,11 @@ export const MUTANTS: readonly Mutant[] = [
     search:
       '          items.push({ kind: "whiteout", key: join(key, `.wh.${name}`) });\n',
     replace: "",
-    tests: [{ file: "tests/unit/image/commit/layer_plan_test.ts" }, COMMIT],
+    tests: [
+      { file: "tests/unit/image/commit/layer_plan_test.ts" },
+      COMMIT,
+      { file: "tests/e2e/push_roundtrip_debian_test.ts" },
+    ],
   },
   {
     name: "commit-whole-tree",
@@ -592,5 +597,49 @@ export const MUTANTS: readonly Mutant[] = [
     search: `  const asRoot = (options.uid ?? Deno.uid()) === 0;`,
     replace: `  const asRoot = options.uid === -1;`,
     tests: [{ file: "tests/unit/image/registries/load_test.ts" }],
+  },
+  {
+    name: "push-progress-no-bytes",
+    description: "push's progress never hears the bytes the registry took",
+    file: "src/image/registry/push.ts",
+    search: `onSent: (bytes) => progress.advance(bytes),`,
+    replace: `onSent: () => {},`,
+    tests: [OUTPUT_COMMIT_PUSH],
+  },
+  {
+    name: "push-progress-skip-as-upload",
+    description: "a blob the registry has is shown as an upload",
+    file: "src/image/registry/push.ts",
+    search:
+      `if (outcome === "exists") skipItem(progress, "the registry has it");`,
+    replace: `if (outcome === "exists") progress.end();`,
+    tests: [OUTPUT_COMMIT_PUSH],
+  },
+  {
+    name: "commit-progress-no-entries",
+    description: "commit's progress never counts the members written",
+    file: "src/image/commit/layer_writer.ts",
+    search: `progress.written(++done, content);`,
+    replace: `++done;`,
+    tests: [
+      { file: "tests/unit/image/commit/layer_writer_test.ts" },
+      OUTPUT_COMMIT_PUSH,
+    ],
+  },
+  {
+    name: "push-ignores-proxy",
+    description: "push connects directly, whatever HTTPS_PROXY says",
+    file: "src/image/registry/push_connection.ts",
+    search: `proxyEnv: options.proxyEnv ?? processProxyEnv,`,
+    replace: `proxyEnv: options.proxyEnv ?? (() => undefined),`,
+    tests: [{ file: "tests/e2e/pull_proxy_test.ts" }],
+  },
+  {
+    name: "push-progress-per-blob-only",
+    description: "a chunked upload reports its bytes only at the end",
+    file: "src/image/registry/push_upload.ts",
+    search: `offset = chunk.end;\n          sent(offset);`,
+    replace: `offset = chunk.end;`,
+    tests: [PUSH],
   },
 ];

@@ -5,10 +5,16 @@
  * `N passed, N failed` that CI reads.
  *
  * ```sh
- * deno run -A scripts/test.ts [--unit] [--filter TEXT]
+ * deno run -A scripts/test.ts [--unit | --core] [--filter TEXT]
  * ```
  *
+ * The whole suite runs in this order: the unit tests, the core end-to-end
+ * tests ({@linkcode CORE_E2E}: the main flows, each file quick), the other
+ * end-to-end tests (the slow ones: package installs, races, corpora), then
+ * the features. The first two are "the fast part", whose time is printed.
+ *
  * - `--unit` runs only `tests/unit/` and skips the features.
+ * - `--core` runs the fast part only.
  * - `--filter TEXT` is passed to `deno test --filter`; it does not apply to
  *   the features.
  *
@@ -32,7 +38,57 @@ import {
 } from "./_summary.ts";
 
 const ROOT = new URL("..", import.meta.url);
-const USAGE = "Usage: deno run -A scripts/test.ts [--unit] [--filter TEXT]";
+const USAGE =
+  "Usage: deno run -A scripts/test.ts [--unit | --core] [--filter TEXT]";
+
+/**
+ * The core end-to-end tests: every main flow once (pull from each source,
+ * exec on each backend, run, the store commands, commit and push,
+ * registries.conf, emulation), each file taking seconds. Every other file
+ * of `tests/e2e/` runs after them.
+ */
+export const CORE_E2E: readonly string[] = [
+  "cli_walkthrough_test.ts",
+  "exec_options_test.ts",
+  "conformance_test.ts",
+  "conformance_process_test.ts",
+  "exec_downgrade_test.ts",
+  "exec_capabilities_test.ts",
+  "exec_network_test.ts",
+  "exec_ephemeral_overlay_test.ts",
+  "exec_host_files_test.ts",
+  "exec_arch_test.ts",
+  "host_shapes_test.ts",
+  "extract_hostile_test.ts",
+  "pull_sources_test.ts",
+  "pull_references_test.ts",
+  "pull_faults_test.ts",
+  "pull_tamper_test.ts",
+  "pull_cache_test.ts",
+  "pull_stacks_test.ts",
+  "pull_registries_conf_test.ts",
+  "pull_proxy_test.ts",
+  "run_test.ts",
+  "output_test.ts",
+  "output_commit_push_test.ts",
+  "escape_output_test.ts",
+  "store_lifecycle_test.ts",
+  "store_locks_test.ts",
+  "doctor_test.ts",
+  "library_test.ts",
+  "commit_export_test.ts",
+  "push_cli_test.ts",
+  "permissions_minimal_test.ts",
+];
+
+/** The end-to-end files under `dir` that are not core, sorted. */
+export function slowE2e(dir: string): string[] {
+  const core = new Set(CORE_E2E);
+  return [...Deno.readDirSync(dir)]
+    .map((entry) => entry.name)
+    .filter((name) => name.endsWith("_test.ts") && !core.has(name))
+    .sort();
+}
 
 interface Runner {
   label: string;
@@ -81,37 +137,60 @@ async function main(args: string[]): Promise<number> {
   try {
     ({ values } = parseArgs({
       args,
-      options: { unit: { type: "boolean" }, filter: { type: "string" } },
+      options: {
+        unit: { type: "boolean" },
+        core: { type: "boolean" },
+        filter: { type: "string" },
+      },
     }));
   } catch (error) {
     console.error(`${(error as Error).message}\n${USAGE}`);
     return 2;
   }
-  const runners: Runner[] = [{
-    label: values.unit ? "unit tests" : "tests",
+  const denoTest = (label: string, paths: string[]): Runner => ({
+    label,
     args: [
       "test",
       "-A",
       "--no-check=remote",
       ...(values.filter === undefined ? [] : ["--filter", values.filter]),
-      values.unit ? "tests/unit/" : "tests/",
+      ...paths,
     ],
     parse: parseDenoTestSummary,
-  }];
+  });
+  const e2e = new URL("tests/e2e/", ROOT).pathname;
+  const runners: Runner[] = [denoTest("unit tests", ["tests/unit/"])];
   if (!values.unit) {
-    runners.push({
-      label: "features",
-      args: ["run", "-A", await cucumberBin()],
-      parse: parseCucumberSummary,
-    });
+    runners.push(
+      denoTest("core e2e", CORE_E2E.map((name) => `tests/e2e/${name}`)),
+    );
+  }
+  if (!values.unit && !values.core) {
+    runners.push(
+      denoTest("slow e2e", slowE2e(e2e).map((name) => `tests/e2e/${name}`)),
+      {
+        label: "features",
+        args: ["run", "-A", await cucumberBin()],
+        parse: parseCucumberSummary,
+      },
+    );
   }
 
   const results: Counts[] = [];
+  const started = performance.now();
   for (const runner of runners) {
+    const began = performance.now();
     const counts = await run(runner);
+    const seconds = (ms: number) => `${Math.round(ms / 1000)} s`;
     console.log(
-      `\n${runner.label}: ${formatSummary(counts)}, ${counts.skipped} skipped`,
+      `\n${runner.label}: ${formatSummary(counts)}, ${counts.skipped} skipped` +
+        ` (${seconds(performance.now() - began)})`,
     );
+    if (runner.label === "core e2e") {
+      console.log(
+        `fast part (unit + core e2e): ${seconds(performance.now() - started)}`,
+      );
+    }
     results.push(counts);
   }
   const total = sumCounts(results);

@@ -39,6 +39,19 @@ export interface ProgressReporter {
   written(entries: number, bytes: number): void;
   /** The current item is complete (not called when it failed). */
   end(): void;
+  /**
+   * The current item needed no transfer and is over; `reason` says why
+   * (`the registry has it`, `mounted from library/debian`). Optional: a
+   * reporter without it is told {@linkcode ProgressReporter.end} instead
+   * (see {@linkcode skipItem}).
+   */
+  skip?(reason: string): void;
+}
+
+/** Ends `progress`'s current item as skipped for `reason`. */
+export function skipItem(progress: ProgressReporter, reason: string): void {
+  if (progress.skip) progress.skip(reason);
+  else progress.end();
 }
 
 /** A reporter that shows nothing. */
@@ -47,6 +60,7 @@ export const SILENT_PROGRESS: ProgressReporter = {
   advance() {},
   written() {},
   end() {},
+  skip() {},
 };
 
 /**

@@ -77,6 +77,9 @@ export class PolytheneWorld extends World {
 
 setWorldConstructor(PolytheneWorld);
 
-After(async function (this: PolytheneWorld) {
+// Removing a store of a Debian entry (as another user, files of subordinate
+// ids included) takes seconds on a busy machine: more than cucumber's
+// default 5 s for a hook.
+After({ timeout: 120_000 }, async function (this: PolytheneWorld) {
   await this.cleanup();
 });

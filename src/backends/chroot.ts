@@ -2,9 +2,9 @@
  * chroot: real root only. util-linux `unshare` makes a private mount and pid
  * namespace (and a network namespace for `--network none`), a fixed `sh`
  * script mounts `/proc`, a small `/dev` and the binds, and then runs the
- * command with `unshare --root=ROOTFS --wd=DIR` (a chroot that can also set
- * the working directory, and `--setuid`/`--setgid` for `--user`). The mounts
- * vanish with the namespace.
+ * command with `unshare --root=ROOTFS --wd=.` (a chroot, and
+ * `--setuid`/`--setgid` for `--user`), from the working directory the script
+ * entered beforehand. The mounts vanish with the namespace.
  *
  * That last `unshare` runs under util-linux `setpriv` (`capabilities.ts`),
  * after the set-up that needs more: the guest keeps Docker's default
@@ -31,12 +31,16 @@ import { signalTree } from "./signal_tree.ts";
  * setup is done, a symlink anywhere under `$root` fails with ELOOP instead
  * of taking a `mkdir`, `: >` or mount to a host path. The bind targets it
  * gets are already resolved inside the rootfs (no symlinks), so only a swap
- * made meanwhile can meet one. `symfollow` is restored right before the
- * command starts. The rootfs, the `/dev` tmpfs and each bind are `nodev`,
- * as bubblewrap's `--bind` and `--dev` are: the guest holds `CAP_MKNOD`, and
- * with no devices cgroup (Docker's guard) a node it makes, or one the image
- * shipped, would open the host's disks; the six devices bound into `/dev`
- * are mounts of their own and keep working. It writes
+ * made meanwhile can meet one. The working directory is entered under
+ * `nosymfollow` too, and `unshare --wd=.` keeps it across the chroot, so a
+ * swap after that check cannot fail the command's start with a status
+ * that looks like the command's own (`unshare` exits 1 when its chdir
+ * fails). `symfollow` is restored right before the command starts. The
+ * rootfs, the `/dev` tmpfs and each bind are `nodev`, as bubblewrap's
+ * `--bind` and `--dev` are: the guest holds `CAP_MKNOD`, and with no devices
+ * cgroup (Docker's guard) a node it makes, or one the image shipped, would
+ * open the host's disks; the six devices bound into `/dev` are mounts of
+ * their own and keep working. It writes
  * bwrap-style `{ "exit-code": N }` to fd 3 once the command has run, so a
  * setup failure is told apart from the command's own status. The command
  * runs in the foreground: an `&` job would start with SIGINT and SIGQUIT
@@ -81,6 +85,9 @@ while [ "$_p_binds" -gt 0 ]; do
   shift 3
   _p_binds=$((_p_binds - 1))
 done
+_p_old=\${OLDPWD+set} _p_oldpwd=\${OLDPWD-}
+cd -P -- "$_p_root$_p_cwd"
+if [ -n "$_p_old" ]; then OLDPWD=$_p_oldpwd; else unset OLDPWD; fi
 "$_p_mount" -o remount,bind,nodev,symfollow -- "$_p_root"
 set +e
 PWD=/
@@ -89,7 +96,7 @@ if [ "$_p_ids" = 0:0 ]; then set -- -- "$@"; else
   set -- --setuid "\${_p_ids%:*}" --setgid "\${_p_ids#*:}" -- "$@"
 fi
 (PATH=$_p_cmdpath; "$_p_setpriv" ${setprivArgs().join(" ")} -- \
-  "$_p_unshare" "--root=$_p_root" "--wd=$_p_cwd" "$@" 2>&4 4>&- 3>&-)
+  "$_p_unshare" "--root=$_p_root" --wd=. "$@" 2>&4 4>&- 3>&-)
 _p_status=$?
 printf '{ "exit-code": %d }\\n' "$_p_status" >&3
 exit "$_p_status"

@@ -1,14 +1,15 @@
 /**
  * Showing a {@linkcode ProgressReporter}'s items on stderr, as the CLI
- * does for `pull`, `run`, `clone` and ephemeral copies (and any command
- * that reports progress through `src/progress.ts`):
+ * does for `pull`, `run`, `clone`, `commit`, `push` and ephemeral copies
+ * (and any command that reports progress through `src/progress.ts`):
  *
  * - on a terminal, one bar per item, redrawn in place at most every 100 ms
  *   (bytes, rate, ETA, then entries and bytes written), fitted to the
  *   terminal's width (`COLUMNS`, else the terminal's own), coloured unless
  *   `NO_COLOR`; when an item ends the bar is replaced by its completed line,
  *   and the line is cleared on exit;
- * - elsewhere (a CI log), one line as each item starts and ends, and a final
+ * - elsewhere (a CI log), one line as each item starts and ends (or is
+ *   skipped, with the reason: a blob the registry has), and a final
  *   summary, with no control sequences; under `GITHUB_ACTIONS=true` inside
  *   `::group::TITLE` / `::endgroup::`;
  * - nothing at all when disabled (`--quiet`).
@@ -25,6 +26,7 @@ import {
   barLine,
   endLine,
   type ItemState,
+  skipLine,
   startLine,
   summaryLine,
   type Totals,
@@ -34,6 +36,8 @@ import {
 export interface Progress extends ProgressReporter {
   /** Whether anything can be shown (false when quiet, or nowhere to show). */
   readonly visible: boolean;
+  /** Ends the current item as skipped, printing `reason` (see the module doc). */
+  skip(reason: string): void;
   /** Prints `text` as a line of its own (the bar is redrawn after it). */
   note(text: string): void;
   /** Clears the bar, e.g. before a warning; the next update redraws it. */
@@ -157,6 +161,16 @@ export function createProgress(options: ProgressOptions): Progress {
       else clear();
       item = undefined;
     },
+    skip(reason) {
+      if (item === undefined) return;
+      if (totals !== undefined) {
+        totals.items++;
+        totals.skipped = (totals.skipped ?? 0) + 1;
+      }
+      if (lines) line(skipLine(title, item, escapeControl(reason)));
+      else clear();
+      item = undefined;
+    },
     note(text) {
       if (lines) line(`${title}: ${escapeControl(text)}`);
     },
@@ -193,6 +207,7 @@ function silent(): Progress {
     advance() {},
     written() {},
     end() {},
+    skip() {},
     note() {},
     pause() {},
     finish() {},

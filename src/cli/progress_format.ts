@@ -124,10 +124,17 @@ export function endLine(title: string, item: ItemState, now: number): string {
   } (${formatRate(item.bytes, elapsed)})${written ? `, ${written}` : ""}`;
 }
 
+/** `TITLE: LABEL: REASON` for an item that needed no transfer. Pure. */
+export function skipLine(title: string, item: ItemState, reason: string) {
+  return `${title}: ${item.label}: ${reason}`;
+}
+
 /** Totals over the items of one display. */
 export interface Totals {
-  /** Items completed. */
+  /** Items completed (skipped ones included). */
   items: number;
+  /** Of those, items that needed no transfer. */
+  skipped?: number;
   /** Bytes transferred. */
   bytes: number;
   /** Entries written. */
@@ -138,7 +145,11 @@ export interface Totals {
   startedAt: number;
 }
 
-/** `TITLE: done: N NOUNs, SIZE in TIME (RATE), N entries, SIZE written`. Pure. */
+/**
+ * `TITLE: done: N NOUNs (N skipped), SIZE in TIME (RATE), N entries, SIZE
+ * written`; the skipped count only when some were, the written counter only
+ * when entries were written (not for a push). Pure.
+ */
 export function summaryLine(
   title: string,
   noun: string,
@@ -146,10 +157,14 @@ export function summaryLine(
   now: number,
 ): string {
   const elapsed = now - totals.startedAt;
-  const items = `${totals.items} ${noun}${totals.items === 1 ? "" : "s"}`;
+  const skipped = totals.skipped ? ` (${totals.skipped} skipped)` : "";
+  const items = `${totals.items} ${noun}${
+    totals.items === 1 ? "" : "s"
+  }${skipped}`;
+  const written = totals.entries === 0
+    ? ""
+    : `, ${totals.entries} entries, ${humanSize(totals.written)} written`;
   return `${title}: done: ${items}, ${humanSize(totals.bytes)} in ${
     formatDuration(elapsed)
-  } (${formatRate(totals.bytes, elapsed)}), ${totals.entries} entries, ${
-    humanSize(totals.written)
-  } written`;
+  } (${formatRate(totals.bytes, elapsed)})${written}`;
 }

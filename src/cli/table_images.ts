@@ -7,6 +7,7 @@
 import {
   type CommandSpec,
   HELP_OPTION,
+  QUIET_OPTION,
   STORE_OPTION,
   VERBOSE_OPTION,
 } from "./table_options.ts";
@@ -49,6 +50,7 @@ export const IMAGE_COMMANDS: readonly CommandSpec[] = [
         choices: ["gzip", "zstd"],
         help: "compression of the new layer (default gzip)",
       },
+      QUIET_OPTION,
       VERBOSE_OPTION,
       HELP_OPTION,
     ],

@@ -414,6 +414,7 @@ export async function commit(
         console.error(
           `polythene: warning: ${escapeControlKeepLines(message)}`,
         )),
+    progress: options.progress,
   });
   return {
     digest: made.digest,

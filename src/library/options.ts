@@ -190,6 +190,12 @@ export interface PushOptions extends StoreOptions {
   tlsVerify?: boolean;
   /** Give up after this many seconds (exit code 124). */
   timeoutSeconds?: number;
+  /**
+   * Told each blob's start, bytes the registry holds so far and end, or
+   * that it was skipped (the registry had it, or mounted it); default
+   * nothing.
+   */
+  progress?: ProgressReporter;
 }
 
 /** What {@linkcode push} did. */
@@ -214,6 +220,11 @@ export interface CommitOptions extends StoreOptions {
   compression?: "gzip" | "zstd";
   /** Receives warnings (a socket left out); default: stderr. */
   warn?: (message: string) => void;
+  /**
+   * Told each layer: the base's as skipped (reused), the new one's content
+   * read and members written; default nothing.
+   */
+  progress?: ProgressReporter;
 }
 
 /** What {@linkcode commit} made. */

@@ -42,6 +42,7 @@ export async function push(
     tlsVerify: options.tlsVerify ?? true,
     timeoutSeconds: options.timeoutSeconds,
     log: logOf(options),
+    progress: options.progress,
   });
   return { digest: result.digest, pushed: result.pushed, blobs: result.blobs };
 }

@@ -1,5 +1,5 @@
 /**
- * `polythene pull` through an HTTP proxy on loopback
+ * `polythene pull` (and `push`) through an HTTP proxy on loopback
  * (`tests/helpers/forward_proxy.ts`). Loopback is never proxied, so the
  * registries are named `*.polythene.test:PORT`, names that only the proxy
  * resolves (to the loopback registries): a pull that works went through
@@ -10,6 +10,9 @@
  *   output, even with `--verbose`; wrong credentials fail;
  * - `NO_PROXY` naming the registry's domain bypasses the proxy (which then
  *   sees nothing, and the name does not resolve);
+ * - `push` (of a commit of a pulled entry) goes through the same
+ *   authenticated `CONNECT`, its base layer mounted, and comes back by
+ *   pull; with `NO_PROXY` it bypasses the proxy as pull does;
  * - plain http: an `insecure` registry of registries.conf, forwarded by
  *   the proxy (`HTTP_PROXY`), and refused without `insecure`.
  *
@@ -146,6 +149,59 @@ testNeeding(
       assert.deepEqual(proxy.requests.slice(seen), [], "the proxy saw nothing");
       assert.deepEqual(await entries(store), before);
     });
+
+    await t.step(
+      "push goes through CONNECT with Proxy-Authorization; NO_PROXY bypasses it",
+      async () => {
+        const env = { ...homeEnv, HTTPS_PROXY: proxyUrl() };
+        const cli = (args: string[], more: Record<string, string> = {}) =>
+          runPolythene(args, { env: { ...env, ...more } });
+        const uuid = assertPulled(
+          await cli(["pull", "-q", "-s", store, `${secureHost}/test/app:1`]),
+        );
+        await Deno.writeTextFile(`${store}/${uuid}/pushed`, "pushed too\n");
+        const dest = `${secureHost}/test/pushed:1`;
+        const committed = await cli(["commit", "-q", "-s", store, uuid, dest]);
+        assert.equal(committed.code, 0, explain(committed));
+
+        const seen = proxy.requests.length;
+        const pushed = await cli(["push", "-v", "-s", store, dest, dest]);
+        assert.equal(pushed.code, 0, explain(pushed));
+        assert.equal(pushed.stdout, `${dest}@${committed.stdout.trim()}\n`);
+        assert.ok(
+          proxy.requests.slice(seen).some((r) =>
+            r.method === "CONNECT" && r.target === secureHost && r.allowed
+          ),
+          JSON.stringify(proxy.requests.slice(seen)),
+        );
+        assert.ok(
+          !pushed.stderr.includes(credentials.password),
+          `the proxy password is never printed\n${explain(pushed)}`,
+        );
+        // The base came from test/app of the same registry: mounted.
+        assert.match(pushed.stderr, /mounted from test\/app/);
+        const back = assertPulled(await cli(["pull", "-q", "-s", store, dest]));
+        assert.equal(
+          await Deno.readTextFile(`${store}/${back}/pushed`),
+          "pushed too\n",
+        );
+
+        const before = proxy.requests.length;
+        const bypassed = await cli(["push", "-q", "-s", store, dest, dest], {
+          NO_PROXY: "example.com,.polythene.test",
+        });
+        assert.equal(bypassed.code, 1, explain(bypassed));
+        assert.match(
+          bypassed.stderr,
+          /cannot connect to secure\.polythene\.test/,
+        );
+        assert.deepEqual(
+          proxy.requests.slice(before),
+          [],
+          "the proxy saw nothing",
+        );
+      },
+    );
 
     await t.step(
       "an insecure registry over plain http, forwarded",

@@ -43,9 +43,23 @@ import {
 } from "../../src/image/registry/push.ts";
 import { PushError } from "../../src/image/registry/push_error.ts";
 import { parseReference } from "../../src/image/reference.ts";
+import type { ProgressReporter } from "../../src/progress.ts";
 
 const USER: Credentials = { user: "pusher", password: "pw-Ünïcode-s3cret" };
 const CHUNK = 64 * 1024;
+
+/** A reporter that records each item: its total, advances and ending. */
+function recorder() {
+  const items: { total?: number; advanced: number[]; ended?: string }[] = [];
+  const progress: ProgressReporter = {
+    start: (_label, total) => void items.push({ total, advanced: [] }),
+    advance: (bytes) => void items.at(-1)!.advanced.push(bytes),
+    written() {},
+    end: () => void (items.at(-1)!.ended = "end"),
+    skip: (reason) => void (items.at(-1)!.ended = reason),
+  };
+  return { items, progress };
+}
 
 /** A layout holding `image`, removed by the caller. */
 async function layoutOf(image: BuiltImage | BuiltIndex): Promise<string> {
@@ -133,14 +147,33 @@ testNeeding(
     try {
       await t.step("a first push uploads every blob, chunked", async () => {
         const logs: string[] = [];
+        const { items, progress } = recorder();
         const result = await pushImage(
           layout,
           base.digest,
           `${proxy.host}/test/base:1`,
-          options(logs),
+          options(logs, { progress }),
         );
         assert.equal(result.digest, base.digest);
         assert.deepEqual(result.blobs, { exists: 0, mounted: 0, uploaded: 3 });
+        // Progress: each blob's bytes as the registry took them, a chunk at
+        // a time, ending at its size.
+        assert.equal(items.length, 3);
+        for (const item of items) {
+          assert.equal(item.ended, "end");
+          assert.equal(item.advanced.at(-1), item.total);
+          const chunks = Math.ceil(item.total! / CHUNK);
+          if (chunks > 1) {
+            assert.deepEqual(
+              item.advanced.slice(0, chunks),
+              Array.from(
+                { length: chunks },
+                (_, i) => Math.min(item.total!, (i + 1) * CHUNK),
+              ),
+            );
+          }
+        }
+        assert.ok(items.some((i) => i.advanced.length > 2), "a chunked blob");
         const patches = proxy.requests.filter((r) => r.method === "PATCH");
         assert.ok(patches.length >= 4, `${patches.length} PATCHes`);
         await assertPulled(proxy.host, "test/base:1", base);
@@ -148,13 +181,18 @@ testNeeding(
 
       await t.step("a second push skips every blob (HEAD 200)", async () => {
         proxy.clear();
+        const { items, progress } = recorder();
         const result = await pushImage(
           layout,
           base.digest,
           `${proxy.host}/test/base:2`,
-          options([]),
+          options([], { progress }),
         );
         assert.deepEqual(result.blobs, { exists: 3, mounted: 0, uploaded: 0 });
+        assert.deepEqual(
+          items.map((i) => [i.ended, i.advanced.length]),
+          Array(3).fill(["the registry has it", 0]),
+        );
         const heads = proxy.requests.filter((r) =>
           r.method === "HEAD" && r.kind === "blob"
         );

@@ -36,6 +36,11 @@ import {
   readMetadata,
 } from "../../store/metadata.ts";
 import { checkStoreRoot } from "../../store/root_safety.ts";
+import {
+  type ProgressReporter,
+  SILENT_PROGRESS,
+  skipItem,
+} from "../../progress.ts";
 import { entryPath } from "../../store/store.ts";
 import {
   addLocalImage,
@@ -59,7 +64,12 @@ import {
   parseChange,
 } from "./image_config.ts";
 import { planLayer } from "./layer_plan.ts";
-import { type LayerCompression, layerTar, writeLayer } from "./layer_writer.ts";
+import {
+  contentBytes,
+  type LayerCompression,
+  layerTar,
+  writeLayer,
+} from "./layer_writer.ts";
 import { addRecordedDevices, recordedOwners } from "./owners.ts";
 
 /** What to commit. */
@@ -80,6 +90,11 @@ export interface CommitRequest {
   log?: (message: string) => void;
   /** Warnings (sockets left out). */
   warn?: (message: string) => void;
+  /**
+   * Told of each layer: the base's as skipped (reused, not written), the
+   * new one's file content read and members written as it is written.
+   */
+  progress?: ProgressReporter;
 }
 
 /** What a commit made. */
@@ -157,11 +172,23 @@ export async function commitEntry(
   const unreadable = await unreadableFiles(root, files);
   if (unreadable.length > 0) throw new UnreadableFilesError(uuid, unreadable);
   log(`commit: ${plan.length} member(s) in the new layer`);
+  const progress = request.progress ?? SILENT_PROGRESS;
+  const count = (base?.layers.length ?? 0) + 1;
+  for (const [i, blob] of (base?.layers ?? []).entries()) {
+    progress.start(
+      `layer ${i + 1}/${count} ${blob.digest.slice(0, 19)}`,
+      blob.size,
+    );
+    await linkCached(cache, store, blob);
+    skipItem(progress, "reused from the base");
+  }
+  progress.start(`layer ${count}/${count} new`, contentBytes(plan));
   const layer = await writeLayer(
     store,
-    layerTar(root, plan),
+    layerTar(root, plan, progress),
     request.compression ?? "gzip",
   );
+  progress.end();
   const created = new Date().toISOString();
   const configBytes = new TextEncoder().encode(JSON.stringify(commitConfig(
     {
@@ -179,7 +206,6 @@ export async function commitEntry(
   )));
   const config = await writeBlob(store, configBytes);
   const layers = [...(base?.layers ?? []), layer.descriptor];
-  for (const blob of base?.layers ?? []) await linkCached(cache, store, blob);
   const manifestBytes = new TextEncoder().encode(JSON.stringify(
     imageManifest({ mediaType: "", ...config }, layers),
   ));

@@ -17,6 +17,7 @@ import { createZstdCompress } from "node:zlib";
 import { Readable } from "node:stream";
 import { PolytheneError } from "../../errors.ts";
 import { escapeControl } from "../../escape.ts";
+import { type ProgressReporter, SILENT_PROGRESS } from "../../progress.ts";
 import { writeBlob } from "../local_images.ts";
 import { MediaType } from "../media_types.ts";
 import type { EntryNode } from "./entry_tree.ts";
@@ -73,12 +74,27 @@ export function headerOf(item: PlanItem): TarHeader {
   return header;
 }
 
-/** The uncompressed tar of `plan`, file bodies read from `root`. */
+/** Bytes of file content in `plan`: what the layer's bodies hold. Pure. */
+export function contentBytes(plan: readonly PlanItem[]): number {
+  let total = 0;
+  for (const item of plan) {
+    const header = headerOf(item);
+    if (header.type === "file") total += header.size;
+  }
+  return total;
+}
+
+/**
+ * The uncompressed tar of `plan`, file bodies read from `root`. `progress`
+ * is told the file content read so far (`advance`) and the members and
+ * content written so far (`written`), for the item the caller started.
+ */
 export function layerTar(
   root: string,
   plan: readonly PlanItem[],
+  progress: ProgressReporter = SILENT_PROGRESS,
 ): ReadableStream<Uint8Array> {
-  const iterator = members(root, plan);
+  const iterator = members(root, plan, progress);
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       const { done, value } = await iterator.next();
@@ -94,14 +110,25 @@ export function layerTar(
 async function* members(
   root: string,
   plan: readonly PlanItem[],
+  progress: ProgressReporter,
 ): AsyncGenerator<Uint8Array> {
+  let done = 0;
+  let content = 0;
   for (const item of plan) {
     const header = headerOf(item);
     yield encodeHeader(header);
-    if (header.type !== "file" || header.size === 0) continue;
-    yield* body(`${root}/${item.key}`, item.key, header.size);
-    const pad = padding(header.size);
-    if (pad > 0) yield new Uint8Array(pad);
+    if (header.type === "file" && header.size > 0) {
+      for await (
+        const chunk of body(`${root}/${item.key}`, item.key, header.size)
+      ) {
+        content += chunk.byteLength;
+        progress.advance(content);
+        yield chunk;
+      }
+      const pad = padding(header.size);
+      if (pad > 0) yield new Uint8Array(pad);
+    }
+    progress.written(++done, content);
   }
   yield END_OF_ARCHIVE;
 }

@@ -13,10 +13,9 @@
 import type { Log } from "../../log.ts";
 import type { Challenge } from "./challenge.ts";
 import {
-  decideRedirect,
   isRedirectStatus,
-  MAX_REDIRECTS,
   namedUrlProblem,
+  nextHop,
   plainHttpAllowed,
 } from "./redirect.ts";
 import { RegistryError } from "./registry_error.ts";
@@ -216,43 +215,21 @@ export class Exchanger {
       this.#log(`${method} ${redact(current)} → ${response.status}`);
       if (!isRedirectStatus(response.status)) return response;
       await response.body?.cancel();
-      if (hop >= MAX_REDIRECTS) {
-        throw new RegistryError(
-          image,
-          `more than ${MAX_REDIRECTS} redirects from ${url.host}`,
-          { kind: "redirect" },
-        );
-      }
-      const location = response.headers.get("location");
-      let next: URL;
-      try {
-        next = new URL(location ?? "", current);
-        if (location === null) throw new TypeError("no Location");
-      } catch {
-        throw new RegistryError(
-          image,
-          `${current.host} answered ${response.status} without a valid Location`,
-          { kind: "redirect", status: response.status },
-        );
-      }
-      const decision = decideRedirect(
+      const hopTo = nextHop(
+        image,
+        url,
         current,
-        next,
+        response,
+        hop,
         authorization !== undefined,
         allowHttp,
       );
-      if (!decision.follow) {
-        throw new RegistryError(image, `refusing a ${decision.reason}`, {
-          kind: "redirect",
-          status: response.status,
-        });
-      }
-      if (!decision.keepAuthorization) authorization = undefined;
+      if (!hopTo.keepAuthorization) authorization = undefined;
       if (response.status === 303 && method === "POST") {
         method = "GET";
         body = undefined;
       }
-      current = next;
+      current = hopTo.next;
     }
   }
 

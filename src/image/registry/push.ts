@@ -23,7 +23,11 @@
  * @module
  */
 
-import { type ProgressReporter, SILENT_PROGRESS } from "../../progress.ts";
+import {
+  type ProgressReporter,
+  SILENT_PROGRESS,
+  skipItem,
+} from "../../progress.ts";
 import { manifestKind } from "../media_types.ts";
 import {
   digestProblem,
@@ -147,11 +151,17 @@ export async function pushImage(
       const outcome = await uploadBlob(
         connection,
         await local.blob(descriptor),
-        { mountFrom, chunkBytes: options.chunkBytes },
+        {
+          mountFrom,
+          chunkBytes: options.chunkBytes,
+          onSent: (bytes) => progress.advance(bytes),
+        },
       );
       result.blobs[outcome]++;
-      progress.advance(descriptor.size);
-      progress.end();
+      if (outcome === "exists") skipItem(progress, "the registry has it");
+      else if (outcome === "mounted") {
+        skipItem(progress, `mounted from ${mountFrom}`);
+      } else progress.end();
     }
     for (const child of children) {
       await putManifest(connection, child, child.digest);

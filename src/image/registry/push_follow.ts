@@ -9,10 +9,9 @@
 
 import type { Log } from "../../log.ts";
 import {
-  decideRedirect,
   isRedirectStatus,
-  MAX_REDIRECTS,
   namedUrlProblem,
+  nextHop,
   plainHttpAllowed,
   schemeProblem,
 } from "./redirect.ts";
@@ -109,38 +108,16 @@ export async function followRedirects(
     context.log(`${method} ${redact(current)} → ${response.status}`);
     if (!isRedirectStatus(response.status)) return response;
     await response.body?.cancel();
-    if (hop >= MAX_REDIRECTS) {
-      throw new RegistryError(
-        context.image,
-        `more than ${MAX_REDIRECTS} redirects from ${url.host}`,
-        { kind: "redirect" },
-      );
-    }
-    const location = response.headers.get("location");
-    let next: URL;
-    try {
-      if (location === null) throw new TypeError("no Location");
-      next = new URL(location, current);
-    } catch {
-      throw new RegistryError(
-        context.image,
-        `${current.host} answered ${response.status} without a valid Location`,
-        { kind: "redirect", status: response.status },
-      );
-    }
-    const decision = decideRedirect(
+    const hopTo = nextHop(
+      context.image,
+      url,
       current,
-      next,
+      response,
+      hop,
       authorization !== undefined,
       allowHttp,
     );
-    if (!decision.follow) {
-      throw new RegistryError(context.image, `refusing a ${decision.reason}`, {
-        kind: "redirect",
-        status: response.status,
-      });
-    }
-    if (!decision.keepAuthorization) authorization = undefined;
+    if (!hopTo.keepAuthorization) authorization = undefined;
     if (
       response.status === 303 ||
       ((response.status === 301 || response.status === 302) &&
@@ -149,7 +126,7 @@ export async function followRedirects(
       method = method === "HEAD" ? "HEAD" : "GET";
       body = undefined;
     }
-    current = next;
+    current = hopTo.next;
   }
 }
 

@@ -54,6 +54,11 @@ export interface UploadOptions {
   mountFrom?: string;
   /** Chunk size; default {@linkcode DEFAULT_CHUNK_BYTES}. */
   chunkBytes?: number;
+  /**
+   * Told the bytes the registry holds so far, after each chunk or PUT it
+   * accepted (lower again after a resume from an earlier offset).
+   */
+  onSent?: (bytes: number) => void;
 }
 
 /** A failure in the middle of an upload that a resume may fix. */
@@ -92,6 +97,7 @@ export async function uploadBlob(
   }
   const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   const size = blob.descriptor.size;
+  const sent = options.onSent ?? (() => {});
   let location = start;
   let offset = 0;
   let stuck = 0;
@@ -105,6 +111,7 @@ export async function uploadBlob(
         for (const chunk of chunksOf(size, offset, chunkBytes)) {
           location = await sendChunk(connection, location, chunk, blob, label);
           offset = chunk.end;
+          sent(offset);
         }
         await finish(
           connection,
@@ -112,6 +119,7 @@ export async function uploadBlob(
           label,
         );
       }
+      sent(size);
       return "uploaded";
     } catch (error) {
       if (!(error instanceof Interrupted)) throw error;
@@ -125,7 +133,10 @@ export async function uploadBlob(
         { method: "HEAD" },
       );
       await again.body?.cancel();
-      if (again.status === 200) return "uploaded";
+      if (again.status === 200) {
+        sent(size);
+        return "uploaded";
+      }
       const status = await uploadStatus(connection, location, size);
       if (status === undefined) {
         start = await startUpload(connection, digest, undefined);
@@ -136,6 +147,7 @@ export async function uploadBlob(
         location = status.location;
         offset = status.offset;
       }
+      sent(offset);
       stuck = offset > before ? 0 : stuck + 1;
       const limit = connection.policy.maxResumes;
       if (stuck > limit || resumes > limit * 10) {

@@ -6,6 +6,8 @@
  */
 
 /** The most redirects one request follows. */
+import { RegistryError } from "./registry_error.ts";
+
 export const MAX_REDIRECTS = 10;
 
 /**
@@ -128,4 +130,53 @@ function effectivePort(url: URL): string {
 export function isRedirectStatus(status: number): boolean {
   return status === 301 || status === 302 || status === 303 ||
     status === 307 || status === 308;
+}
+
+/**
+ * The next hop of a redirect that `response` (a 3xx) answered at `current`,
+ * by the rules of {@linkcode decideRedirect}, for pull and push alike.
+ *
+ * @param hop How many redirects were followed before this one.
+ * @param origin The URL first asked, for the message about too many hops.
+ * @returns The URL to ask next, and whether the Authorization header goes
+ * with it.
+ * @throws {RegistryError} (kind `redirect`) after {@linkcode MAX_REDIRECTS}
+ * hops, without a valid `Location`, or for a redirect the rules refuse.
+ */
+export function nextHop(
+  image: string,
+  origin: URL,
+  current: URL,
+  response: Response,
+  hop: number,
+  hasAuthorization: boolean,
+  allowHttp?: (url: URL) => boolean,
+): { next: URL; keepAuthorization: boolean } {
+  if (hop >= MAX_REDIRECTS) {
+    throw new RegistryError(
+      image,
+      `more than ${MAX_REDIRECTS} redirects from ${origin.host}`,
+      { kind: "redirect" },
+    );
+  }
+  const location = response.headers.get("location");
+  let next: URL;
+  try {
+    if (location === null) throw new TypeError("no Location");
+    next = new URL(location, current);
+  } catch {
+    throw new RegistryError(
+      image,
+      `${current.host} answered ${response.status} without a valid Location`,
+      { kind: "redirect", status: response.status },
+    );
+  }
+  const decision = decideRedirect(current, next, hasAuthorization, allowHttp);
+  if (!decision.follow) {
+    throw new RegistryError(image, `refusing a ${decision.reason}`, {
+      kind: "redirect",
+      status: response.status,
+    });
+  }
+  return { next, keepAuthorization: decision.keepAuthorization };
 }

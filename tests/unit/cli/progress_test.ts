@@ -117,3 +117,54 @@ Deno.test("disabled: nothing at all", () => {
   assert.equal(text, "");
   assert.equal(progress.visible, false);
 });
+
+Deno.test("a skipped item: its reason, escaped, and a skipped count in the summary", () => {
+  let text = "";
+  let clock = 0;
+  const progress = createProgress({
+    enabled: true,
+    title: "push reg/x:1",
+    noun: "blob",
+    terminal: false,
+    env: () => undefined,
+    write: (t) => text += t,
+    now: () => clock,
+  });
+  progress.start("blob 1/2 sha256:0123456789ab", 4096);
+  progress.skip("mounted from evil\x1b[2J");
+  progress.start("blob 2/2 sha256:ba9876543210", 1000);
+  clock += 500;
+  progress.advance(1000);
+  progress.end();
+  progress.finish(true);
+  assert.equal(
+    text,
+    "push reg/x:1: blob 1/2 sha256:0123456789ab (4.0 KiB): started\n" +
+      "push reg/x:1: blob 1/2 sha256:0123456789ab: mounted from evil\\x1b[2J\n" +
+      "push reg/x:1: blob 2/2 sha256:ba9876543210 (1000 B): started\n" +
+      "push reg/x:1: blob 2/2 sha256:ba9876543210: 1000 B in 0.5s (2.0 KiB/s)\n" +
+      // No entries were written: no written counter.
+      "push reg/x:1: done: 2 blobs (1 skipped), 1000 B in 0.5s (2.0 KiB/s)\n",
+  );
+});
+
+Deno.test("a skipped item on a terminal clears its bar and prints its line", () => {
+  let text = "";
+  const progress = createProgress({
+    enabled: true,
+    title: "push reg/x:1",
+    terminal: true,
+    env: (name) => name === "COLUMNS" ? "200" : undefined,
+    write: (t) => text += t,
+    now: () => 0,
+  });
+  progress.start("blob 1/1 sha256:0123456789ab", 10);
+  progress.skip("the registry has it");
+  progress.finish();
+  assert.ok(
+    text.endsWith(
+      "\r\x1b[2Kpush reg/x:1: blob 1/1 sha256:0123456789ab: the registry has it\n",
+    ),
+    JSON.stringify(text),
+  );
+});

@@ -1,8 +1,11 @@
+import assert from "node:assert/strict";
 import { assertEquals } from "../../../helpers/assert.ts";
 import {
   decideRedirect,
   isLoopbackHost,
+  MAX_REDIRECTS,
   namedUrlProblem,
+  nextHop,
   plainHttpAllowed,
   registryHostname,
   schemeProblem,
@@ -148,5 +151,54 @@ Deno.test("namedUrlProblem: an https registry names no plain http URL", () => {
   assertEquals(
     namedUrlProblem(https, new URL("file:///etc/shadow")),
     "non-HTTP URL (file:)",
+  );
+});
+
+Deno.test("nextHop: the Location, resolved, and whether Authorization goes", () => {
+  const current = new URL("https://reg.example/v2/a/blobs/sha256:0");
+  const same = nextHop(
+    "img",
+    current,
+    current,
+    new Response(null, { status: 307, headers: { location: "/other" } }),
+    0,
+    true,
+  );
+  assert.equal(same.next.href, "https://reg.example/other");
+  assert.equal(same.keepAuthorization, true);
+  const away = nextHop(
+    "img",
+    current,
+    current,
+    new Response(null, {
+      status: 302,
+      headers: { location: "https://cdn.example/blob" },
+    }),
+    0,
+    true,
+  );
+  assert.equal(away.next.host, "cdn.example");
+  assert.equal(away.keepAuthorization, false);
+});
+
+Deno.test("nextHop: refuses too many hops, no Location, and https to http", () => {
+  const current = new URL("https://reg.example/v2/");
+  const answer = (location?: string) =>
+    new Response(null, {
+      status: 302,
+      headers: location ? { location } : {},
+    });
+  assert.throws(
+    () => nextHop("img", current, current, answer("/x"), MAX_REDIRECTS, false),
+    /more than 10 redirects from reg\.example/,
+  );
+  assert.throws(
+    () => nextHop("img", current, current, answer(), 0, false),
+    /reg\.example answered 302 without a valid Location/,
+  );
+  assert.throws(
+    () =>
+      nextHop("img", current, current, answer("http://cdn.example/"), 0, false),
+    /refusing a redirect/,
   );
 });
