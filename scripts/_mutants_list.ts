@@ -553,6 +553,55 @@ export const MUTANTS: readonly Mutant[] = [
     tests: [{ file: OVERLAY, filter: "unprivileged" }],
   },
   {
+    name: "chroot-dev-nodes",
+    description:
+      "chroot's /dev tmpfs is not nodev: a root guest opens a device node it makes there",
+    file: "src/backends/chroot.ts",
+    search: `nosuid,nodev,mode=0755`,
+    replace: `nosuid,mode=0755`,
+    tests: [{
+      file: "tests/e2e/exec_device_nodes_test.ts",
+      filter: "as root on chroot",
+    }],
+  },
+  {
+    name: "registry-file-url",
+    description:
+      "a token realm or upload Location of file: is fetched (a local file read)",
+    file: "src/image/registry/redirect.ts",
+    search:
+      `  if (url.protocol === "https:" || url.protocol === "http:") return undefined;`,
+    replace: `  if (url.protocol !== "ftp:") return undefined;`,
+    tests: [{ file: "tests/e2e/registry_schemes_test.ts" }],
+  },
+  {
+    name: "platform-lie-recorded",
+    description:
+      "pull records the image's own foreign platform, so exec emulates it (and may fall back to proot)",
+    file: "src/image/platform.ts",
+    search: `  if (have.architecture === asked.architecture) return undefined;`,
+    replace: `  if (have.architecture !== asked.os) return undefined;`,
+    tests: [{ file: "tests/e2e/pull_platform_lie_test.ts" }],
+  },
+  {
+    name: "commit-follows-links",
+    description:
+      "commit scans the entry with stat: a guest's symlink to /etc/shadow is read into the layer",
+    file: "src/image/commit/entry_tree.ts",
+    search: `      info = await Deno.lstat(path);`,
+    replace: `      info = await Deno.stat(path);`,
+    tests: [{ file: "tests/e2e/commit_special_files_test.ts" }],
+  },
+  {
+    name: "registries-conf-any-owner",
+    description:
+      "as root, registries.conf files other users may write are read",
+    file: "src/image/registries/load.ts",
+    search: `  const asRoot = (options.uid ?? Deno.uid()) === 0;`,
+    replace: `  const asRoot = options.uid === -1;`,
+    tests: [{ file: "tests/unit/image/registries/load_test.ts" }],
+  },
+  {
     name: "push-progress-no-bytes",
     description: "push's progress never hears the bytes the registry took",
     file: "src/image/registry/push.ts",

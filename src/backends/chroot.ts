@@ -35,7 +35,12 @@ import { signalTree } from "./signal_tree.ts";
  * `nosymfollow` too, and `unshare --wd=.` keeps it across the chroot, so a
  * swap after that check cannot fail the command's start with a status
  * that looks like the command's own (`unshare` exits 1 when its chdir
- * fails). `symfollow` is restored right before the command starts. It writes
+ * fails). `symfollow` is restored right before the command starts. The
+ * rootfs, the `/dev` tmpfs and each bind are `nodev`, as bubblewrap's
+ * `--bind` and `--dev` are: the guest holds `CAP_MKNOD`, and with no devices
+ * cgroup (Docker's guard) a node it makes, or one the image shipped, would
+ * open the host's disks; the six devices bound into `/dev` are mounts of
+ * their own and keep working. It writes
  * bwrap-style `{ "exit-code": N }` to fd 3 once the command has run, so a
  * setup failure is told apart from the command's own status. The command
  * runs in the foreground: an `&` job would start with SIGINT and SIGQUIT
@@ -56,14 +61,14 @@ _p_mount=$1 _p_unshare=$2 _p_setpriv=$3 _p_root=$4 _p_devices=$5 _p_cwd=$6
 _p_ids=$7 _p_binds=$8
 shift 8
 "$_p_mount" --bind -- "$_p_root" "$_p_root"
-"$_p_mount" -o remount,bind,nosymfollow -- "$_p_root"
+"$_p_mount" -o remount,bind,nodev,nosymfollow -- "$_p_root"
 for _p_d in proc dev tmp; do
   if [ ! -e "$_p_root/$_p_d" ] && [ ! -L "$_p_root/$_p_d" ]; then
     mkdir "$_p_root/$_p_d"
   fi
 done
 "$_p_mount" -t proc -o nosuid,nodev,noexec proc "$_p_root/proc"
-"$_p_mount" -t tmpfs -o nosuid,mode=0755 polythene-dev "$_p_root/dev"
+"$_p_mount" -t tmpfs -o nosuid,nodev,mode=0755 polythene-dev "$_p_root/dev"
 for _p_n in $_p_devices; do
   : > "$_p_root/dev/$_p_n"
   "$_p_mount" --bind "/dev/$_p_n" "$_p_root/dev/$_p_n"
@@ -75,14 +80,15 @@ ln -s /proc/self/fd/1 "$_p_root/dev/stdout"
 ln -s /proc/self/fd/2 "$_p_root/dev/stderr"
 while [ "$_p_binds" -gt 0 ]; do
   "$_p_mount" --bind -- "$1" "$_p_root$2"
-  if [ "$3" = ro ]; then "$_p_mount" -o remount,bind,ro -- "$_p_root$2"; fi
+  if [ "$3" = ro ]; then _p_o=remount,bind,nodev,ro; else _p_o=remount,bind,nodev; fi
+  "$_p_mount" -o "$_p_o" -- "$_p_root$2"
   shift 3
   _p_binds=$((_p_binds - 1))
 done
 _p_old=\${OLDPWD+set} _p_oldpwd=\${OLDPWD-}
 cd -P -- "$_p_root$_p_cwd"
 if [ -n "$_p_old" ]; then OLDPWD=$_p_oldpwd; else unset OLDPWD; fi
-"$_p_mount" -o remount,bind,symfollow -- "$_p_root"
+"$_p_mount" -o remount,bind,nodev,symfollow -- "$_p_root"
 set +e
 PWD=/
 exec 4>&2 2>/dev/null

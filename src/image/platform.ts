@@ -14,6 +14,7 @@
  */
 
 import { UsageError } from "../errors.ts";
+import { escapeControl } from "../escape.ts";
 import type { Descriptor, ImageIndex, Platform } from "./types.ts";
 
 /** Deno's build triple parts, as in `Deno.build`. */
@@ -167,4 +168,30 @@ export function selectManifest(
     available.push(entry.platform);
   }
   throw new NoMatchingPlatformError(normalizePlatform(want), available);
+}
+
+/**
+ * Why an image whose own config says `recorded` may not be kept when `want`
+ * was asked for (the `--platform` value, else the host's), or undefined when
+ * it may. Only the architecture counts, as it does for `exec`'s emulation
+ * (`386` taken for `amd64`, which the kernel runs natively): the platform
+ * pull records decides whether `exec` runs the entry through qemu, and on a
+ * host whose kernel cannot, only on proot, so an image that lists itself
+ * under the host's platform in an index, or a single-platform archive, must
+ * not record another one. Pure.
+ */
+export function recordedPlatformProblem(
+  recorded: Platform | undefined,
+  want: Platform,
+): string | undefined {
+  if (recorded === undefined) return undefined;
+  const have = normalizePlatform(recorded);
+  const asked = normalizePlatform(want);
+  if (have.architecture === asked.architecture) return undefined;
+  if (have.architecture === "386" && asked.architecture === "amd64") {
+    return undefined;
+  }
+  return `the image is for ${escapeControl(formatPlatform(have))}, not ${
+    formatPlatform(asked)
+  }`;
 }

@@ -15,6 +15,7 @@
 
 import { v7 as uuidv7 } from "../npm/uuid.ts";
 import { PolytheneError } from "../errors.ts";
+import { escapeControl } from "../escape.ts";
 import type { Log } from "../log.ts";
 import { which } from "../process/which.ts";
 import { removeTemporaries } from "../store/blob_cache.ts";
@@ -28,7 +29,12 @@ import { UnsafeTargetError } from "../store/safe_write.ts";
 import { createStaging, type Staging, sweepStaging } from "../store/staging.ts";
 import { checkStoreRoot } from "../store/root_safety.ts";
 import { formatReference } from "./reference.ts";
-import { formatPlatform, hostPlatform, parsePlatform } from "./platform.ts";
+import {
+  formatPlatform,
+  hostPlatform,
+  parsePlatform,
+  recordedPlatformProblem,
+} from "./platform.ts";
 import {
   podmanEnv,
   podmanExport,
@@ -239,6 +245,19 @@ async function fill(
       platform,
     );
     if (reused !== undefined) return { reused };
+  }
+  const recorded = image?.platform ?? podmanFacts?.platform;
+  const wrongPlatform = recordedPlatformProblem(recorded, platform);
+  if (wrongPlatform !== undefined) {
+    throw new PolytheneError(
+      `Cannot pull "${request.image}": ${wrongPlatform}`,
+      {
+        exitCode: 1,
+        hint: `pull it with --platform ${
+          escapeControl(formatPlatform(recorded!))
+        } if you mean to run it under emulation`,
+      },
+    );
   }
   if (skippedDevices > 0) {
     request.warn(

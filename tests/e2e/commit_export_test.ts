@@ -587,6 +587,25 @@ Deno.test("commit and export failures are one clear line with the CLI's exit cod
       /^polythene: Cannot export to ".*taken.tar": it already exists$/,
     );
     assert.equal(await Deno.readTextFile(dest), "mine\n");
+    // A link at DEST is not written through.
+    await Deno.symlink(dest, `${store}/../link.tar`);
+    await fails(
+      ["export", "--format", "tar", uuid, `${store}/../link.tar`],
+      1,
+      /^polythene: Cannot export to ".*link.tar": it already exists$/,
+    );
+    assert.equal(await Deno.readTextFile(dest), "mine\n");
+    // An empty oci DEST that others may write into (to plant links) is
+    // refused; nothing is made in it.
+    const open = `${store}/../open-dir`;
+    await Deno.mkdir(open);
+    await Deno.chmod(open, 0o777);
+    await fails(
+      ["export", "--format", "oci", uuid, open],
+      1,
+      /^polythene: Cannot export to ".*open-dir": other users may write in it \(mode 0777\)$/,
+    );
+    assert.deepEqual(await Array.fromAsync(Deno.readDir(open)), []);
   } finally {
     await staged.cleanup();
   }

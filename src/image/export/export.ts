@@ -6,7 +6,9 @@
  * Files are written under a temporary name beside DEST (`O_EXCL`, so never
  * through a link) and renamed into place when complete; an `oci` DEST is a
  * new directory, or an empty one of yours, and its files are made with
- * `O_EXCL` too. Blobs are copied from the image store.
+ * `O_EXCL` too; an existing one must be writable by you alone, or another
+ * user could plant links in it (`blobs` to elsewhere). Blobs are copied
+ * from the image store.
  *
  * Permissions: `--allow-read` on the store, `--allow-write` on DEST's
  * directory.
@@ -315,6 +317,17 @@ async function writeLayoutDir(
       throw new ExportTargetError(
         dest,
         "it exists and is not an empty directory",
+      );
+    }
+    const mode = (info.mode ?? 0) & 0o7777;
+    if ((mode & 0o022) !== 0) {
+      // Others could put links at the names written into it.
+      throw new ExportTargetError(
+        dest,
+        `other users may write in it (mode ${
+          mode.toString(8).padStart(4, "0")
+        })`,
+        "give a path that does not exist yet, or chmod go-w the directory",
       );
     }
   }

@@ -11,7 +11,14 @@
  *   configuration) with both drop-in directories.
  *
  * Drop-ins are the `*.conf` files of each directory in name order, system
- * directory first. The TOML parser is imported here on first use, so that
+ * directory first.
+ *
+ * As root, a file another user could have written is refused, not read
+ * ({@linkcode unsafeConfProblem}): the configuration chooses where images
+ * come from (mirrors, `insecure`, aliases), so a file owned by another user,
+ * or writable by group or others, or in a directory they may write (a
+ * `$HOME` of another user, a drop-in directory open to all), would let that
+ * user choose what root runs. The TOML parser is imported here on first use, so that
  * only pulls load it.
  *
  * Permissions: `--allow-read` of those files; `--allow-env` for
@@ -86,6 +93,41 @@ export interface LoadOptions {
   env: (name: string) => string | undefined;
   /** Prefix of the system paths; default "" (tests point it elsewhere). */
   root?: string;
+  /** The uid polythene runs as; default `Deno.uid()`. */
+  uid?: number;
+}
+
+/** What {@linkcode unsafeConfProblem} looks at (from `stat`). */
+export interface ConfFileFacts {
+  uid: number | null;
+  mode: number | null;
+}
+
+/**
+ * Why root may not trust a configuration file, its directory, or a drop-in
+ * directory with these facts, or undefined. Owned by root and writable by
+ * root alone; a file's directory may also be sticky (`/tmp`), where others
+ * cannot replace root's file. Pure.
+ */
+export function unsafeConfProblem(
+  facts: ConfFileFacts,
+  what: "file" | "its directory" | "drop-in directory",
+): string | undefined {
+  const mode = facts.mode ?? 0;
+  if (facts.uid !== null && facts.uid !== 0) {
+    return `as root, ${
+      what === "file" ? "it" : what
+    } must belong to root, not to uid ${facts.uid}`;
+  }
+  const sticky = what === "its directory" && (mode & 0o1000) !== 0;
+  if ((mode & 0o022) !== 0 && !sticky) {
+    return `as root, ${
+      what === "file" ? "it" : what
+    } must be writable by root alone (mode ${
+      (mode & 0o7777).toString(8).padStart(4, "0")
+    })`;
+  }
+  return undefined;
 }
 
 /**
@@ -104,8 +146,9 @@ export async function loadRegistriesConf(
       await exists(`${home}/${USER_REGISTRIES_CONF}`),
     root: options.root,
   });
+  const asRoot = (options.uid ?? Deno.uid()) === 0;
   let conf = emptyConf();
-  const main = await readToml(paths.main);
+  const main = await readToml(paths.main, asRoot);
   if (main !== undefined) {
     conf = parseRegistriesConf(main, paths.main);
   } else if (paths.mainRequired) {
@@ -115,8 +158,8 @@ export async function loadRegistriesConf(
     );
   }
   for (const dir of paths.dropInDirs) {
-    for (const path of await dropIns(dir)) {
-      const doc = await readToml(path);
+    for (const path of await dropIns(dir, asRoot)) {
+      const doc = await readToml(path, asRoot);
       if (doc === undefined) continue;
       conf = mergeConf(conf, parseRegistriesConf(doc, path, true));
     }
@@ -125,9 +168,10 @@ export async function loadRegistriesConf(
 }
 
 /** The `*.conf` files of `dir`, sorted; none when it does not exist. */
-async function dropIns(dir: string): Promise<string[]> {
+async function dropIns(dir: string, asRoot: boolean): Promise<string[]> {
   const names: string[] = [];
   try {
+    if (asRoot) await checkOwner(dir, "drop-in directory", dir);
     for await (const entry of Deno.readDir(dir)) {
       if (entry.name.endsWith(".conf") && !entry.isDirectory) {
         names.push(entry.name);
@@ -135,6 +179,7 @@ async function dropIns(dir: string): Promise<string[]> {
     }
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return [];
+    if (error instanceof RegistriesConfError) throw error;
     throw new RegistriesConfError(dir, describe(error), { cause: error });
   }
   return names.sort().map((name) => `${dir}/${name}`);
@@ -143,12 +188,22 @@ async function dropIns(dir: string): Promise<string[]> {
 /** The decoded file, or undefined when it does not exist. */
 async function readToml(
   path: string,
+  asRoot: boolean,
 ): Promise<Record<string, unknown> | undefined> {
   let text: string;
   try {
+    if (asRoot) {
+      await checkOwner(path, "file", path);
+      await checkOwner(
+        path.slice(0, path.lastIndexOf("/")) || "/",
+        "its directory",
+        path,
+      );
+    }
     text = await Deno.readTextFile(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
+    if (error instanceof RegistriesConfError) throw error;
     throw new RegistriesConfError(path, describe(error), { cause: error });
   }
   const { parse } = await import("../../npm/smol_toml.ts");
@@ -161,6 +216,20 @@ async function readToml(
       { cause: error },
     );
   }
+}
+
+/**
+ * Throws naming `file` when `path` (followed, as reading it would be) fails
+ * {@linkcode unsafeConfProblem}.
+ */
+async function checkOwner(
+  path: string,
+  what: "file" | "its directory" | "drop-in directory",
+  file: string,
+): Promise<void> {
+  const info = await Deno.stat(path);
+  const problem = unsafeConfProblem(info, what);
+  if (problem !== undefined) throw new RegistriesConfError(file, problem);
 }
 
 async function exists(path: string): Promise<boolean> {

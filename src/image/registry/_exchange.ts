@@ -12,7 +12,12 @@
 
 import type { Log } from "../../log.ts";
 import type { Challenge } from "./challenge.ts";
-import { isRedirectStatus, nextHop, plainHttpAllowed } from "./redirect.ts";
+import {
+  isRedirectStatus,
+  namedUrlProblem,
+  nextHop,
+  plainHttpAllowed,
+} from "./redirect.ts";
 import { RegistryError } from "./registry_error.ts";
 import {
   backoffDelay,
@@ -176,6 +181,12 @@ export class Exchanger {
   ): Promise<Response> {
     const allowHttp = (target: URL) =>
       plainHttpAllowed(target, endpoint.tlsVerify);
+    const scheme = namedUrlProblem(endpoint.base, url);
+    if (scheme !== undefined) {
+      throw new RegistryError(image, `refusing a ${scheme}`, {
+        kind: "protocol",
+      });
+    }
     if (url.protocol === "http:" && !allowHttp(url)) {
       throw new RegistryError(
         image,

@@ -25,6 +25,7 @@
  * @module
  */
 
+import { escapeControl } from "../../escape.ts";
 import { PolytheneError } from "../../errors.ts";
 import { runCaptured } from "../../process/spawn.ts";
 import { PULL_FAILED_EXIT_CODE } from "./registry_error.ts";
@@ -168,12 +169,12 @@ export function lookupInFile(
   const helpers = objectField(file, "credHelpers", path);
   for (const [key, name] of Object.entries(helpers)) {
     if (normalizeKey(key) === wanted && typeof name === "string" && name) {
-      return { kind: "helper", helper: name, fallback };
+      return { kind: "helper", helper: helperName(name, path), fallback };
     }
   }
   const store = file.credsStore;
   if (typeof store === "string" && store !== "") {
-    return { kind: "helper", helper: store, fallback };
+    return { kind: "helper", helper: helperName(store, path), fallback };
   }
   return fallback === undefined
     ? undefined
@@ -384,6 +385,21 @@ function objectField(
     throw badFile(path, `"${name}" is not an object`);
   }
   return value as Record<string, unknown>;
+}
+
+/**
+ * `name`, when it can only name a `docker-credential-NAME` program on PATH
+ * (no `/`, no leading `.` or `-`): the file's word becomes part of a
+ * program to run.
+ *
+ * @throws {PolytheneError} naming the file otherwise.
+ */
+function helperName(name: string, path: string): string {
+  if (/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(name)) return name;
+  throw badFile(
+    path,
+    `credential helper "${escapeControl(name)}" is not a program name`,
+  );
 }
 
 function badFile(path: string, why: string, cause?: unknown): PolytheneError {

@@ -16,6 +16,10 @@ import {
 import type { Credential } from "./credentials.ts";
 import { oneLine, RegistryError } from "./registry_error.ts";
 import { loginHint, statusError } from "./_http.ts";
+import { readLimited } from "./verify.ts";
+
+/** The most bytes of a token service's answer read (as pull's client). */
+const MAX_TOKEN_ANSWER = 1024 * 1024;
 
 /** What the authorization functions need from the connection. */
 export interface AuthContext {
@@ -131,10 +135,18 @@ export async function bearerForPush(
   if (response.status !== 200) {
     throw await statusError(ctx.image, response, "token service");
   }
+  // Read no more than a token answer needs: a hostile token service could
+  // stream without end.
+  const tooLarge = () =>
+    new RegistryError(ctx.image, "the token service's answer is too large", {
+      kind: "protocol",
+    });
+  const bytes = response.body === null
+    ? new Uint8Array()
+    : await readLimited(response.body, MAX_TOKEN_ANSWER, tooLarge);
   let body: unknown;
   try {
-    const text = await response.text();
-    body = text.length > 1024 * 1024 ? undefined : JSON.parse(text);
+    body = JSON.parse(new TextDecoder().decode(bytes));
   } catch {
     body = undefined;
   }

@@ -329,6 +329,7 @@ export class PushConnection {
             image: this.image,
             transport: this.#transport,
             tlsVerify: this.#options.tlsVerify ?? true,
+            origin: this.base,
             userAgent: this.#options.userAgent ?? "polythene",
             idleTimeoutMs: this.policy.idleTimeoutMs,
             signal: this.#options.signal,

@@ -8,7 +8,13 @@
  */
 
 import type { Log } from "../../log.ts";
-import { isRedirectStatus, nextHop, plainHttpAllowed } from "./redirect.ts";
+import {
+  isRedirectStatus,
+  namedUrlProblem,
+  nextHop,
+  plainHttpAllowed,
+  schemeProblem,
+} from "./redirect.ts";
 import { RegistryError } from "./registry_error.ts";
 import type { ClosableTransport, TransportRequest } from "./transport.ts";
 import { combine, IdleTimeout, redact } from "./_http.ts";
@@ -33,6 +39,11 @@ export interface FollowContext {
   transport: ClosableTransport;
   /** Whether plain http is refused off loopback. */
   tlsVerify: boolean;
+  /**
+   * The registry's base URL: a URL it names (an upload `Location`, a token
+   * realm) may not be plain http when it is https.
+   */
+  origin?: URL;
   /** `User-Agent`. */
   userAgent: string;
   /** Abandon a request without a body that gets no headers for this long. */
@@ -58,6 +69,14 @@ export async function followRedirects(
 ): Promise<Response> {
   const tlsVerify = context.tlsVerify;
   const allowHttp = (target: URL) => plainHttpAllowed(target, tlsVerify);
+  const scheme = context.origin === undefined
+    ? schemeProblem(url)
+    : namedUrlProblem(context.origin, url);
+  if (scheme !== undefined) {
+    throw new RegistryError(context.image, `refusing a ${scheme}`, {
+      kind: "protocol",
+    });
+  }
   if (url.protocol === "http:" && !allowHttp(url)) {
     throw new RegistryError(
       context.image,

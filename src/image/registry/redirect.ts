@@ -36,6 +36,34 @@ export function plainHttpAllowed(url: URL, tlsVerify: boolean): boolean {
   return !tlsVerify || isLoopbackHost(url.hostname);
 }
 
+/**
+ * Why polythene will not request `url` at all (one line), or undefined
+ * when it is http or https. Every URL a registry names (a token realm, an
+ * upload `Location`, a redirect) goes through this before it is sent:
+ * `fetch` reads `file:` URLs, so a registry must not be able to point the
+ * client at the local disk.
+ */
+export function schemeProblem(url: URL): string | undefined {
+  if (url.protocol === "https:" || url.protocol === "http:") return undefined;
+  return `non-HTTP URL (${url.protocol})`;
+}
+
+/**
+ * Why a URL a registry named (a token realm, an upload `Location`) may not
+ * be requested, given the registry's own base URL: http(s) only
+ * ({@linkcode schemeProblem}), and never plain http named by an https
+ * registry (as a redirect may not go from https to http). Undefined when it
+ * may be. Pure.
+ */
+export function namedUrlProblem(origin: URL, url: URL): string | undefined {
+  const scheme = schemeProblem(url);
+  if (scheme !== undefined) return scheme;
+  if (origin.protocol === "https:" && url.protocol === "http:") {
+    return `plain http URL named by an https registry (${url.host})`;
+  }
+  return undefined;
+}
+
 /** What to do with a redirect. */
 export type RedirectDecision =
   | {
@@ -65,11 +93,9 @@ export function decideRedirect(
   hasAuth: boolean,
   allowHttp: (url: URL) => boolean = (url) => isLoopbackHost(url.hostname),
 ): RedirectDecision {
-  if (to.protocol !== "https:" && to.protocol !== "http:") {
-    return {
-      follow: false,
-      reason: `redirect to a non-HTTP URL (${to.protocol})`,
-    };
+  const scheme = schemeProblem(to);
+  if (scheme !== undefined) {
+    return { follow: false, reason: `redirect to a ${scheme}` };
   }
   if (from.protocol === "https:" && to.protocol === "http:") {
     return {

@@ -9,6 +9,7 @@ import {
   NoMatchingPlatformError,
   parsePlatform,
   platformMatches,
+  recordedPlatformProblem,
   selectManifest,
 } from "../../../src/image/platform.ts";
 import type { Descriptor, Platform } from "../../../src/image/types.ts";
@@ -146,4 +147,44 @@ Deno.test("no match: the error lists the platforms that exist", () => {
     NoMatchingPlatformError,
   );
   assertIncludes(empty.message, "the index has no platform images");
+});
+
+Deno.test("recordedPlatformProblem: only the architecture asked for is kept", () => {
+  const amd64 = { os: "linux", architecture: "amd64" };
+  const arm64 = { os: "linux", architecture: "arm64" };
+  assertEquals(recordedPlatformProblem(undefined, amd64), undefined);
+  assertEquals(
+    recordedPlatformProblem({ os: "linux", architecture: "x86_64" }, amd64),
+    undefined,
+  );
+  assertEquals(
+    recordedPlatformProblem(
+      { os: "linux", architecture: "arm64", variant: "v8" },
+      arm64,
+    ),
+    undefined,
+  );
+  // The kernel runs i386 on x86_64: no emulation, no other backend.
+  assertEquals(
+    recordedPlatformProblem({ os: "linux", architecture: "386" }, amd64),
+    undefined,
+  );
+  assertEquals(
+    recordedPlatformProblem(arm64, amd64),
+    "the image is for linux/arm64/v8, not linux/amd64",
+  );
+  assertEquals(
+    recordedPlatformProblem(amd64, arm64),
+    "the image is for linux/amd64, not linux/arm64/v8",
+  );
+});
+
+Deno.test("recordedPlatformProblem: the image's words are escaped", () => {
+  assertEquals(
+    recordedPlatformProblem(
+      { os: "linux", architecture: "evil\u001b[2J" },
+      { os: "linux", architecture: "amd64" },
+    ),
+    "the image is for linux/evil\\x1b[2j, not linux/amd64",
+  );
 });

@@ -2,6 +2,7 @@ import { assertEquals, assertThrows } from "../../../helpers/assert.ts";
 import {
   loadRegistriesConf,
   registriesConfPaths,
+  unsafeConfProblem,
 } from "../../../../src/image/registries/load.ts";
 import { RegistriesConfError } from "../../../../src/image/registries/conf.ts";
 
@@ -131,3 +132,70 @@ async function assertRejects(
   }
   return assertThrows(() => {}, RegistriesConfError);
 }
+
+Deno.test("as root, only files root alone could write are trusted", () => {
+  assertEquals(unsafeConfProblem({ uid: 0, mode: 0o644 }, "file"), undefined);
+  assertEquals(
+    unsafeConfProblem({ uid: 1000, mode: 0o644 }, "file"),
+    "as root, it must belong to root, not to uid 1000",
+  );
+  assertEquals(
+    unsafeConfProblem({ uid: 0, mode: 0o664 }, "file"),
+    "as root, it must be writable by root alone (mode 0664)",
+  );
+  assertEquals(
+    unsafeConfProblem({ uid: 0, mode: 0o40777 }, "drop-in directory"),
+    "as root, drop-in directory must be writable by root alone (mode 0777)",
+  );
+  // A sticky directory (/tmp) keeps others from replacing root's file; a
+  // sticky drop-in directory still lets them add one.
+  assertEquals(
+    unsafeConfProblem({ uid: 0, mode: 0o41777 }, "its directory"),
+    undefined,
+  );
+  assertEquals(
+    unsafeConfProblem({ uid: 0, mode: 0o41777 }, "drop-in directory") !==
+      undefined,
+    true,
+  );
+  assertEquals(
+    unsafeConfProblem({ uid: 1000, mode: 0o40755 }, "its directory"),
+    "as root, its directory must belong to root, not to uid 1000",
+  );
+});
+
+Deno.test("as root, a drop-in others may write is refused, not read", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const home = `${root}/home`;
+    const dropIns = `${home}/.config/containers/registries.conf.d`;
+    await Deno.mkdir(dropIns, { recursive: true });
+    await Deno.writeTextFile(
+      `${dropIns}/00-user.conf`,
+      '[aliases]\n"debian" = "evil.example/debian"\n',
+    );
+    const env = (name: string) => name === "HOME" ? home : undefined;
+    const asMe = Deno.uid() ?? 0;
+    // The owner's own files: read (for root, as root's).
+    const conf = await loadRegistriesConf({ env, root, uid: asMe });
+    assertEquals(conf.aliases.get("debian")?.value, "evil.example/debian");
+    // Writable by others: refused as root, naming the file.
+    await Deno.chmod(`${dropIns}/00-user.conf`, 0o666);
+    const error = await assertRejects(
+      loadRegistriesConf({ env, root, uid: 0 }),
+    );
+    assertEquals(error.path, `${dropIns}/00-user.conf`);
+    await Deno.chmod(`${dropIns}/00-user.conf`, 0o644);
+    await Deno.chmod(dropIns, 0o777);
+    assertEquals(
+      (await assertRejects(loadRegistriesConf({ env, root, uid: 0 }))).path,
+      dropIns,
+    );
+    // Not root: the user's own configuration is theirs to keep as they like.
+    if (asMe !== 0) {
+      await loadRegistriesConf({ env, root, uid: asMe });
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -306,3 +306,26 @@ Deno.test("parseHelperOutput", () => {
     /its output is not a JSON object with Username and Secret/,
   );
 });
+
+Deno.test("a helper name is a program name, never a path", () => {
+  for (
+    const content of [
+      { credsStore: "../../tmp/evil" },
+      { credsStore: "/tmp/evil" },
+      { credsStore: "-flag" },
+      { credHelpers: { "r.io": "a/b" } },
+    ]
+  ) {
+    try {
+      lookupInFile(content, "/x/config.json", "r.io", "x");
+      assert.fail(`no error for ${JSON.stringify(content)}`);
+    } catch (error) {
+      assert.ok(error instanceof PolytheneError, String(error));
+      assertIncludes(error.message, "is not a program name");
+    }
+  }
+  assertEquals(
+    lookupInFile({ credsStore: "ecr-login" }, "f", "r.io", "x")?.kind,
+    "helper",
+  );
+});

@@ -4,9 +4,11 @@ import {
   decideRedirect,
   isLoopbackHost,
   MAX_REDIRECTS,
+  namedUrlProblem,
   nextHop,
   plainHttpAllowed,
   registryHostname,
+  schemeProblem,
 } from "../../../../src/image/registry/redirect.ts";
 
 const u = (s: string) => new URL(s);
@@ -114,6 +116,42 @@ Deno.test("loopback hosts", () => {
   assertEquals(registryHostname("example.com"), "example.com");
   assertEquals(plainHttpAllowed(u("http://example.com/"), true), false);
   assertEquals(plainHttpAllowed(u("http://[::1]:5000/"), true), true);
+});
+
+Deno.test("schemeProblem: only http and https are requested", () => {
+  assertEquals(schemeProblem(new URL("https://r.example/v2/")), undefined);
+  assertEquals(schemeProblem(new URL("http://127.0.0.1:5000/")), undefined);
+  assertEquals(
+    schemeProblem(new URL("file:///etc/shadow")),
+    "non-HTTP URL (file:)",
+  );
+  assertEquals(
+    schemeProblem(new URL("data:,token")),
+    "non-HTTP URL (data:)",
+  );
+});
+
+Deno.test("namedUrlProblem: an https registry names no plain http URL", () => {
+  const https = new URL("https://r.example/");
+  assertEquals(
+    namedUrlProblem(https, new URL("https://auth.example/t")),
+    undefined,
+  );
+  assertEquals(
+    namedUrlProblem(https, new URL("http://127.0.0.1:2375/x")),
+    "plain http URL named by an https registry (127.0.0.1:2375)",
+  );
+  assertEquals(
+    namedUrlProblem(
+      new URL("http://127.0.0.1:5000/"),
+      new URL("http://127.0.0.1:5001/t"),
+    ),
+    undefined,
+  );
+  assertEquals(
+    namedUrlProblem(https, new URL("file:///etc/shadow")),
+    "non-HTTP URL (file:)",
+  );
 });
 
 Deno.test("nextHop: the Location, resolved, and whether Authorization goes", () => {
