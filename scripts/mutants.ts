@@ -129,10 +129,13 @@ async function testPasses(
   const argv = [
     ...jailPrefix([scratch, cache]),
     // A private /tmp: the CLI under test clears its environment (TMPDIR too)
-    // and puts its temporary files there.
+    // and puts its temporary files there. A private /dev/shm: podman keeps
+    // its locks there, and the jail makes the host's read-only.
     "sh",
     "-c",
-    'mount -t tmpfs -o mode=1777 polythene-mutants /tmp && exec "$@"',
+    "mount -t tmpfs -o mode=1777 polythene-mutants /tmp && " +
+    "mount -t tmpfs -o mode=1777,nosuid,nodev polythene-mutants /dev/shm && " +
+    'exec "$@"',
     "polythene-mutants",
     Deno.execPath(),
     "test",
