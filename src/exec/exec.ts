@@ -31,6 +31,7 @@ import { prepareIdMap } from "./id_map_run.ts";
 import type { HostFacts } from "../backends/host.ts";
 import type { IdMapPlan, OverlayPlan } from "../backends/backend.ts";
 import { recordMountPoints } from "./mount_point.ts";
+import { withPrivateBinfmtIfPossible } from "../backends/binfmt_host.ts";
 
 /** What to run, and where. */
 export interface ExecRequest {
@@ -162,12 +163,22 @@ async function runInEntry(
   request.log(
     `host: uid=${host.uid} real-root=${host.realRoot} kernel=${host.kernel}`,
   );
-  const emulation = await emulationFor(metadata?.platform, hostPath);
+  const found = await emulationFor(metadata?.platform, hostPath);
+  const emulation = found && await withPrivateBinfmtIfPossible(found, {
+    runDir: run.path,
+    host,
+    hostPath,
+    cache,
+  });
   if (emulation !== undefined) {
     request.log(
       `platform ${emulation.platform} is not this host's: qemu ${
         emulation.qemu ?? "not found"
-      }, binfmt_misc ${emulation.binfmt?.flags ?? "none"}`,
+      }, binfmt_misc ${emulation.binfmt?.flags ?? "none"}, private instance ${
+        emulation.privateBinfmt
+          ? "yes"
+          : `no (${emulation.privateRefusal ?? "not needed"})`
+      }`,
     );
   }
   const ids = prepareIdMap({

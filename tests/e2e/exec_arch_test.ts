@@ -4,9 +4,13 @@
  * for linux/arm64, `scripts/busybox_arm64.ts`) on the loopback registry,
  * pulled with `--platform linux/arm64`, then `uname -m` under each backend:
  * proot with `-q` as root and as the rig's unprivileged user; bubblewrap and
- * chroot only where the kernel has a binfmt_misc entry qemu-aarch64 with the
- * F flag, otherwise the documented refusal (and with no floor, the fall-back
- * to proot, said on stderr). A PATH without qemu is exit 126 naming it.
+ * chroot where the kernel has a binfmt_misc entry qemu-aarch64 with the F
+ * flag; without one, bubblewrap over a private binfmt_misc instance that
+ * exec makes for the run (kernel >= 6.7), as root and as the user, plain
+ * and `--ephemeral`, with Docker's capabilities as root and the host's
+ * `/proc/sys/fs/binfmt_misc` untouched; chroot (and bubblewrap on an older
+ * kernel) the documented refusal (and with no floor, the fall-back to
+ * proot, said on stderr). A PATH without qemu is exit 126 naming it.
  *
  * The host shape (binfmt entry or none) is read the way exec reads it, and
  * each shape has its own assertions: this machine may have either.
@@ -24,6 +28,10 @@ import {
   arm64BusyboxMissing,
 } from "../../scripts/busybox_arm64.ts";
 import { emulationRefusal } from "../../src/backends/emulation.ts";
+import {
+  hostEntryUsable,
+  privateBinfmtRefusal,
+} from "../../src/backends/binfmt.ts";
 import { readBinfmtEntry } from "../../src/backends/emulation_host.ts";
 import type { BackendName } from "../../src/backends/names.ts";
 import {
@@ -68,15 +76,46 @@ const MISSING = await (async () => {
   return missing.length ? `needs ${missing.join(", ")}` : undefined;
 })();
 
-/** What bubblewrap and chroot say about arm64 here, as exec decides it. */
-async function kernelRefusal(): Promise<string | undefined> {
+/**
+ * What `backend` says about arm64 here, as exec decides it: bubblewrap
+ * over a private instance where the host has no usable entry and the
+ * kernel gives one (`privateRefusal`: why not, else undefined).
+ */
+async function kernelRefusal(
+  backend: "bubblewrap" | "chroot",
+  withQemu = true,
+): Promise<string | undefined> {
+  const qemu = withQemu ? hostProgram("qemu-aarch64-static") : undefined;
   const binfmt = await readBinfmtEntry("aarch64", Deno.env.get("PATH")!);
-  return emulationRefusal("bubblewrap", {
+  const why = privateBinfmtRefusal(Deno.osRelease(), {
+    arch: "aarch64",
+    ...(qemu ? { qemu } : {}),
+  });
+  return emulationRefusal(backend, {
     platform: PLATFORM,
     arch: "aarch64",
     ...(binfmt ? { binfmt } : {}),
+    ...(hostEntryUsable(binfmt) || backend !== "bubblewrap"
+      ? {}
+      : why === undefined
+      ? { privateBinfmt: {} as never }
+      : { privateRefusal: why }),
   });
 }
+
+/** The host's binfmt_misc instance, as names (empty when not mounted). */
+function hostBinfmt(): string[] {
+  try {
+    return [...Deno.readDirSync("/proc/sys/fs/binfmt_misc")]
+      .map((e) => e.name).sort();
+  } catch {
+    return [];
+  }
+}
+
+/** Docker's default capability set as a mask (see exec_capabilities_test). */
+const DOCKER_CAPS = [0, 1, 3, 4, 5, 6, 7, 8, 10, 13, 18, 27, 29, 31]
+  .reduce((mask, bit) => mask | (1n << BigInt(bit)), 0n);
 
 testNeeding(MISSING, "exec: arm64 images run under qemu-user", async (t) => {
   await using registry = await startRegistry();
@@ -154,38 +193,52 @@ testNeeding(MISSING, "exec: arm64 images run under qemu-user", async (t) => {
       assert.equal(result.stdout, "aarch64\n");
     });
 
+    const userStore = `${dir}/user-store`;
+    const cli = { user: USER, source: source.dir };
+    let own = "";
     await t.step(
       "proot as the test user: uname -m prints aarch64",
       async () => {
-        const userStore = `${dir}/user-store`;
         await Deno.mkdir(userStore, { mode: 0o700 });
         await runOrThrow(["chown", `${USER!.uid}:${USER!.gid}`, userStore]);
-        const cli = { user: USER, source: source.dir };
-        const own = await pull(userStore, cli);
+        own = await pull(userStore, cli);
         const result = await exec(
           ["--isolation", "proot"],
           ["uname", "-m"],
           cli,
-          {
-            store: userStore,
-            uuid: own,
-          },
+          { store: userStore, uuid: own },
         );
         assert.equal(result.code, 0, show(result));
         assert.equal(result.stdout, "aarch64\n");
       },
     );
 
-    const refusal = await kernelRefusal();
+    const refusals = {
+      bubblewrap: await kernelRefusal("bubblewrap"),
+      chroot: await kernelRefusal("chroot"),
+    };
     const hostEntry = await readBinfmtEntry("aarch64", Deno.env.get("PATH")!);
+    const hostInstance = hostBinfmt();
+    // Where the host has no usable entry, bubblewrap runs over a private
+    // instance that exec makes (kernel >= 6.7).
+    const viaPrivate = !hostEntryUsable(hostEntry) &&
+      refusals.bubblewrap === undefined;
     for (const backend of ["bubblewrap", "chroot"] as const) {
+      const refusal = refusals[backend];
       if (refusal === undefined) {
         await t.step(
-          `${backend} over the host's binfmt_misc entry`,
+          `${backend} over ${
+            viaPrivate && backend === "bubblewrap" ? "a private" : "the host's"
+          } binfmt_misc entry`,
           async () => {
             const result = await exec(pinned(backend));
             assert.equal(result.code, 0, show(result));
             assert.equal(result.stdout, "aarch64\n");
+            if (viaPrivate && backend === "bubblewrap") {
+              assert.match(result.stderr, /private instance yes$/m);
+              // Root's own user namespace with the whole id range.
+              assert.match(result.stderr, / polythene-userns /);
+            }
           },
         );
         continue;
@@ -215,7 +268,7 @@ testNeeding(MISSING, "exec: arm64 images run under qemu-user", async (t) => {
         });
       });
       await t.step(
-        `${backend} with no floor: proot, said on stderr`,
+        `${backend} with no floor: the next backend, said on stderr`,
         async () => {
           const result = await exec(["--isolation", backend]);
           assert.equal(result.code, 0, show(result));
@@ -224,13 +277,82 @@ testNeeding(MISSING, "exec: arm64 images run under qemu-user", async (t) => {
             result.stderr.includes(`${backend} unusable here (${refusal})`),
             show(result),
           );
-          assert.match(result.stderr, /; using proot$/m);
+          // The next backend in order that can: bubblewrap over a private
+          // instance, else proot.
+          const next = viaPrivate && backend === "chroot"
+            ? "bubblewrap"
+            : "proot";
+          assert.ok(
+            result.stderr.includes(`; using ${next}\n`),
+            show(result),
+          );
         },
       );
     }
 
+    if (viaPrivate) {
+      await t.step(
+        "bubblewrap, private instance: root keeps Docker's capabilities",
+        async () => {
+          const result = await exec(pinned("bubblewrap"), [
+            "grep",
+            "^Cap[EPIA]",
+            "/proc/self/status",
+          ]);
+          assert.equal(result.code, 0, show(result));
+          const sets = Object.fromEntries(
+            [...result.stdout.matchAll(/^(Cap\w+):\s*(\S+)$/gm)].map((
+              [, k, v],
+            ) => [k, BigInt(`0x${v}`)]),
+          );
+          assert.deepEqual(sets, {
+            CapInh: DOCKER_CAPS,
+            CapPrm: DOCKER_CAPS,
+            CapEff: DOCKER_CAPS,
+            CapAmb: DOCKER_CAPS,
+          }, result.stdout);
+          // Files keep their owners: the whole id range is mapped.
+          const map = await exec(pinned("bubblewrap"), [
+            "cat",
+            "/proc/self/uid_map",
+          ]);
+          assert.match(map.stdout, /^\s*0\s+0\s+4294967295$/m, show(map));
+        },
+      );
+      await t.step("bubblewrap, private instance: --ephemeral", async () => {
+        const result = await exec(["--ephemeral", ...pinned("bubblewrap")]);
+        assert.equal(result.code, 0, show(result));
+        assert.equal(result.stdout, "aarch64\n");
+        assert.match(result.stderr, /private instance yes$/m);
+      });
+      for (
+        const flags of [
+          [],
+          ["--ephemeral"],
+          ["--id-map", "fake"],
+          ["--id-map", "full"],
+          ["--id-map", "full", "--ephemeral"],
+        ]
+      ) {
+        await t.step(
+          `bubblewrap, private instance, as the test user ${flags.join(" ")}`,
+          async () => {
+            const result = await exec(
+              [...flags, ...pinned("bubblewrap")],
+              ["uname", "-m"],
+              cli,
+              { store: userStore, uuid: own },
+            );
+            assert.equal(result.code, 0, show(result));
+            assert.equal(result.stdout, "aarch64\n");
+            assert.match(result.stderr, /private instance yes$/m);
+          },
+        );
+      }
+    }
+
     await t.step(
-      "bubblewrap over an F entry of a private binfmt_misc instance",
+      "bubblewrap over an F entry made outside polythene",
       async () => {
         // The other host shape, made without touching the host: a user
         // namespace with its own binfmt_misc (kernel >= 6.7), where qemu
@@ -250,7 +372,10 @@ testNeeding(MISSING, "exec: arm64 images run under qemu-user", async (t) => {
         });
         assert.equal(result.code, 0, show(result));
         assert.equal(result.stdout, "aarch64\n");
-        assert.match(result.stderr, /binfmt_misc F$/m);
+        assert.match(
+          result.stderr,
+          /binfmt_misc F, private instance no \(not needed\)$/m,
+        );
         assert.match(result.stderr, /using backend bubblewrap$/m);
       },
     );
@@ -270,16 +395,23 @@ testNeeding(MISSING, "exec: arm64 images run under qemu-user", async (t) => {
         ]),
       );
       assert.deepEqual(verdicts, {
-        bubblewrap: refusal === undefined,
+        bubblewrap: refusals.bubblewrap === undefined,
         proot: true,
-        chroot: refusal === undefined,
+        chroot: refusals.chroot === undefined,
       });
-      if (refusal !== undefined) {
-        const text = await runPolythene(["doctor", "-s", store]);
+      const text = await runPolythene(["doctor", "-s", store]);
+      if (viaPrivate) {
+        assert.match(
+          text.stdout,
+          /^ {4}bubblewrap: works \(over a private binfmt_misc instance\)$/m,
+          text.stdout,
+        );
+      }
+      if (refusals.chroot !== undefined) {
         assert.ok(
           text.stdout.includes(
             `    chroot: no: ${
-              refusal.replace(PLATFORM, "linux/arm64")
+              refusals.chroot.replace(PLATFORM, "linux/arm64")
             }; fix: as root: apt-get install qemu-user-static binfmt-support && update-binfmts --enable qemu-aarch64\n`,
           ),
           text.stdout,
@@ -300,6 +432,9 @@ testNeeding(MISSING, "exec: arm64 images run under qemu-user", async (t) => {
       await withPathOf(tools, async (path) => {
         for (const backend of ["bubblewrap", "proot", "chroot"] as const) {
           const result = await exec(pinned(backend), ["uname", "-m"], { path });
+          const refusal = backend === "proot"
+            ? undefined
+            : await kernelRefusal(backend, false);
           if (backend !== "proot" && refusal === undefined) {
             // The kernel holds the interpreter open: PATH does not matter.
             assert.equal(result.code, 0, show(result));
@@ -318,7 +453,7 @@ testNeeding(MISSING, "exec: arm64 images run under qemu-user", async (t) => {
             );
           }
         }
-        if (refusal !== undefined) {
+        if (!hostEntryUsable(hostEntry)) {
           const any = await exec([], ["uname", "-m"], { path });
           assert.equal(any.code, 126, show(any));
           assert.match(any.stderr, /no qemu-aarch64-static or qemu-aarch64/);
@@ -331,6 +466,7 @@ testNeeding(MISSING, "exec: arm64 images run under qemu-user", async (t) => {
         await readBinfmtEntry("aarch64", Deno.env.get("PATH")!),
         hostEntry,
       );
+      assert.deepEqual(hostBinfmt(), hostInstance);
     });
   } finally {
     await Deno.remove(dir, { recursive: true });
