@@ -8,7 +8,7 @@
  * makes a user namespace with a mount namespace, mounts binfmt_misc on a
  * directory of the run's private directory (never the host's
  * `/proc/sys/fs/binfmt_misc`), registers the host's static qemu there with
- * the `F` flag ({@linkcode BINFMT_SCRIPT}: the kernel opens the interpreter
+ * the `F` and `P` flags ({@linkcode BINFMT_SCRIPT}: the kernel opens the interpreter
  * at registration, from the host, so it is never a file of the image), then
  * execs bwrap, whose own user namespace is a child of that one. The
  * instance ends with the namespace; the host-wide one is never written.
@@ -142,7 +142,11 @@ export function kernelAtLeast(
  * (for real root, by {@linkcode ROOT_USERNS_SCRIPT}'s child), mounts a
  * binfmt_misc instance on `$1` with the `mount` program `$6`, registers on
  * it `$2` the name, `$3` magic, `$4` mask, `$5` the interpreter, with the
- * `F` flag; then execs the rest. Values are positional parameters, never
+ * `F` flag (the kernel opens the interpreter now, from the host) and `P`
+ * (argv[0] preserved, as Debian registers it: a busybox shell that runs an
+ * applet by exec'ing `/proc/self/exe` under another argv[0] would
+ * otherwise start its shell again); then execs the rest. Values are
+ * positional parameters, never
  * part of the script.
  */
 export const BINFMT_SCRIPT = `set -eu
@@ -156,7 +160,7 @@ until read -r _p_m < /proc/self/uid_map 2>/dev/null; do
   sleep 0.005
 done
 "$6" -t binfmt_misc -- polythene-binfmt "$1"
-printf '%s' ":$2:M::$3:$4:$5:F" > "$1/register"
+printf '%s' ":$2:M::$3:$4:$5:PF" > "$1/register"
 shift 6
 unset _p_i _p_m
 exec "$@"

@@ -30,6 +30,7 @@ import {
   testNeeding,
 } from "../helpers/fixtures.ts";
 import {
+  arm64BubblewrapMissing,
   arm64StoreMissing,
   makeArm64BusyboxStore,
 } from "../helpers/emulated_store.ts";
@@ -180,6 +181,14 @@ const TARGETS: Target[] = [
     name: "proot under qemu-user (arm64)",
     backend: "proot",
     missing: missingFor("proot") ?? await arm64StoreMissing(),
+    stage: makeArm64BusyboxStore,
+    only: ["--timeout kills the whole tree, SIGTERM ignored: exit 124"],
+  },
+  {
+    // Over the host's binfmt_misc entry, or a private instance exec makes.
+    name: "bubblewrap under qemu-user (arm64)",
+    backend: "bubblewrap",
+    missing: missingFor("bubblewrap") ?? await arm64BubblewrapMissing(),
     stage: makeArm64BusyboxStore,
     only: ["--timeout kills the whole tree, SIGTERM ignored: exit 124"],
   },

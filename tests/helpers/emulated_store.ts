@@ -12,6 +12,12 @@ import {
 } from "../../scripts/busybox_arm64.ts";
 import { makeBusyboxRootfs } from "../../scripts/busybox_rootfs.ts";
 import { writeMetadata } from "../../src/store/metadata.ts";
+import {
+  hostEntryUsable,
+  privateBinfmtRefusal,
+} from "../../src/backends/binfmt.ts";
+import { readBinfmtEntry } from "../../src/backends/emulation_host.ts";
+import { hostProgram } from "./cli.ts";
 import type { StagedStore } from "./fixtures.ts";
 import { onPath } from "./fixtures.ts";
 
@@ -21,6 +27,22 @@ export async function arm64StoreMissing(): Promise<string | undefined> {
     return "qemu-aarch64-static (qemu-user-static)";
   }
   return await arm64BusyboxMissing();
+}
+
+/**
+ * Why bubblewrap cannot run an arm64 store here, or undefined: it needs a
+ * host binfmt_misc entry with F, or a kernel that gives a private instance
+ * (`src/backends/binfmt.ts`), and the store.
+ */
+export async function arm64BubblewrapMissing(): Promise<string | undefined> {
+  const missing = await arm64StoreMissing();
+  if (missing !== undefined) return missing;
+  const entry = await readBinfmtEntry("aarch64", Deno.env.get("PATH") ?? "");
+  if (hostEntryUsable(entry)) return undefined;
+  return privateBinfmtRefusal(Deno.osRelease(), {
+    arch: "aarch64",
+    qemu: hostProgram("qemu-aarch64-static"),
+  });
 }
 
 /** Makes the store (mode 0700, owned by the caller). */

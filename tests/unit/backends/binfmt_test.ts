@@ -180,7 +180,7 @@ Deno.test("the register line and paths are parameters, never script text", () =>
   // Registered with F (the kernel opens qemu now, from the host), on the
   // instance mounted on $1, never the host's /proc/sys/fs/binfmt_misc.
   assertEquals(
-    BINFMT_SCRIPT.includes(`:$2:M::$3:$4:$5:F" > "$1/register"`),
+    BINFMT_SCRIPT.includes(`:$2:M::$3:$4:$5:PF" > "$1/register"`),
     true,
   );
   assertEquals(BINFMT_SCRIPT.includes("/proc/sys/fs/binfmt_misc"), false);
