@@ -4,8 +4,9 @@
  * bubblewrap, proot and chroot, as root, through the real CLI; each run is
  * `--verbose` and must log `using backend X` once (no fallback).
  *
- * The timeout check runs once more under emulation: proot with qemu-user in
- * an arm64 busybox (`tests/helpers/emulated_store.ts`).
+ * The timeout check runs once more under emulation, in an arm64 busybox:
+ * proot with qemu-user, and bubblewrap over a binfmt_misc entry (the
+ * host's, or the private instance exec makes) (`tests/helpers/emulated_store.ts`).
  *
  * Every run carries a unique number (`sleep TAG`), so "nothing is left" means
  * no live process whose command line holds TAG. Zombies do not count: this

@@ -5,8 +5,9 @@
  * that the backend asked for is the one that ran: `--isolation` only puts it
  * first, so every run is `--verbose` and must log `using backend X` once.
  *
- * The exit-code, argv and env checks run once more under emulation: proot
- * with qemu-user in an arm64 busybox (`tests/helpers/emulated_store.ts`).
+ * The exit-code, argv and env checks run once more under emulation, in an
+ * arm64 busybox: proot with qemu-user, and bubblewrap over a binfmt_misc
+ * entry (the host's, or the private instance exec makes) (`tests/helpers/emulated_store.ts`).
  *
  * Process lifetime (timeout, signals, background children) is in
  * `conformance_process_test.ts`.
