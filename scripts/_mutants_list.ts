@@ -379,8 +379,8 @@ export const MUTANTS: readonly Mutant[] = [
     description:
       "as root, the private binfmt_misc's user namespace maps uid 0 alone, so other owners show as 65534",
     file: "src/backends/binfmt.ts",
-    search: "  printf '0 0 4294967295\\n' > /proc/$$/uid_map\n",
-    replace: "  printf '0 0 1\\n' > /proc/$$/uid_map\n",
+    search: "  printf '0 0 4294967295\\\\n' > /proc/$$/uid_map\n",
+    replace: "  printf '0 0 1\\\\n' > /proc/$$/uid_map\n",
     tests: [{ file: "tests/e2e/exec_arch_test.ts" }],
   },
   {

@@ -226,16 +226,22 @@ testNeeding(MISSING, "exec: arm64 images run under qemu-user", async (t) => {
       },
     );
 
-    const refusals = {
-      bubblewrap: await kernelRefusal("bubblewrap"),
-      chroot: await kernelRefusal("chroot"),
-    };
     const hostEntry = await readBinfmtEntry("aarch64", Deno.env.get("PATH")!);
     const hostInstance = await hostBinfmt();
-    // Where the host has no usable entry, bubblewrap runs over a private
-    // instance that exec makes (kernel >= 6.7).
-    const viaPrivate = !hostEntryUsable(hostEntry) &&
-      refusals.bubblewrap === undefined;
+    // Read from the host, not from exec's decision: an enabled host entry
+    // with F serves both; without one, bubblewrap runs over a private
+    // instance that exec makes where the kernel is 6.7 or later.
+    const hostServes = hostEntry !== undefined && hostEntry.enabled &&
+      hostEntry.flags.includes("F");
+    const [major, minor] = Deno.osRelease().split(".").map(Number);
+    const viaPrivate = !hostServes &&
+      (major! > 6 || (major === 6 && minor! >= 7));
+    const refusals = {
+      bubblewrap: hostServes || viaPrivate
+        ? undefined
+        : await kernelRefusal("bubblewrap"),
+      chroot: hostServes ? undefined : await kernelRefusal("chroot"),
+    };
     for (const backend of ["bubblewrap", "chroot"] as const) {
       const refusal = refusals[backend];
       if (refusal === undefined) {
@@ -466,7 +472,7 @@ testNeeding(MISSING, "exec: arm64 images run under qemu-user", async (t) => {
             );
           }
         }
-        if (!hostEntryUsable(hostEntry)) {
+        if (!hostServes) {
           const any = await exec([], ["uname", "-m"], { path });
           assert.equal(any.code, 126, show(any));
           assert.match(any.stderr, /no qemu-aarch64-static or qemu-aarch64/);
