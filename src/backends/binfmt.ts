@@ -1,6 +1,7 @@
 /**
- * A private binfmt_misc instance for one run: how bubblewrap runs an image
- * of another architecture when the host has no binfmt_misc entry for it.
+ * A private binfmt_misc instance for one run: how bubblewrap (and, as root,
+ * chroot) runs an image of another architecture when the host has no
+ * binfmt_misc entry for it.
  *
  * Since Linux 6.7 a user namespace may mount a binfmt_misc instance of its
  * own; the kernel looks an exec's handler up in the instance of the nearest
@@ -23,7 +24,7 @@
  *   `/etc/subuid`, so a child of the script writes the maps as root).
  *   bwrap runs there as uid 0 with no user namespace of its own and keeps
  *   Docker's default capabilities, which now count only in that namespace:
- *   never more than as real root.
+ *   never more than as real root. chroot runs there the same way.
  *
  * Pure.
  *
@@ -146,23 +147,26 @@ export function kernelAtLeast(
  * (argv[0] preserved, as Debian registers it: a busybox shell that runs an
  * applet by exec'ing `/proc/self/exe` under another argv[0] would
  * otherwise start its shell again); then execs the rest. Values are
- * positional parameters, never
- * part of the script.
+ * positional parameters, never part of the script. The environment is the
+ * backend's (for chroot, the command's): the wait runs in a subshell with
+ * a fixed PATH, and nothing of the script's is left for the command.
  */
 export const BINFMT_SCRIPT = `set -eu
-_p_i=0
-until read -r _p_m < /proc/self/uid_map 2>/dev/null; do
-  _p_i=$((_p_i + 1))
-  if [ "$_p_i" -gt 2000 ]; then
-    echo "polythene: the user namespace got no uid map" >&2
-    exit 125
-  fi
-  sleep 0.005
-done
+(
+  PATH=/usr/sbin:/usr/bin:/sbin:/bin
+  _p_i=0
+  until read -r _p_m < /proc/self/uid_map 2>/dev/null; do
+    _p_i=$((_p_i + 1))
+    if [ "$_p_i" -gt 400 ]; then
+      echo "polythene: the user namespace got no uid map" >&2
+      exit 125
+    fi
+    sleep 0.005
+  done
+)
 "$6" -t binfmt_misc -- polythene-binfmt "$1"
 printf '%s' ":$2:M::$3:$4:$5:PF" > "$1/register"
 shift 6
-unset _p_i _p_m
 exec "$@"
 `;
 
@@ -178,10 +182,11 @@ export const ROOT_USERNS_SCRIPT = `set -eu
 _p_unshare=$1
 shift
 (
+  PATH=/usr/sbin:/usr/bin:/sbin:/bin
   _p_i=0
   while [ /proc/$$/ns/user -ef /proc/self/ns/user ]; do
     _p_i=$((_p_i + 1))
-    if [ "$_p_i" -gt 2000 ]; then exit 1; fi
+    if [ "$_p_i" -gt 400 ]; then exit 1; fi
     sleep 0.005
   done
   printf '0 0 4294967295\\n' > /proc/$$/uid_map

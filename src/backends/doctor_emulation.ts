@@ -39,7 +39,7 @@ export interface ArchBackend {
   reason: string | null;
   /** What to do, or null. */
   fix: string | null;
-  /** bubblewrap only: true when it runs over a private binfmt_misc instance. */
+  /** True when it runs over a private binfmt_misc instance (not proot). */
   privateBinfmt?: boolean;
 }
 
@@ -148,7 +148,7 @@ export function archReport(
           fix: emulationFix(name, arch),
         };
       }
-      const over = name === "bubblewrap" && viaPrivate
+      const over = name !== "proot" && viaPrivate
         ? { privateBinfmt: true }
         : {};
       return usable

@@ -171,12 +171,13 @@ export function emulationRefusal(
   const entry = emulation.binfmt;
   const usable = entry !== undefined && entry.enabled &&
     entry.flags.includes("F");
-  if (!usable && backend === "bubblewrap" && emulation.privateBinfmt) {
+  // bubblewrap and chroot alike (proot was answered above).
+  if (!usable && emulation.privateBinfmt) {
     return undefined;
   }
   if (entry === undefined) {
     return `cannot run ${platform} images: the kernel has no binfmt_misc entry qemu-${arch}${
-      backend === "bubblewrap" && emulation.privateRefusal
+      emulation.privateRefusal
         ? `, and no private instance (${emulation.privateRefusal})`
         : ""
     }`;

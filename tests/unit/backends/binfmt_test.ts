@@ -11,6 +11,7 @@ import {
   ROOT_USERNS_SCRIPT,
 } from "../../../src/backends/binfmt.ts";
 import { bubblewrap } from "../../../src/backends/bubblewrap.ts";
+import { chroot } from "../../../src/backends/chroot.ts";
 import {
   type Emulation,
   emulationRefusal,
@@ -145,11 +146,12 @@ Deno.test("only an enabled host entry with F serves; else the private instance",
   assertEquals(privateBinfmtOf(undefined), undefined);
 });
 
-Deno.test("the private instance serves bubblewrap only; its refusal is said", () => {
+Deno.test("the private instance serves bubblewrap and chroot; its refusal is said", () => {
   assertEquals(emulationRefusal("bubblewrap", NO_ENTRY), undefined);
+  assertEquals(emulationRefusal("chroot", NO_ENTRY), undefined);
   assertEquals(
-    emulationRefusal("chroot", NO_ENTRY),
-    "cannot run linux/arm64/v8 images: the kernel has no binfmt_misc entry qemu-aarch64",
+    emulationRefusal("proot", { ...NO_ENTRY, qemu: undefined }),
+    "cannot run linux/arm64/v8 images: no qemu-aarch64-static or qemu-aarch64 on PATH",
   );
   const { privateBinfmt: _, ...none } = NO_ENTRY;
   assertEquals(
@@ -268,4 +270,32 @@ Deno.test("a host entry with F: no private instance, argv as for a native image"
     assertEquals(argvOf(host, who), argvOf(native, who));
     assertEquals(scripts(argvOf(host, who)).includes("binfmt"), false);
   }
+});
+
+Deno.test("chroot as root: a user namespace of the whole id range, binfmt, then chroot's own unshare", () => {
+  const inv = chroot.invocation(spec, ROOT, {
+    ...programs,
+    setpriv: "/b/setpriv",
+  });
+  assertEquals(inv.argv.slice(0, 5), [
+    "/b/sh",
+    "-c",
+    ROOT_USERNS_SCRIPT,
+    "polythene-userns",
+    "/b/unshare",
+  ]);
+  assertEquals(scripts(inv.argv), ["userns", "binfmt"]);
+  const start = inv.argv.indexOf("/b/mount") + 1;
+  assertEquals(inv.argv.slice(start, start + 3), [
+    "/b/unshare",
+    "--mount",
+    "--pid",
+  ]);
+  const native = chroot.invocation(
+    { ...spec, emulation: { ...NO_ENTRY, binfmt: F_ENTRY } },
+    ROOT,
+    { ...programs, setpriv: "/b/setpriv" },
+  );
+  assertEquals(native.argv[0], "/b/unshare");
+  assertEquals(scripts(native.argv), []);
 });
