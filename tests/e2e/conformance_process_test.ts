@@ -4,9 +4,10 @@
  * bubblewrap, proot and chroot, as root, through the real CLI; each run is
  * `--verbose` and must log `using backend X` once (no fallback).
  *
- * The timeout check runs once more under emulation, in an arm64 busybox:
- * proot with qemu-user, and bubblewrap over a binfmt_misc entry (the
- * host's, or the private instance exec makes) (`tests/helpers/emulated_store.ts`).
+ * The timeout check runs once more under emulation, in an arm64 busybox
+ * (`tests/helpers/emulated_store.ts`): proot with qemu-user, and bubblewrap
+ * and chroot over a binfmt_misc entry (the host's, or the private instance
+ * exec makes).
  *
  * Every run carries a unique number (`sleep TAG`), so "nothing is left" means
  * no live process whose command line holds TAG. Zombies do not count: this
@@ -31,7 +32,7 @@ import {
   testNeeding,
 } from "../helpers/fixtures.ts";
 import {
-  arm64BubblewrapMissing,
+  arm64BinfmtMissing,
   arm64StoreMissing,
   makeArm64BusyboxStore,
 } from "../helpers/emulated_store.ts";
@@ -189,7 +190,14 @@ const TARGETS: Target[] = [
     // Over the host's binfmt_misc entry, or a private instance exec makes.
     name: "bubblewrap under qemu-user (arm64)",
     backend: "bubblewrap",
-    missing: missingFor("bubblewrap") ?? await arm64BubblewrapMissing(),
+    missing: missingFor("bubblewrap") ?? await arm64BinfmtMissing(),
+    stage: makeArm64BusyboxStore,
+    only: ["--timeout kills the whole tree, SIGTERM ignored: exit 124"],
+  },
+  {
+    name: "chroot under qemu-user (arm64)",
+    backend: "chroot",
+    missing: missingFor("chroot") ?? await arm64BinfmtMissing(),
     stage: makeArm64BusyboxStore,
     only: ["--timeout kills the whole tree, SIGTERM ignored: exit 124"],
   },

@@ -6,8 +6,9 @@
  * first, so every run is `--verbose` and must log `using backend X` once.
  *
  * The exit-code, argv and env checks run once more under emulation, in an
- * arm64 busybox: proot with qemu-user, and bubblewrap over a binfmt_misc
- * entry (the host's, or the private instance exec makes) (`tests/helpers/emulated_store.ts`).
+ * arm64 busybox (`tests/helpers/emulated_store.ts`): proot with qemu-user,
+ * and bubblewrap and chroot over a binfmt_misc entry (the host's, or the
+ * private instance exec makes).
  *
  * Process lifetime (timeout, signals, background children) is in
  * `conformance_process_test.ts`.
@@ -30,7 +31,7 @@ import {
   testNeeding,
 } from "../helpers/fixtures.ts";
 import {
-  arm64BubblewrapMissing,
+  arm64BinfmtMissing,
   arm64StoreMissing,
   makeArm64BusyboxStore,
 } from "../helpers/emulated_store.ts";
@@ -129,7 +130,18 @@ const TARGETS: Target[] = [
     // Over the host's binfmt_misc entry, or a private instance exec makes.
     name: "bubblewrap under qemu-user (arm64)",
     backend: "bubblewrap",
-    missing: missingFor("bubblewrap") ?? await arm64BubblewrapMissing(),
+    missing: missingFor("bubblewrap") ?? await arm64BinfmtMissing(),
+    stage: makeArm64BusyboxStore,
+    only: [
+      "exit codes pass through",
+      "argv is passed literally",
+      "env is exactly PATH, HOME and TERM",
+    ],
+  },
+  {
+    name: "chroot under qemu-user (arm64)",
+    backend: "chroot",
+    missing: missingFor("chroot") ?? await arm64BinfmtMissing(),
     stage: makeArm64BusyboxStore,
     only: [
       "exit codes pass through",

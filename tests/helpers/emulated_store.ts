@@ -30,11 +30,11 @@ export async function arm64StoreMissing(): Promise<string | undefined> {
 }
 
 /**
- * Why bubblewrap cannot run an arm64 store here, or undefined: it needs a
- * host binfmt_misc entry with F, or a kernel that gives a private instance
- * (`src/backends/binfmt.ts`), and the store.
+ * Why bubblewrap and chroot cannot run an arm64 store here, or undefined:
+ * they need a host binfmt_misc entry with F, or a kernel that gives a
+ * private instance (`src/backends/binfmt.ts`), and the store.
  */
-export async function arm64BubblewrapMissing(): Promise<string | undefined> {
+export async function arm64BinfmtMissing(): Promise<string | undefined> {
   const missing = await arm64StoreMissing();
   if (missing !== undefined) return missing;
   const entry = await readBinfmtEntry("aarch64", Deno.env.get("PATH") ?? "");
