@@ -5,12 +5,15 @@
  * pulled with `--platform linux/arm64`, then `uname -m` under each backend:
  * proot with `-q` as root and as the rig's unprivileged user; bubblewrap and
  * chroot where the kernel has a binfmt_misc entry qemu-aarch64 with the F
- * flag; without one, bubblewrap over a private binfmt_misc instance that
- * exec makes for the run (kernel >= 6.7), as root and as the user, plain
- * and `--ephemeral`, with Docker's capabilities as root and the host's
- * `/proc/sys/fs/binfmt_misc` untouched; chroot (and bubblewrap on an older
- * kernel) the documented refusal (and with no floor, the fall-back to
- * proot, said on stderr). A PATH without qemu is exit 126 naming it.
+ * flag; without one, over a private binfmt_misc instance that exec makes
+ * for the run (kernel >= 6.7): bubblewrap as root and as the user, plain,
+ * `--ephemeral` and each `--id-map`, chroot as root, plain and
+ * `--ephemeral`, with Docker's capabilities and the whole id range as root,
+ * and the host-wide binfmt_misc instance the same before and after. Where
+ * neither can be had (an older kernel; here, the test user without
+ * `unshare` on PATH), the documented refusal, exit 126 under the floor, and
+ * without it the fall-back to proot, said on stderr. A PATH without qemu is
+ * exit 126 naming it.
  *
  * The host shape (binfmt entry or none) is read the way exec reads it, and
  * each shape has its own assertions: this machine may have either.
