@@ -148,8 +148,8 @@ export const bubblewrap: Backend = {
       : undefined;
     // As root, an ephemeral run's overlay is mounted in the same private
     // namespace, just before the host is made read-only (with a private
-    // binfmt_misc, in the one outside its user namespace); so it is in the
-    // user namespace of a private binfmt_misc.
+    // binfmt_misc, by real root outside its user namespace). As a user
+    // with one, in that same user namespace.
     const overlay = host.realRoot || userBinfmt ? spec.overlay : undefined;
     let inner = argv;
     let namespace: string[] = [];

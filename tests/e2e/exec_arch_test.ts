@@ -341,7 +341,12 @@ testNeeding(MISSING, "exec: arm64 images run under qemu-user", async (t) => {
           },
         );
         await t.step(`${backend}, private instance: --ephemeral`, async () => {
-          const result = await exec(["--ephemeral", ...pinned(backend)]);
+          // The overlay is writable in the run's namespaces.
+          const result = await exec(["--ephemeral", ...pinned(backend)], [
+            "sh",
+            "-c",
+            "uname -m >/written && cat /written",
+          ]);
           assert.equal(result.code, 0, show(result));
           assert.equal(result.stdout, "aarch64\n");
           assert.match(result.stderr, /private instance yes$/m);
