@@ -117,7 +117,7 @@ export async function setupPrivateBinfmt(
     return record.reason ?? "a private binfmt_misc instance cannot be made";
   }
   Deno.mkdirSync(plan.dir, { mode: 0o700 });
-  return plan;
+  return { ...plan, probeKey: key };
 }
 
 /**

@@ -95,6 +95,11 @@ export interface PrivateBinfmt {
   mount: string;
   /** Host `unshare`, absolute path. */
   unshare: string;
+  /**
+   * The probe cache's key for the check that made this plan: dropped when
+   * a run over the instance fails while setting up, like a backend's.
+   */
+  probeKey?: string;
 }
 
 /**

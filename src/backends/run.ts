@@ -35,6 +35,7 @@ import type { HostFacts } from "./host.ts";
 import type { BackendName } from "./names.ts";
 import type { ProbeCache } from "./probe_cache.ts";
 import { emulationFix, emulationRefusal } from "./emulation.ts";
+import { privateBinfmtOf } from "./binfmt.ts";
 import { BACKENDS, backendsInOrder } from "./mod.ts";
 import { isPtyVariable, onOwnPty } from "./pty.ts";
 import { nulSeparated, reportedExitCode, withStatusFd } from "./status.ts";
@@ -138,6 +139,11 @@ export async function runInSandbox(
       return outcome;
     }
     options.cache.set(ready.key, undefined);
+    // So is the check of a private binfmt_misc instance it ran over.
+    const binfmt = privateBinfmtOf(spec.emulation);
+    if (backend.name !== "proot" && binfmt?.probeKey !== undefined) {
+      options.cache.set(binfmt.probeKey, undefined);
+    }
     throw new SandboxSetupError(backend.name, outcome.code, outcome.reason);
   }
   throw new NoBackendError(rejections, floorDetail(options.floor, backends));

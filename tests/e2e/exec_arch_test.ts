@@ -340,6 +340,14 @@ testNeeding(MISSING, "exec: arm64 images run under qemu-user", async (t) => {
             assert.match(map.stdout, /^\s*0\s+0\s+4294967295$/m, show(map));
           },
         );
+        await t.step(`${backend}, private instance: --user 1000`, async () => {
+          const result = await exec(
+            ["--user", "1000:1000", ...pinned(backend)],
+            ["sh", "-c", "id -u; uname -m"],
+          );
+          assert.equal(result.code, 0, show(result));
+          assert.equal(result.stdout, "1000\naarch64\n");
+        });
         await t.step(`${backend}, private instance: --ephemeral`, async () => {
           // The overlay is writable in the run's namespaces.
           const result = await exec(["--ephemeral", ...pinned(backend)], [
