@@ -398,11 +398,10 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "binfmt-private-unused",
     description:
-      "bubblewrap refuses a foreign image even where exec made a private binfmt_misc instance",
+      "bubblewrap and chroot refuse a foreign image even where exec made a private binfmt_misc instance",
     file: "src/backends/emulation.ts",
-    search:
-      `  if (!usable && backend === "bubblewrap" && emulation.privateBinfmt) {`,
-    replace: `  if (!usable && backend === "bubblewrap" && !emulation) {`,
+    search: `  if (!usable && emulation.privateBinfmt) {`,
+    replace: `  if (!usable && !emulation) {`,
     tests: [{ file: "tests/e2e/exec_arch_test.ts" }],
   },
   {
