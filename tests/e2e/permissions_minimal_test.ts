@@ -20,7 +20,7 @@ import {
   arm64BusyboxImage,
   arm64BusyboxMissing,
 } from "../../scripts/busybox_arm64.ts";
-import { arm64BinfmtMissing } from "../helpers/emulated_store.ts";
+import { arm64KernelRuns } from "../helpers/emulated_store.ts";
 import { busyboxEntries } from "../helpers/pull_checks.ts";
 import {
   pushImage,
@@ -290,7 +290,7 @@ testNeeding(
           // bubblewrap over a private binfmt_misc instance (where the host
           // has no entry, kernel >= 6.7): `sh` and `unshare`, both already
           // on the list for the backends.
-          if (await arm64BinfmtMissing() !== undefined) return;
+          if (!await arm64KernelRuns()) return;
           const pinned = [
             "-i",
             "bubblewrap",
