@@ -381,7 +381,7 @@ export const MUTANTS: readonly Mutant[] = [
     file: "src/backends/binfmt.ts",
     search: "  printf '0 0 4294967295\\\\n' > /proc/$$/uid_map\n",
     replace: "  printf '0 0 1\\\\n' > /proc/$$/uid_map\n",
-    tests: [{ file: "tests/e2e/exec_arch_test.ts" }],
+    tests: [{ file: "tests/e2e/exec_arch_binfmt_test.ts" }],
   },
   {
     name: "binfmt-without-p",
