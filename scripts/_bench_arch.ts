@@ -1,9 +1,11 @@
 /**
  * The emulation part of `deno task bench` (`--only arch`): `polythene exec
  * -- true` and a small CPU-bound command (a shell loop of 20,000 additions)
- * under proot, natively (the host's busybox) and under qemu-user (Debian's
- * busybox-static:arm64, `busybox_arm64.ts`, with `-q qemu-aarch64-static`).
- * Both stores hold the same busybox version, so the difference is emulation.
+ * under proot and under bubblewrap, natively (the host's busybox) and under
+ * qemu-user (Debian's busybox-static:arm64, `busybox_arm64.ts`: proot with
+ * `-q qemu-aarch64-static`; bubblewrap over the kernel's binfmt_misc, the
+ * host's entry or the private instance exec makes, `binfmt.ts`). Both
+ * entries hold the same busybox version, so the difference is emulation.
  *
  * Every candidate runs once per round, the order rotating from round to
  * round; after one warm-up round, `runs` rounds are timed. The report gives
@@ -11,8 +13,9 @@
  * emulated / native. Each run is a separate CLI process with the compiled
  * binary's permissions.
  *
- * Needs proot and qemu-aarch64-static, and the cached arm64 busybox (built
- * as root on first use).
+ * Needs proot, bwrap and qemu-aarch64-static, a binfmt_misc entry or a
+ * kernel of 6.7 or later, and the cached arm64 busybox (built as root on
+ * first use).
  *
  * @module
  */
@@ -57,7 +60,15 @@ async function timed(argv: string[]): Promise<number> {
   return ms;
 }
 
-function exec(store: string, uuid: string, argv: string[]): string[] {
+/** The backends compared. */
+const BACKENDS = ["proot", "bubblewrap"] as const;
+
+function exec(
+  store: string,
+  uuid: string,
+  argv: string[],
+  backend: string,
+): string[] {
   return [
     Deno.execPath(),
     "run",
@@ -69,7 +80,9 @@ function exec(store: string, uuid: string, argv: string[]): string[] {
     "--store",
     store,
     "--isolation",
-    "proot",
+    backend,
+    "--isolation-floor",
+    backend,
     uuid,
     "--",
     ...argv,
@@ -92,12 +105,12 @@ export async function benchArch(options: ArchBenchOptions): Promise<string> {
       created: new Date().toISOString(),
       size: 0,
     });
-    const candidates = [
-      { id: "true-native", argv: exec(store, native, ["true"]) },
-      { id: "true-arm64", argv: exec(store, arm, ["true"]) },
-      { id: "cpu-native", argv: exec(store, native, CPU_COMMAND) },
-      { id: "cpu-arm64", argv: exec(store, arm, CPU_COMMAND) },
-    ];
+    const candidates = BACKENDS.flatMap((b) => [
+      { id: `${b}-true-native`, argv: exec(store, native, ["true"], b) },
+      { id: `${b}-true-arm64`, argv: exec(store, arm, ["true"], b) },
+      { id: `${b}-cpu-native`, argv: exec(store, native, CPU_COMMAND, b) },
+      { id: `${b}-cpu-arm64`, argv: exec(store, arm, CPU_COMMAND, b) },
+    ]);
     const samples = new Map(candidates.map((c) => [c.id, [] as number[]]));
     for (let round = -1; round < options.runs; round++) {
       options.progress(`arch: round ${round + 1} of ${options.runs}`);
@@ -106,13 +119,16 @@ export async function benchArch(options: ArchBenchOptions): Promise<string> {
         if (round >= 0) samples.get(c.id)!.push(ms);
       }
     }
-    const rows = [["exec -- true", "true"], [
-      "exec -- sh -c 'loop of 20,000 additions'",
-      "cpu",
-    ]].map(([label, id]) => {
+    const rows = BACKENDS.flatMap((b) =>
+      [["exec -- true", `${b}-true`], [
+        "exec -- sh -c 'loop of 20,000 additions'",
+        `${b}-cpu`,
+      ]].map(([label, id]) => [b, label!, id!])
+    ).map(([backend, label, id]) => {
       const n = samples.get(`${id}-native`)!;
       const e = samples.get(`${id}-arm64`)!;
       return [
+        backend!,
         label!,
         `${median(n).toFixed(0)} ms`,
         `${median(e).toFixed(0)} ms`,
@@ -120,12 +136,18 @@ export async function benchArch(options: ArchBenchOptions): Promise<string> {
       ];
     });
     return [
-      `## emulation (proot, ${options.runs} rounds, medians)`,
+      `## emulation (${options.runs} rounds, medians)`,
       "",
       markdownTable(
-        ["command", "native (amd64)", "emulated (arm64, qemu-user)", "ratio"],
+        [
+          "backend",
+          "command",
+          "native (amd64)",
+          "emulated (arm64, qemu-user)",
+          "ratio",
+        ],
         rows,
-        ["left", "right", "right", "right"],
+        ["left", "left", "right", "right", "right"],
       ),
       "",
     ].join("\n");

@@ -376,6 +376,36 @@ export const MUTANTS: readonly Mutant[] = [
     tests: [{ file: "tests/unit/backends/emulation_test.ts" }],
   },
   {
+    name: "binfmt-root-single-map",
+    description:
+      "as root, the private binfmt_misc's user namespace maps uid 0 alone, so other owners show as 65534",
+    file: "src/backends/binfmt.ts",
+    search: "  printf '0 0 4294967295\\\\n' > /proc/$$/uid_map\n",
+    replace: "  printf '0 0 1\\\\n' > /proc/$$/uid_map\n",
+    tests: [{ file: "tests/e2e/exec_arch_binfmt_test.ts" }],
+  },
+  {
+    name: "binfmt-without-p",
+    description:
+      "the private binfmt_misc entry drops argv[0]: a busybox applet re-exec'd as sleep starts sh",
+    file: "src/backends/binfmt.ts",
+    search: `:$2:M::$3:$4:$5:PF"`,
+    replace: `:$2:M::$3:$4:$5:F"`,
+    tests: [{
+      file: "tests/e2e/conformance_process_test.ts",
+      filter: "bubblewrap under qemu-user",
+    }],
+  },
+  {
+    name: "binfmt-private-unused",
+    description:
+      "bubblewrap and chroot refuse a foreign image even where exec made a private binfmt_misc instance",
+    file: "src/backends/emulation.ts",
+    search: `  if (!usable && emulation.privateBinfmt) {`,
+    replace: `  if (!usable && !emulation) {`,
+    tests: [{ file: "tests/e2e/exec_arch_test.ts" }],
+  },
+  {
     name: "commit-no-whiteouts",
     description: "commit writes no whiteouts, so deleted base files come back",
     file: "src/image/commit/layer_plan.ts",

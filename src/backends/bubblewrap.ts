@@ -14,10 +14,11 @@
 import type { Backend, HostInfo, Invocation, RunSpec } from "./backend.ts";
 import { DEFAULT_PATH } from "./backend.ts";
 import { bwrapCapabilityArgs } from "./capabilities.ts";
-import { hostReadOnlyScript, withHostReadOnly } from "./host_read_only.ts";
+import { hostReadOnlyScript } from "./host_read_only.ts";
 import { overlayArgv, overlayNamespace } from "./overlay.ts";
 import { signalTree } from "./signal_tree.ts";
 import { bwrapIdMapArgs, idMapInvocation } from "./id_map_bwrap.ts";
+import { binfmtArgv, privateBinfmtOf, withPrivateBinfmt } from "./binfmt.ts";
 
 /**
  * Namespace, capability and lifetime flags shared by the probe and the real
@@ -138,22 +139,35 @@ export const bubblewrap: Backend = {
       spec.rootfs,
       ...(spec.mounts ?? []).filter((m) => !m.readOnly).map((m) => m.source),
     ];
+    // A foreign image with no usable host binfmt_misc entry: qemu is
+    // registered in a private instance first (binfmt.ts). Full id maps
+    // make their namespace themselves (id_map_bwrap.ts).
+    const binfmt = privateBinfmtOf(spec.emulation);
+    const userBinfmt = !host.realRoot && spec.idMap?.mode !== "full"
+      ? binfmt
+      : undefined;
     // As root, an ephemeral run's overlay is mounted in the same private
-    // namespace, just before the host is made read-only.
-    const overlay = host.realRoot ? spec.overlay : undefined;
+    // namespace, just before the host is made read-only (with a private
+    // binfmt_misc, by real root outside its user namespace). As a user
+    // with one, in that same user namespace.
+    const overlay = host.realRoot || userBinfmt ? spec.overlay : undefined;
+    let inner = argv;
+    let namespace: string[] = [];
+    if (host.realRoot) {
+      const readOnly = hostReadOnlyScript(hostRo, writable, argv);
+      inner = binfmt ? withPrivateBinfmt(binfmt, true, readOnly) : readOnly;
+      if (overlay || !binfmt) {
+        namespace = overlayNamespace(hostRo.unshare, host);
+      }
+    } else if (userBinfmt) {
+      inner = binfmtArgv(userBinfmt, argv);
+      namespace = overlayNamespace(userBinfmt.unshare, host);
+    }
     return idMapInvocation(spec, {
-      argv: overlay
-        ? [
-          ...overlayNamespace(overlay.unshare, host),
-          ...overlayArgv(
-            overlay,
-            false,
-            hostReadOnlyScript(hostRo, writable, argv),
-          ),
-        ]
-        : host.realRoot
-        ? withHostReadOnly(hostRo, writable, argv)
-        : argv,
+      argv: [
+        ...namespace,
+        ...(overlay ? overlayArgv(overlay, !host.realRoot, inner) : inner),
+      ],
       env: {},
       statusFd: true,
       fdArgs: bwrapEnvArgs(spec),

@@ -12,6 +12,11 @@
  * which `unshare` itself needs), a bounding set narrowed to them, and
  * `no_new_privs`. A `--user` other than root loses them all at its setuid.
  *
+ * An image of another architecture with no usable host binfmt_misc entry
+ * runs in a user namespace of its own with qemu registered in a private
+ * binfmt_misc instance (`binfmt.ts`); the capabilities above then count
+ * only there.
+ *
  * @module
  */
 
@@ -20,6 +25,7 @@ import { DEFAULT_PATH, DEVICES } from "./backend.ts";
 import { guestArgv, launcherEnv, refusesEnv } from "./launcher_env.ts";
 import { setprivArgs } from "./capabilities.ts";
 import { signalTree } from "./signal_tree.ts";
+import { privateBinfmtOf, withPrivateBinfmt } from "./binfmt.ts";
 
 /**
  * The fixed setup script, run as pid 1 of the new pid namespace. User data
@@ -166,16 +172,21 @@ export const chroot: Backend = {
     };
   },
   invocation(spec, _host, programs): Invocation {
+    const argv = [
+      programs.unshare!,
+      ...chrootArgs(spec, {
+        sh: programs.sh!,
+        mount: programs.mount!,
+        unshare: programs.unshare!,
+        setpriv: programs.setpriv!,
+      }),
+    ];
+    // A foreign image with no usable host binfmt_misc entry: in a user
+    // namespace of the whole id range with qemu registered in a private
+    // instance (binfmt.ts).
+    const binfmt = privateBinfmtOf(spec.emulation);
     return {
-      argv: [
-        programs.unshare!,
-        ...chrootArgs(spec, {
-          sh: programs.sh!,
-          mount: programs.mount!,
-          unshare: programs.unshare!,
-          setpriv: programs.setpriv!,
-        }),
-      ],
+      argv: binfmt ? withPrivateBinfmt(binfmt, true, argv) : argv,
       env: launcherEnv(spec),
       statusFd: true,
     };

@@ -39,6 +39,7 @@ import { type IdMapReport, idMapReport } from "./id_map_report.ts";
 import { detectFullMapHost, fullMapsMissing } from "../process/subids.ts";
 import { type ArchReport, emulationReports } from "./doctor_emulation.ts";
 import { ociArch } from "./emulation.ts";
+import { privateBinfmtVerdict } from "./binfmt_host.ts";
 
 /** The sysctls that decide whether the backends can work, when readable. */
 export const SYSCTLS = [
@@ -322,6 +323,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       options.hostPath,
       ociArch(Deno.build.arch) ?? Deno.build.arch,
       backends,
+      (arch, qemu) => privateBinfmtVerdict(arch, qemu, options),
     ),
   };
 }

@@ -5,10 +5,14 @@
  * is `exec`'s own (`emulationRefusal`), combined with whether the backend
  * works here at all.
  *
+ * Where the host has no usable entry, bubblewrap's verdict also depends on
+ * whether a private binfmt_misc instance can be made (`binfmt.ts`): the
+ * caller's check, which is `exec`'s own probe.
+ *
  * {@linkcode qemuOnPath} and {@linkcode archReport} are pure;
  * {@linkcode emulationReports} reads PATH and the binfmt_misc entries.
  *
- * Permissions: `--allow-read` (PATH), `--allow-run=sh`.
+ * Permissions: `--allow-read` (PATH), `--allow-run=sh,unshare`.
  *
  * @module
  */
@@ -19,8 +23,10 @@ import {
   emulationRefusal,
   needsEmulation,
   ociArch,
+  type PrivateBinfmt,
 } from "./emulation.ts";
 import { readBinfmtEntry } from "./emulation_host.ts";
+import { hostEntryUsable } from "./binfmt.ts";
 import type { BackendName } from "./names.ts";
 
 /** One backend's verdict for one architecture. */
@@ -33,6 +39,8 @@ export interface ArchBackend {
   reason: string | null;
   /** What to do, or null. */
   fix: string | null;
+  /** True when it runs over a private binfmt_misc instance (not proot). */
+  privateBinfmt?: boolean;
 }
 
 /** One architecture with a qemu binary on PATH. */
@@ -45,6 +53,11 @@ export interface ArchReport {
   qemu: string;
   /** The kernel's binfmt_misc entry `qemu-ARCH`, or null. */
   binfmt: BinfmtEntry | null;
+  /**
+   * Whether bubblewrap can register qemu in a private binfmt_misc
+   * instance, and why not; null when the host's entry serves.
+   */
+  privateBinfmt: { usable: boolean; reason: string | null } | null;
   /** Every backend, in the order `exec` tries them. */
   backends: ArchBackend[];
 }
@@ -87,26 +100,44 @@ export function qemuOnPath(
  *
  * @param usable Each backend, in exec's order, with whether it works here
  * at all (doctor's own verdict).
+ * @param privateVerdict `true` when a private binfmt_misc instance can be
+ * made, else why not (undefined: not checked, so not counted on); ignored
+ * when the host's entry serves.
  */
 export function archReport(
   arch: string,
   qemu: string,
   binfmt: BinfmtEntry | undefined,
   usable: readonly { name: BackendName; usable: boolean }[],
+  privateVerdict?: true | string,
 ): ArchReport {
   const oci = ociArch(arch)!;
   const platform = `linux/${oci}`;
+  const viaPrivate = !hostEntryUsable(binfmt) && privateVerdict === true;
+  const privateRefusal = typeof privateVerdict === "string"
+    ? privateVerdict
+    : undefined;
   const emulation = {
     platform,
     arch,
     qemu,
     ...(binfmt === undefined ? {} : { binfmt }),
+    ...(hostEntryUsable(binfmt) ? {} : viaPrivate
+      // Only its presence counts for the verdict.
+      ? { privateBinfmt: {} as PrivateBinfmt }
+      : privateRefusal === undefined
+      ? {}
+      : { privateRefusal }),
   };
   return {
     arch,
     platform,
     qemu,
     binfmt: binfmt ?? null,
+    privateBinfmt: hostEntryUsable(binfmt) ? null : {
+      usable: viaPrivate,
+      reason: privateRefusal ?? null,
+    },
     backends: usable.map(({ name, usable }) => {
       const refusal = emulationRefusal(name, emulation);
       if (refusal !== undefined) {
@@ -117,12 +148,17 @@ export function archReport(
           fix: emulationFix(name, arch),
         };
       }
-      return usable ? { name, usable: true, reason: null, fix: null } : {
-        name,
-        usable: false,
-        reason: "unusable on this host (see above)",
-        fix: null,
-      };
+      const over = name !== "proot" && viaPrivate
+        ? { privateBinfmt: true }
+        : {};
+      return usable
+        ? { name, usable: true, reason: null, fix: null, ...over }
+        : {
+          name,
+          usable: false,
+          reason: "unusable on this host (see above)",
+          fix: null,
+        };
     }),
   };
 }
@@ -131,11 +167,15 @@ export function archReport(
  * The report for each architecture with a qemu binary on `hostPath`.
  *
  * @param usable Each backend with whether it works here at all.
+ * @param privateCheck Why no private binfmt_misc instance can serve
+ * `qemu` for `arch` (undefined: one can); asked only where the host has no
+ * usable entry.
  */
 export async function emulationReports(
   hostPath: string,
   hostArch: string,
   usable: readonly { name: BackendName; usable: boolean }[],
+  privateCheck: (arch: string, qemu: string) => Promise<string | undefined>,
 ): Promise<ArchReport[]> {
   const names: [string, string][] = [];
   for (const dir of hostPath.split(":")) {
@@ -151,7 +191,10 @@ export async function emulationReports(
   const reports: ArchReport[] = [];
   for (const { arch, qemu } of qemuOnPath(names, hostArch)) {
     const binfmt = await readBinfmtEntry(arch, hostPath);
-    reports.push(archReport(arch, qemu, binfmt, usable));
+    const verdict = hostEntryUsable(binfmt)
+      ? undefined
+      : (await privateCheck(arch, qemu)) ?? true;
+    reports.push(archReport(arch, qemu, binfmt, usable, verdict));
   }
   return reports;
 }

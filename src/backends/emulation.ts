@@ -67,6 +67,39 @@ export interface Emulation {
   qemu?: string;
   /** The kernel's binfmt_misc entry `qemu-ARCH`, when registered. */
   binfmt?: BinfmtEntry;
+  /**
+   * A private binfmt_misc instance bubblewrap can register qemu in for the
+   * run (`binfmt.ts`), when the host has no usable entry and one can be
+   * made here.
+   */
+  privateBinfmt?: PrivateBinfmt;
+  /** Why no private instance can be made here, when none was. */
+  privateRefusal?: string;
+}
+
+/** What a run needs to register qemu in a private instance (`binfmt.ts`). */
+export interface PrivateBinfmt {
+  /** The directory binfmt_misc is mounted on (in the run's directory). */
+  dir: string;
+  /** The entry's name, `qemu-ARCH`. */
+  name: string;
+  /** The host's static qemu, an absolute path. */
+  qemu: string;
+  /** binfmt_misc's magic, as `\xNN` escapes. */
+  magic: string;
+  /** binfmt_misc's mask, as `\xNN` escapes. */
+  mask: string;
+  /** Host `sh`, absolute path. */
+  sh: string;
+  /** Host `mount`, absolute path. */
+  mount: string;
+  /** Host `unshare`, absolute path. */
+  unshare: string;
+  /**
+   * The probe cache's key for the check that made this plan: dropped when
+   * a run over the instance fails while setting up, like a backend's.
+   */
+  probeKey?: string;
 }
 
 /**
@@ -141,8 +174,18 @@ export function emulationRefusal(
     } on PATH`;
   }
   const entry = emulation.binfmt;
+  const usable = entry !== undefined && entry.enabled &&
+    entry.flags.includes("F");
+  // bubblewrap and chroot alike (proot was answered above).
+  if (!usable && emulation.privateBinfmt) {
+    return undefined;
+  }
   if (entry === undefined) {
-    return `cannot run ${platform} images: the kernel has no binfmt_misc entry qemu-${arch}`;
+    return `cannot run ${platform} images: the kernel has no binfmt_misc entry qemu-${arch}${
+      emulation.privateRefusal
+        ? `, and no private instance (${emulation.privateRefusal})`
+        : ""
+    }`;
   }
   if (!entry.enabled) {
     return `cannot run ${platform} images: the binfmt_misc entry qemu-${arch} is disabled`;

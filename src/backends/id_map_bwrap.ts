@@ -11,6 +11,7 @@
 import type { Invocation, RunSpec } from "./backend.ts";
 import { SECCOMP_FD } from "./status.ts";
 import { overlayArgv } from "./overlay.ts";
+import { binfmtArgv, privateBinfmtOf } from "./binfmt.ts";
 
 /** bwrap options the plan adds before `--`. Pure. */
 export function bwrapIdMapArgs(spec: RunSpec): string[] {
@@ -26,7 +27,10 @@ export function idMapInvocation(
   if (plan?.mode === "full") {
     // An ephemeral run's overlay is mounted in this same namespace, where
     // the files it copies up keep their subordinate owners.
+    // So is a private binfmt_misc instance (binfmt.ts).
     const overlay = spec.overlay;
+    const binfmt = privateBinfmtOf(spec.emulation);
+    const inner = binfmt ? binfmtArgv(binfmt, bwrap.argv) : bwrap.argv;
     return {
       ...bwrap,
       argv: [
@@ -34,8 +38,8 @@ export function idMapInvocation(
         "--user",
         "--map-auto",
         "--map-root-user",
-        ...(overlay ? ["--mount", "--"] : ["--"]),
-        ...(overlay ? overlayArgv(overlay, true, bwrap.argv) : bwrap.argv),
+        ...(overlay || binfmt ? ["--mount", "--"] : ["--"]),
+        ...(overlay ? overlayArgv(overlay, true, inner) : inner),
       ],
       overlaid: overlay !== undefined,
       // unshare runs newuidmap/newgidmap from PATH; bwrap clears it.

@@ -41,6 +41,7 @@ import {
   type BackendName,
   backendOrder,
 } from "./names.ts";
+import { privateBinfmtOf } from "./binfmt.ts";
 import { isPtyVariable, onOwnPty } from "./pty.ts";
 import { nulSeparated, reportedExitCode, withStatusFd } from "./status.ts";
 import { assessBackend, lastLine } from "./readiness.ts";
@@ -148,6 +149,11 @@ export async function runInSandbox(
       return outcome;
     }
     options.cache.set(ready.key, undefined);
+    // So is the check of a private binfmt_misc instance it ran over.
+    const binfmt = privateBinfmtOf(spec.emulation);
+    if (backend.name !== "proot" && binfmt?.probeKey !== undefined) {
+      options.cache.set(binfmt.probeKey, undefined);
+    }
     throw new SandboxSetupError(backend.name, outcome.code, outcome.reason);
   }
   throw new NoBackendError(rejections, floorDetail(options.floor, names));

@@ -107,7 +107,9 @@ export function formatEmulation(archs: DoctorReport["emulation"]): string[] {
     for (const b of a.backends) {
       lines.push(
         b.usable
-          ? `    ${b.name}: works`
+          ? `    ${b.name}: works${
+            b.privateBinfmt ? " (over a private binfmt_misc instance)" : ""
+          }`
           : `    ${b.name}: no: ${b.reason}${b.fix ? `; fix: ${b.fix}` : ""}`,
       );
     }

@@ -162,12 +162,24 @@ async function runInEntry(
   request.log(
     `host: uid=${host.uid} real-root=${host.realRoot} kernel=${host.kernel}`,
   );
-  const emulation = await emulationFor(metadata?.platform, hostPath);
+  const found = await emulationFor(metadata?.platform, hostPath);
+  const emulation = found && await (await loadExecLazy<
+    typeof import("../backends/binfmt_host.ts")
+  >("binfmtHost")).withPrivateBinfmtIfPossible(found, {
+    runDir: run.path,
+    host,
+    hostPath,
+    cache,
+  });
   if (emulation !== undefined) {
     request.log(
       `platform ${emulation.platform} is not this host's: qemu ${
         emulation.qemu ?? "not found"
-      }, binfmt_misc ${emulation.binfmt?.flags ?? "none"}`,
+      }, binfmt_misc ${emulation.binfmt?.flags ?? "none"}, private instance ${
+        emulation.privateBinfmt
+          ? "yes"
+          : `no (${emulation.privateRefusal ?? "not needed"})`
+      }`,
     );
   }
   const ids = await prepareIdMap({

@@ -16,6 +16,7 @@ export const EXEC_LAZY_MODULES = {
   seccomp: "../backends/seccomp.ts",
   subids: "../process/subids.ts",
   emulationHost: "../backends/emulation_host.ts",
+  binfmtHost: "../backends/binfmt_host.ts",
 } as const;
 
 /** Imports the rare module `name`; the caller states its type. */

@@ -4,8 +4,10 @@
  * bubblewrap, proot and chroot, as root, through the real CLI; each run is
  * `--verbose` and must log `using backend X` once (no fallback).
  *
- * The timeout check runs once more under emulation: proot with qemu-user in
- * an arm64 busybox (`tests/helpers/emulated_store.ts`).
+ * The timeout check runs once more under emulation, in an arm64 busybox
+ * (`tests/helpers/emulated_store.ts`): proot with qemu-user, and bubblewrap
+ * and chroot over a binfmt_misc entry (the host's, or the private instance
+ * exec makes).
  *
  * Every run carries a unique number (`sleep TAG`), so "nothing is left" means
  * no live process whose command line holds TAG. Zombies do not count: this
@@ -30,6 +32,7 @@ import {
   testNeeding,
 } from "../helpers/fixtures.ts";
 import {
+  arm64KernelRuns,
   arm64StoreMissing,
   makeArm64BusyboxStore,
 } from "../helpers/emulated_store.ts";
@@ -183,6 +186,27 @@ const TARGETS: Target[] = [
     stage: makeArm64BusyboxStore,
     only: ["--timeout kills the whole tree, SIGTERM ignored: exit 124"],
   },
+  // Over the host's binfmt_misc entry, or a private instance exec makes;
+  // left out on a kernel that has neither (exec_arch_test.ts shows the
+  // refusal there).
+  ...(await arm64KernelRuns()
+    ? [
+      {
+        name: "bubblewrap under qemu-user (arm64)",
+        backend: "bubblewrap" as const,
+        missing: missingFor("bubblewrap") ?? await arm64StoreMissing(),
+        stage: makeArm64BusyboxStore,
+        only: ["--timeout kills the whole tree, SIGTERM ignored: exit 124"],
+      },
+      {
+        name: "chroot under qemu-user (arm64)",
+        backend: "chroot" as const,
+        missing: missingFor("chroot") ?? await arm64StoreMissing(),
+        stage: makeArm64BusyboxStore,
+        only: ["--timeout kills the whole tree, SIGTERM ignored: exit 124"],
+      },
+    ]
+    : []),
 ];
 
 for (const { name, backend, missing, stage, only } of TARGETS) {

@@ -5,8 +5,10 @@
  * that the backend asked for is the one that ran: `--isolation` only puts it
  * first, so every run is `--verbose` and must log `using backend X` once.
  *
- * The exit-code, argv and env checks run once more under emulation: proot
- * with qemu-user in an arm64 busybox (`tests/helpers/emulated_store.ts`).
+ * The exit-code, argv and env checks run once more under emulation, in an
+ * arm64 busybox (`tests/helpers/emulated_store.ts`): proot with qemu-user,
+ * and bubblewrap and chroot over a binfmt_misc entry (the host's, or the
+ * private instance exec makes).
  *
  * Process lifetime (timeout, signals, background children) is in
  * `conformance_process_test.ts`.
@@ -29,6 +31,7 @@ import {
   testNeeding,
 } from "../helpers/fixtures.ts";
 import {
+  arm64KernelRuns,
   arm64StoreMissing,
   makeArm64BusyboxStore,
 } from "../helpers/emulated_store.ts";
@@ -123,6 +126,35 @@ const TARGETS: Target[] = [
       "env is exactly PATH, HOME and TERM",
     ],
   },
+  // Over the host's binfmt_misc entry, or a private instance exec makes;
+  // left out on a kernel that has neither (exec_arch_test.ts shows the
+  // refusal there).
+  ...(await arm64KernelRuns()
+    ? [
+      {
+        name: "bubblewrap under qemu-user (arm64)",
+        backend: "bubblewrap" as const,
+        missing: missingFor("bubblewrap") ?? await arm64StoreMissing(),
+        stage: makeArm64BusyboxStore,
+        only: [
+          "exit codes pass through",
+          "argv is passed literally",
+          "env is exactly PATH, HOME and TERM",
+        ],
+      },
+      {
+        name: "chroot under qemu-user (arm64)",
+        backend: "chroot" as const,
+        missing: missingFor("chroot") ?? await arm64StoreMissing(),
+        stage: makeArm64BusyboxStore,
+        only: [
+          "exit codes pass through",
+          "argv is passed literally",
+          "env is exactly PATH, HOME and TERM",
+        ],
+      },
+    ]
+    : []),
 ];
 
 for (const { name, backend, missing, stage, only } of TARGETS) {

@@ -20,6 +20,7 @@ import {
   arm64BusyboxImage,
   arm64BusyboxMissing,
 } from "../../scripts/busybox_arm64.ts";
+import { arm64KernelRuns } from "../helpers/emulated_store.ts";
 import { busyboxEntries } from "../helpers/pull_checks.ts";
 import {
   pushImage,
@@ -286,6 +287,28 @@ testNeeding(
           ]);
           assert.notEqual(noSh.code, 0);
           assert.match(noSh.stderr, REFUSED, noSh.stderr);
+          // bubblewrap over a private binfmt_misc instance (where the host
+          // has no entry, kernel >= 6.7): `sh` and `unshare`, both already
+          // on the list for the backends.
+          if (!await arm64KernelRuns()) return;
+          const pinned = [
+            "-i",
+            "bubblewrap",
+            "--isolation-floor",
+            "bubblewrap",
+          ];
+          const bwrap = await run(permissionFlags(), [
+            "exec",
+            "-s",
+            store,
+            ...pinned,
+            uuid,
+            "--",
+            "uname",
+            "-m",
+          ]);
+          assert.equal(bwrap.code, 0, bwrap.stderr);
+          assert.equal(bwrap.stdout, "aarch64\n");
         },
       );
     } finally {

@@ -12,6 +12,12 @@ import {
 } from "../../scripts/busybox_arm64.ts";
 import { makeBusyboxRootfs } from "../../scripts/busybox_rootfs.ts";
 import { writeMetadata } from "../../src/store/metadata.ts";
+import {
+  hostEntryUsable,
+  kernelAtLeast,
+  PRIVATE_BINFMT_KERNEL,
+} from "../../src/backends/binfmt.ts";
+import { readBinfmtEntry } from "../../src/backends/emulation_host.ts";
 import type { StagedStore } from "./fixtures.ts";
 import { onPath } from "./fixtures.ts";
 
@@ -21,6 +27,19 @@ export async function arm64StoreMissing(): Promise<string | undefined> {
     return "qemu-aarch64-static (qemu-user-static)";
   }
   return await arm64BusyboxMissing();
+}
+
+/**
+ * Whether this host's kernel lets bubblewrap and chroot run arm64 images:
+ * a host binfmt_misc entry with F, or a kernel of 6.7 or later, where exec
+ * makes a private instance (`src/backends/binfmt.ts`). A host shape, not a
+ * missing tool: where it is false, `exec_arch_test.ts` shows the refusal,
+ * and suites that need it leave their bubblewrap and chroot runs out.
+ */
+export async function arm64KernelRuns(): Promise<boolean> {
+  const entry = await readBinfmtEntry("aarch64", Deno.env.get("PATH") ?? "");
+  return hostEntryUsable(entry) ||
+    kernelAtLeast(Deno.osRelease(), PRIVATE_BINFMT_KERNEL);
 }
 
 /** Makes the store (mode 0700, owned by the caller). */

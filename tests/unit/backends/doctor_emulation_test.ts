@@ -99,3 +99,50 @@ Deno.test("formatEmulation() names the fix, or says none is on PATH", () => {
     true,
   );
 });
+
+Deno.test("archReport() with a private binfmt_misc instance: bubblewrap works over it", () => {
+  const report = archReport(
+    "aarch64",
+    "/usr/bin/qemu-aarch64-static",
+    undefined,
+    ALL_USABLE,
+    true,
+  );
+  assertEquals(report.privateBinfmt, { usable: true, reason: null });
+  assertEquals(report.backends.map((b) => [b.name, b.usable]), [
+    ["bubblewrap", true],
+    ["proot", true],
+    ["chroot", false],
+  ]);
+  assertEquals(report.backends[0]!.privateBinfmt, true);
+  assertEquals(
+    formatEmulation([report])[2],
+    "    bubblewrap: works (over a private binfmt_misc instance)",
+  );
+  const old = archReport(
+    "aarch64",
+    "/usr/bin/qemu-aarch64-static",
+    undefined,
+    ALL_USABLE,
+    "kernel 6.1 is older than 6.7",
+  );
+  assertEquals(old.privateBinfmt, {
+    usable: false,
+    reason: "kernel 6.1 is older than 6.7",
+  });
+  assertEquals(old.backends[0]!.usable, false);
+  assertEquals(
+    old.backends[0]!.reason,
+    "cannot run linux/arm64 images: the kernel has no binfmt_misc entry qemu-aarch64, and no private instance (kernel 6.1 is older than 6.7)",
+  );
+  // The host's entry serves: no private instance is asked for.
+  const host = archReport(
+    "aarch64",
+    "/usr/bin/qemu-aarch64-static",
+    { enabled: true, interpreter: "/usr/bin/qemu-aarch64-static", flags: "F" },
+    ALL_USABLE,
+    true,
+  );
+  assertEquals(host.privateBinfmt, null);
+  assertEquals(host.backends[0]!.privateBinfmt, undefined);
+});
