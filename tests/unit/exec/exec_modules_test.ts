@@ -10,6 +10,7 @@ Deno.test("the rare modules are paths from the repository root, and exist", asyn
     "src/backends/seccomp.ts",
     "src/process/subids.ts",
     "src/backends/emulation_host.ts",
+    "src/backends/binfmt_host.ts",
   ]);
   for (const file of execLazyFiles()) {
     const info = await Deno.stat(new URL(`../../../${file}`, import.meta.url));
@@ -35,5 +36,9 @@ Deno.test("loadExecLazy loads the module its name says", async () => {
     typeof import("../../../src/backends/emulation_host.ts")
   >("emulationHost");
   assertEquals(typeof emulation.detectEmulation, "function");
-  assertEquals(Object.keys(EXEC_LAZY_MODULES).length, 3);
+  const binfmt = await loadExecLazy<
+    typeof import("../../../src/backends/binfmt_host.ts")
+  >("binfmtHost");
+  assertEquals(typeof binfmt.withPrivateBinfmtIfPossible, "function");
+  assertEquals(Object.keys(EXEC_LAZY_MODULES).length, 4);
 });
