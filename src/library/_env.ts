@@ -13,10 +13,18 @@ import {
   parseUser,
   type UserIds,
 } from "../exec/options.ts";
+import { escapeControlKeepLines } from "../escape.ts";
+import type { PullRequest } from "../image/pull.ts";
 import { createLog, isTrue } from "../log.ts";
 import { DEFAULT_STORE } from "../store/store.ts";
 
-import type { Bind, EnvLookup, ExecOptions, StoreOptions } from "./options.ts";
+import type {
+  Bind,
+  EnvLookup,
+  ExecOptions,
+  PullOptions,
+  StoreOptions,
+} from "./options.ts";
 
 /** The PATH used when the host has none. */
 export const FALLBACK_PATH = "/usr/sbin:/usr/bin:/sbin:/bin";
@@ -49,6 +57,40 @@ export function storeOf(options: StoreOptions): string {
 export function logOf(options: StoreOptions): (message: string) => void {
   if (options.log !== undefined) return options.log;
   return createLog(isTrue(hostEnv("POLYTHENE_VERBOSE")));
+}
+
+/** The `warn` option, or a warning on stderr with control characters escaped. */
+export function warnOf(
+  options: { warn?: (message: string) => void },
+): (message: string) => void {
+  return options.warn ??
+    ((message) =>
+      console.error(
+        `polythene: warning: ${escapeControlKeepLines(message)}`,
+      ));
+}
+
+/**
+ * What `pull` and `run` both ask the puller for (`pull` adds its timeout and
+ * `reuse`).
+ */
+export function pullRequestOf(
+  image: string,
+  options: Omit<PullOptions, "timeoutSeconds" | "reuse">,
+): PullRequest {
+  return {
+    store: storeOf(options),
+    image,
+    platform: options.platform,
+    puller: options.puller ?? "native",
+    tlsVerify: options.tlsVerify ?? true,
+    hostEnv,
+    log: logOf(options),
+    warn: warnOf(options),
+    onLayer: options.onLayer,
+    progress: options.progress,
+    limits: options.limits,
+  };
 }
 
 export function bindOf(bind: Bind | string): BindRequest {

@@ -4,11 +4,9 @@
  * @module
  */
 
-import { escapeControlKeepLines } from "../escape.ts";
-import type { PullRequest } from "../image/pull.ts";
 import { exec } from "./functions.ts";
 import type { CapturedExecResult, ExecResult, RunOptions } from "./options.ts";
-import { hostEnv, logOf, storeOf } from "./_env.ts";
+import { pullRequestOf } from "./_env.ts";
 
 /**
  * Runs `argv` in a fresh copy of the entry `image` stands for, as
@@ -52,23 +50,9 @@ export async function run(
 ): Promise<ExecResult> {
   // Loaded on use, as pull is: the puller never reaches `exec`.
   const { entryForImage } = await import("../image/entry_for_image.ts");
-  const request: PullRequest = {
-    store: storeOf(options),
-    image,
-    platform: options.platform,
-    puller: options.puller ?? "native",
-    tlsVerify: options.tlsVerify ?? true,
-    hostEnv,
-    log: logOf(options),
-    warn: options.warn ??
-      ((message) =>
-        console.error(
-          `polythene: warning: ${escapeControlKeepLines(message)}`,
-        )),
-    onLayer: options.onLayer,
-    progress: options.progress,
-    limits: options.limits,
-  };
-  const uuid = await entryForImage(request, options.pull ?? "missing");
+  const uuid = await entryForImage(
+    pullRequestOf(image, options),
+    options.pull ?? "missing",
+  );
   return await exec(uuid, argv, { ...options, ephemeral: true });
 }
