@@ -9,22 +9,11 @@
 
 import type { BlobCache } from "../../store/blob_cache.ts";
 import { decompressStream } from "../layers/decompress.ts";
-import type { TarHeader, TarType } from "./tar_format.ts";
+import type { TarHeader, TreeNode } from "./tar_format.ts";
 import { readTarHeaders } from "./tar_headers.ts";
 
 /** One path of the base image. */
-export interface BaseNode {
-  /** Member type; a hardlink is the file it links to. */
-  type: Exclude<TarType, "hardlink">;
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  mtime: number;
-  linkname?: string;
-  devmajor?: number;
-  devminor?: number;
-}
+export type BaseNode = TreeNode;
 
 /** Path (`etc/passwd`, no leading `/`) to its node. */
 export type BaseTree = Map<string, BaseNode>;

@@ -12,19 +12,10 @@
 
 import { escapeControl } from "../../escape.ts";
 import { PolytheneError } from "../../errors.ts";
-import type { TarType } from "./tar_format.ts";
+import type { TreeNode } from "./tar_format.ts";
 
 /** One path of the entry. */
-export interface EntryNode {
-  type: Exclude<TarType, "hardlink">;
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  mtime: number;
-  linkname?: string;
-  devmajor?: number;
-  devminor?: number;
+export interface EntryNode extends TreeNode {
   /** `dev:ino`, for regular files with more than one link. */
   inode?: string;
 }

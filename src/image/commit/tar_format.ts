@@ -45,6 +45,15 @@ export interface TarHeader {
   xattrs?: Record<string, string>;
 }
 
+/**
+ * One path of a tree commit compares (the base image's, the entry's): a
+ * header without its name and extended attributes.
+ */
+export interface TreeNode extends Omit<TarHeader, "name" | "type" | "xattrs"> {
+  /** Member type; a hardlink is the file it links to. */
+  type: Exclude<TarType, "hardlink">;
+}
+
 const FLAG: Record<TarType, string> = {
   file: "0",
   hardlink: "1",
