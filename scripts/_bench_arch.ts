@@ -20,13 +20,11 @@
  * @module
  */
 
-import { permissionFlags } from "../src/permissions.ts";
 import { arm64Busybox } from "./busybox_arm64.ts";
 import { makeBusyboxRootfs } from "./busybox_rootfs.ts";
 import { writeMetadata } from "../src/store/metadata.ts";
-import { markdownTable, median, rotate, roundRatios } from "./_bench_stats.ts";
-
-const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);
+import { interleavedRounds, polythene, timedRun } from "./_bench_common.ts";
+import { markdownTable, median, roundRatios } from "./_bench_stats.ts";
 
 /** The CPU-bound command: 20,000 shell additions. */
 export const CPU_COMMAND = [
@@ -43,23 +41,6 @@ export interface ArchBenchOptions {
   progress: (line: string) => void;
 }
 
-async function timed(argv: string[]): Promise<number> {
-  const started = performance.now();
-  const out = await new Deno.Command(argv[0]!, {
-    args: argv.slice(1),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const ms = performance.now() - started;
-  if (!out.success) {
-    throw new Error(
-      `${argv.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`,
-    );
-  }
-  return ms;
-}
-
 /** The backends compared. */
 const BACKENDS = ["proot", "bubblewrap"] as const;
 
@@ -69,13 +50,7 @@ function exec(
   argv: string[],
   backend: string,
 ): string[] {
-  return [
-    Deno.execPath(),
-    "run",
-    "--quiet",
-    "--no-prompt",
-    ...permissionFlags(),
-    `${ROOT}main.ts`,
+  return polythene(
     "exec",
     "--store",
     store,
@@ -86,7 +61,7 @@ function exec(
     uuid,
     "--",
     ...argv,
-  ];
+  );
 }
 
 /** Runs the benchmark; returns a Markdown report. */
@@ -111,14 +86,14 @@ export async function benchArch(options: ArchBenchOptions): Promise<string> {
       { id: `${b}-cpu-native`, argv: exec(store, native, CPU_COMMAND, b) },
       { id: `${b}-cpu-arm64`, argv: exec(store, arm, CPU_COMMAND, b) },
     ]);
-    const samples = new Map(candidates.map((c) => [c.id, [] as number[]]));
-    for (let round = -1; round < options.runs; round++) {
-      options.progress(`arch: round ${round + 1} of ${options.runs}`);
-      for (const c of rotate(candidates, Math.max(round, 0))) {
-        const ms = await timed(c.argv);
-        if (round >= 0) samples.get(c.id)!.push(ms);
-      }
-    }
+    // One warm-up round first (round 0 in the progress lines).
+    const samples = await interleavedRounds(candidates, {
+      runs: options.runs,
+      warmup: 1,
+      measure: async (c) => (await timedRun(c.argv, { stdin: "null" })).ms,
+      onRound: (round) =>
+        options.progress(`arch: round ${round} of ${options.runs}`),
+    });
     const rows = BACKENDS.flatMap((b) =>
       [["exec -- true", `${b}-true`], [
         "exec -- sh -c 'loop of 20,000 additions'",

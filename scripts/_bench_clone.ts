@@ -16,9 +16,9 @@ import {
   formatRatio,
   markdownTable,
   median,
-  rotate,
   roundRatios,
 } from "./_bench_stats.ts";
+import { interleavedRounds, timedRun } from "./_bench_common.ts";
 import { debianImage, debianOciImage } from "./debian_image.ts";
 
 /** What the clone bench needs from its caller. */
@@ -36,29 +36,8 @@ export interface CloneBenchOptions {
 const TOOL_PATH =
   "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-async function timed(
-  argv: string[],
-  env: Record<string, string>,
-): Promise<{ ms: number; stdout: string }> {
-  const start = performance.now();
-  const out = await new Deno.Command(argv[0]!, {
-    args: argv.slice(1),
-    env,
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const ms = performance.now() - start;
-  if (!out.success) {
-    throw new Error(
-      `"${argv.join(" ")}" exited ${out.code}: ${
-        new TextDecoder().decode(out.stderr).trim().slice(-2000)
-      }`,
-    );
-  }
-  return { ms, stdout: new TextDecoder().decode(out.stdout) };
-}
+const timed = (argv: string[], env: Record<string, string>) =>
+  timedRun(argv, { env, stdin: "null" });
 
 /** Runs the clone bench; returns a Markdown section. */
 export async function benchClone(options: CloneBenchOptions): Promise<string> {
@@ -110,14 +89,15 @@ export async function benchClone(options: CloneBenchOptions): Promise<string> {
         },
       },
     ];
-    const samples = new Map(candidates.map((c) => [c.id, [] as number[]]));
-    for (let round = 0; round < options.runs; round++) {
-      progress(`clone: round ${round + 1}/${options.runs}`);
-      for (const c of rotate(candidates, round)) {
-        samples.get(c.id)!.push(await c.run());
+    const samples = await interleavedRounds(candidates, {
+      runs: options.runs,
+      measure: async (c) => {
+        const ms = await c.run();
         await timed(["sync"], tool);
-      }
-    }
+        return ms;
+      },
+      onRound: (round) => progress(`clone: round ${round + 1}/${options.runs}`),
+    });
     const ratio = median(
       roundRatios(samples.get("clone")!, [samples.get("cp")!]),
     );

@@ -26,9 +26,9 @@ import {
   formatRatio,
   markdownTable,
   median,
-  rotate,
   roundRatios,
 } from "./_bench_stats.ts";
+import { interleavedRounds, timedRun } from "./_bench_common.ts";
 import { debianImage } from "./debian_image.ts";
 
 /** Options of the ephemeral benchmark. */
@@ -45,23 +45,8 @@ export interface EphemeralBenchOptions {
   progress: (line: string) => void;
 }
 
-async function timed(argv: string[], env: Record<string, string>) {
-  const started = performance.now();
-  const out = await new Deno.Command(argv[0]!, {
-    args: argv.slice(1),
-    env,
-    clearEnv: true,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const ms = performance.now() - started;
-  if (!out.success) {
-    throw new Error(
-      `${argv.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`,
-    );
-  }
-  return { ms, stderr: new TextDecoder().decode(out.stderr) };
-}
+const timed = (argv: string[], env: Record<string, string>) =>
+  timedRun(argv, { env });
 
 /** A store holding the Debian tree as one entry. */
 async function debianStore(dir: string, layer: string) {
@@ -152,14 +137,12 @@ export async function benchEphemeral(
         throw new Error(`not the path expected (${want}):\n${out.stderr}`);
       }
     }
-    const samples = new Map(candidates.map((c) => [c.id, [] as number[]]));
-    for (let round = 0; round < options.warmup + options.runs; round++) {
-      for (const c of rotate(candidates, round)) {
-        const { ms } = await timed(c.argv, options.env);
-        if (round >= options.warmup) samples.get(c.id)!.push(ms);
-      }
-      options.progress(`ephemeral: round ${round + 1}`);
-    }
+    const samples = await interleavedRounds(candidates, {
+      runs: options.runs,
+      warmup: options.warmup,
+      measure: async (c) => (await timed(c.argv, options.env)).ms,
+      onRound: (round) => options.progress(`ephemeral: round ${round + 1}`),
+    });
     const plain = samples.get("plain")!;
     const rows = candidates.map((c) => {
       const own = samples.get(c.id)!;

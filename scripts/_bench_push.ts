@@ -28,13 +28,11 @@
  * @module
  */
 
-import { permissionFlags } from "../src/permissions.ts";
 import { resolveLocalImage } from "../src/image/local_images.ts";
 import { pushImage, startRegistry } from "../tests/helpers/registry.ts";
 import { debianImage, debianOciImage } from "./debian_image.ts";
-import { median } from "./_bench_stats.ts";
-
-const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);
+import { interleavedRounds, polythene, timedRun } from "./_bench_common.ts";
+import { median, roundRatios } from "./_bench_stats.ts";
 
 /** Options of the push benchmark. */
 export interface PushBenchOptions {
@@ -42,36 +40,6 @@ export interface PushBenchOptions {
   runs: number;
   /** Progress lines (stderr). */
   progress?: (line: string) => void;
-}
-
-async function run(
-  argv: string[],
-): Promise<{ ms: number; stdout: string }> {
-  const started = performance.now();
-  const out = await new Deno.Command(argv[0]!, {
-    args: argv.slice(1),
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const ms = performance.now() - started;
-  if (!out.success) {
-    throw new Error(
-      `${argv.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`,
-    );
-  }
-  return { ms, stdout: new TextDecoder().decode(out.stdout) };
-}
-
-function polythene(...args: string[]): string[] {
-  return [
-    Deno.execPath(),
-    "run",
-    "--quiet",
-    "--no-prompt",
-    ...permissionFlags(),
-    `${ROOT}main.ts`,
-    ...args,
-  ];
 }
 
 /** The floor's shell script: tar | gzip, digest, then POST + PUT with curl. */
@@ -94,14 +62,16 @@ export async function benchPush(options: PushBenchOptions): Promise<string> {
     const debian = await debianOciImage(await debianImage());
     await pushImage(registry, "bench/debian", "12", debian);
     const base = `${registry.host}/bench/debian:12`;
-    const pulled = await run(polythene("pull", "-q", "--store", store, base));
+    const pulled = await timedRun(
+      polythene("pull", "-q", "--store", store, base),
+    );
     const uuid = pulled.stdout.trim();
     const entry = `${store}/${uuid}`;
     const marker = `${dir}/marker`;
     await Deno.writeTextFile(marker, "");
     await new Promise((resolve) => setTimeout(resolve, 20));
     progress("push: apt-get install -y hello in the entry");
-    await run(polythene(
+    await timedRun(polythene(
       "exec",
       "--store",
       store,
@@ -112,7 +82,7 @@ export async function benchPush(options: PushBenchOptions): Promise<string> {
       "apt-get update -qq && apt-get install -y -qq hello >/dev/null",
     ));
     const list = `${dir}/changed.list`;
-    const found = await run([
+    const found = await timedRun([
       "sh",
       "-c",
       'cd "$1" && find . -cnewer "$2" ! -name .polythene-meta',
@@ -123,68 +93,68 @@ export async function benchPush(options: PushBenchOptions): Promise<string> {
     await Deno.writeTextFile(list, found.stdout);
     const changed = found.stdout.split("\n").filter((l) => l !== "").length;
 
-    const ours: number[] = [];
-    const floor: number[] = [];
-    const ratios: number[] = [];
-    let layerBytes = 0;
     let floorBytes = 0;
-    for (let i = 0; i < options.runs; i++) {
-      progress(`push: round ${i + 1}/${options.runs}`);
-      const ref = `${registry.host}/bench/hello-${i}:1`;
-      const timeOurs = async () => {
-        const commit = await run(
-          polythene("commit", "--store", store, uuid, ref),
-        );
-        const push = await run(
-          polythene("push", "-q", "--store", store, ref, ref),
-        );
-        return commit.ms + push.ms;
-      };
-      const gz = `${dir}/floor-${i}.tar.gz`;
-      const timeFloor = async () =>
-        (await run([
-          "sh",
-          "-c",
-          FLOOR_SCRIPT,
-          "sh",
-          entry,
-          list,
-          gz,
-          `${registry.url}/v2/bench/floor-${i}`,
-        ])).ms;
-      let a: number;
-      let b: number;
-      if (i % 2 === 0) {
-        a = await timeOurs();
-        b = await timeFloor();
-      } else {
-        b = await timeFloor();
-        a = await timeOurs();
-      }
-      ours.push(a);
-      floor.push(b);
-      ratios.push(a / b);
-      floorBytes = (await Deno.stat(gz)).size;
-      await Deno.remove(gz);
-      const local = await resolveLocalImage(store, ref);
-      const manifest = JSON.parse(
-        await Deno.readTextFile(
-          `${local.layout}/blobs/${local.manifest.digest.replace(":", "/")}`,
-        ),
-      );
-      layerBytes = manifest.layers.at(-1).size;
-    }
+    const ref = (round: number) => `${registry.host}/bench/hello-${round}:1`;
+    const candidates = [
+      {
+        id: "ours",
+        // polythene commit + push, to a repository of the round's own.
+        run: async (round: number) => {
+          const commit = await timedRun(
+            polythene("commit", "--store", store, uuid, ref(round)),
+          );
+          const push = await timedRun(
+            polythene("push", "-q", "--store", store, ref(round), ref(round)),
+          );
+          return commit.ms + push.ms;
+        },
+      },
+      {
+        id: "floor",
+        run: async (round: number) => {
+          const gz = `${dir}/floor-${round}.tar.gz`;
+          const { ms } = await timedRun([
+            "sh",
+            "-c",
+            FLOOR_SCRIPT,
+            "sh",
+            entry,
+            list,
+            gz,
+            `${registry.url}/v2/bench/floor-${round}`,
+          ]);
+          floorBytes = (await Deno.stat(gz)).size;
+          await Deno.remove(gz);
+          return ms;
+        },
+      },
+    ];
+    const samples = await interleavedRounds(candidates, {
+      runs: options.runs,
+      measure: (c, round) => c.run(round),
+      onRound: (round) => progress(`push: round ${round + 1}/${options.runs}`),
+    });
+    const ours = samples.get("ours")!;
+    const floor = samples.get("floor")!;
+    const ratios = roundRatios(ours, [floor]);
+    const local = await resolveLocalImage(store, ref(options.runs - 1));
+    const manifest = JSON.parse(
+      await Deno.readTextFile(
+        `${local.layout}/blobs/${local.manifest.digest.replace(":", "/")}`,
+      ),
+    );
+    const layerBytes: number = manifest.layers.at(-1).size;
 
     progress("push: pulling one pushed image on a fresh store to run hello");
     const check = `${dir}/check`;
-    const again = await run(polythene(
+    const again = await timedRun(polythene(
       "pull",
       "-q",
       "--store",
       check,
       `${registry.host}/bench/hello-0:1`,
     ));
-    const hello = await run(
+    const hello = await timedRun(
       polythene("exec", "--store", check, again.stdout.trim(), "--", "hello"),
     );
     if (hello.stdout !== "Hello, world!\n") {
@@ -213,6 +183,6 @@ export async function benchPush(options: PushBenchOptions): Promise<string> {
       "",
     ].join("\n");
   } finally {
-    await run(["rm", "-rf", dir]).catch(() => {});
+    await timedRun(["rm", "-rf", dir]).catch(() => {});
   }
 }

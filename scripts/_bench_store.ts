@@ -12,51 +12,14 @@
  * @module
  */
 
-import { permissionFlags } from "../src/permissions.ts";
 import { makeBusyboxRootfs } from "./busybox_rootfs.ts";
-
-const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);
+import { polythene, timedRun } from "./_bench_common.ts";
+import { median } from "./_bench_stats.ts";
 
 /** Options of the store benchmark. */
 export interface StoreBenchOptions {
   /** Timed runs of each case. */
   runs: number;
-}
-
-async function run(argv: string[]): Promise<{ ms: number; stdout: string }> {
-  const started = performance.now();
-  const out = await new Deno.Command(argv[0]!, {
-    args: argv.slice(1),
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const ms = performance.now() - started;
-  if (!out.success) {
-    throw new Error(
-      `${argv.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`,
-    );
-  }
-  return { ms, stdout: new TextDecoder().decode(out.stdout) };
-}
-
-function polythene(...args: string[]): string[] {
-  return [
-    Deno.execPath(),
-    "run",
-    "--quiet",
-    "--no-prompt",
-    ...permissionFlags(),
-    `${ROOT}main.ts`,
-    ...args,
-  ];
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? sorted[mid]!
-    : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 async function largeEntry(
@@ -65,7 +28,7 @@ async function largeEntry(
   const debian = "/var/cache/polythene-test/debian-bookworm-minbase.tar.gz";
   try {
     await Deno.stat(debian);
-    const pulled = await run(
+    const pulled = await timedRun(
       polythene("pull", "-q", "--store", store, `docker-archive:${debian}`),
     )
       .catch(() => undefined);
@@ -92,23 +55,25 @@ export async function benchStore(options: StoreBenchOptions): Promise<string> {
     const clone: number[] = [];
     const cp: number[] = [];
     for (let i = 0; i < options.runs; i++) {
-      const made = await run(polythene("clone", "--store", store, uuid));
+      const made = await timedRun(polythene("clone", "--store", store, uuid));
       clone.push(made.ms);
-      await run(polythene("rm", "--store", store, made.stdout.trim()));
+      await timedRun(polythene("rm", "--store", store, made.stdout.trim()));
       const target = `${dir}/cp-${i}`;
-      cp.push((await run(["cp", "-a", `${store}/${uuid}`, target])).ms);
-      await run(["rm", "-rf", target]);
+      cp.push((await timedRun(["cp", "-a", `${store}/${uuid}`, target])).ms);
+      await timedRun(["rm", "-rf", target]);
     }
     const plain: number[] = [];
     const ephemeral: number[] = [];
     const small = await makeBusyboxRootfs(store);
     for (let i = 0; i < options.runs; i++) {
       plain.push(
-        (await run(polythene("exec", "--store", store, small, "--", "true")))
+        (await timedRun(
+          polythene("exec", "--store", store, small, "--", "true"),
+        ))
           .ms,
       );
       ephemeral.push(
-        (await run(
+        (await timedRun(
           polythene(
             "exec",
             "--ephemeral",
@@ -139,6 +104,6 @@ export async function benchStore(options: StoreBenchOptions): Promise<string> {
       "",
     ].join("\n");
   } finally {
-    await run(["rm", "-rf", dir]).catch(() => {});
+    await timedRun(["rm", "-rf", dir]).catch(() => {});
   }
 }
