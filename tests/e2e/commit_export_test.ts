@@ -32,6 +32,7 @@ import {
 import { commit, exportImage } from "../../src/mod.ts";
 import { lockEntry } from "../../src/store/lock.ts";
 import { buildImage } from "../helpers/oci_image.ts";
+import { podmanStorage } from "../helpers/podman_storage.ts";
 import {
   pushImage,
   registryMissing,
@@ -338,14 +339,8 @@ testNeeding(
     }
 
     await t.step("podman load (docker-archive) + create + export", async () => {
-      const conf = exported("storage.conf");
-      await Deno.writeTextFile(
-        conf,
-        `[storage]\ndriver = "vfs"\ngraphroot = "${files.dir}/graph"\n` +
-          `runroot = "${files.dir}/run"\n`,
-      );
       const env = {
-        CONTAINERS_STORAGE_CONF: conf,
+        ...await podmanStorage(files.dir, exported("storage.conf")),
         PATH: Deno.env.get("PATH")!,
       };
       // Podman's own state goes under the test's directory, not /run.

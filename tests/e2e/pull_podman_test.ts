@@ -15,6 +15,7 @@ import assert from "node:assert/strict";
 import { type CliResult, runPolythene } from "../helpers/cli.ts";
 import { onPath, testNeeding } from "../helpers/fixtures.ts";
 import { buildImage } from "../helpers/oci_image.ts";
+import { podmanStorage } from "../helpers/podman_storage.ts";
 import {
   pushImage,
   registryMissing,
@@ -58,16 +59,7 @@ testNeeding(
   async (t) => {
     await using registry = await startRegistry();
     await using files = await tempStore();
-    const conf = `${files.dir}/storage.conf`;
-    await Deno.writeTextFile(
-      conf,
-      `[storage]\ndriver = "vfs"\ngraphroot = "${files.dir}/graph"\n` +
-        `runroot = "${files.dir}/run"\n`,
-    );
-    const env = {
-      CONTAINERS_STORAGE_CONF: conf,
-      CONTAINERS_STORAGE_DRIVER: "vfs",
-    };
+    const env = await podmanStorage(files.dir);
     const image = await buildImage({
       layers: [{
         compression: "gzip",

@@ -37,6 +37,7 @@ import {
   testUser,
 } from "../helpers/fixtures.ts";
 import { buildImage, type BuiltImage } from "../helpers/oci_image.ts";
+import { podmanStorage } from "../helpers/podman_storage.ts";
 import { explain, tempStore } from "../helpers/pull_checks.ts";
 import {
   pushImage,
@@ -241,16 +242,7 @@ testNeeding(
     } else {
       await t.step(podmanStep, async () => {
         // podman in a storage of its own, reset afterwards.
-        const conf = `${fresh.dir}/storage.conf`;
-        await Deno.writeTextFile(
-          conf,
-          `[storage]\ndriver = "vfs"\ngraphroot = "${fresh.dir}/graph"\n` +
-            `runroot = "${fresh.dir}/run"\n`,
-        );
-        const env = {
-          CONTAINERS_STORAGE_CONF: conf,
-          CONTAINERS_STORAGE_DRIVER: "vfs",
-        };
+        const env = await podmanStorage(fresh.dir);
         const podman = async (...args: string[]) => {
           const out = await new Deno.Command("podman", {
             args,

@@ -38,6 +38,7 @@ import {
 import { runOrThrow } from "../helpers/command.ts";
 import { onPath, testNeeding, testUser } from "../helpers/fixtures.ts";
 import { explain, tempStore } from "../helpers/pull_checks.ts";
+import { podmanStorage } from "../helpers/podman_storage.ts";
 import {
   pushImage,
   type Registry,
@@ -170,12 +171,7 @@ function podmanIn(dir: string) {
     return new TextDecoder().decode(out.stdout).trim();
   };
   return {
-    setup: () =>
-      Deno.writeTextFile(
-        env.CONTAINERS_STORAGE_CONF,
-        `[storage]\ndriver = "vfs"\ngraphroot = "${dir}/graph"\n` +
-          `runroot = "${dir}/run"\n`,
-      ),
+    setup: () => podmanStorage(dir, env.CONTAINERS_STORAGE_CONF),
     run,
     reset: () =>
       new Deno.Command("podman", {

@@ -1,0 +1,34 @@
+/**
+ * podman in a storage of its own: a `storage.conf` (vfs, graph and run
+ * roots under a test's directory) and the environment that makes podman
+ * read it, so tests never touch the host's containers storage.
+ *
+ * @module
+ */
+
+/** What podman needs to use the storage {@linkcode podmanStorage} wrote. */
+export interface PodmanStorageEnv {
+  /** The `storage.conf` written. */
+  CONTAINERS_STORAGE_CONF: string;
+  /** Always `vfs`, as in the file. */
+  CONTAINERS_STORAGE_DRIVER: "vfs";
+  [name: string]: string;
+}
+
+/**
+ * Writes `conf` (default `DIR/storage.conf`) with podman's graph and run
+ * roots at `DIR/graph` and `DIR/run`.
+ *
+ * @returns The environment for podman (extend it, e.g. with `PATH`).
+ */
+export async function podmanStorage(
+  dir: string,
+  conf = `${dir}/storage.conf`,
+): Promise<PodmanStorageEnv> {
+  await Deno.writeTextFile(
+    conf,
+    `[storage]\ndriver = "vfs"\ngraphroot = "${dir}/graph"\n` +
+      `runroot = "${dir}/run"\n`,
+  );
+  return { CONTAINERS_STORAGE_CONF: conf, CONTAINERS_STORAGE_DRIVER: "vfs" };
+}
