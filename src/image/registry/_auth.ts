@@ -16,13 +16,18 @@ import {
   basicAuthorization,
   type Challenge,
   pullScope,
-  tokenFromResponse,
   tokenUrl,
 } from "./challenge.ts";
 import type { Credential } from "./credentials.ts";
 import { oneLine, RegistryError } from "./registry_error.ts";
 import type { Endpoint, Exchanger } from "./_exchange.ts";
-import { authKey, loginHint, statusError } from "./_http.ts";
+import {
+  authKey,
+  bearerFromTokenAnswer,
+  loginHint,
+  statusError,
+  tokenAnswerTooLarge,
+} from "./_http.ts";
 
 /** Looks credentials up for a registry and repository. */
 export type CredentialSource = (
@@ -162,26 +167,9 @@ export class Authenticator {
       image,
       response,
       MAX_SMALL_BODY,
-      () =>
-        new RegistryError(image, "the token service's answer is too large", {
-          kind: "protocol",
-        }),
+      () => tokenAnswerTooLarge(image),
     );
-    let body: unknown;
-    try {
-      body = JSON.parse(new TextDecoder().decode(bytes));
-    } catch {
-      body = undefined;
-    }
-    const token = tokenFromResponse(body);
-    if (token === undefined) {
-      throw new RegistryError(
-        image,
-        "the token service's answer has no token",
-        { kind: "protocol" },
-      );
-    }
-    return `Bearer ${token}`;
+    return bearerFromTokenAnswer(image, bytes);
   }
 
   #credential(ref: ImageReference): Promise<Credential | undefined> {

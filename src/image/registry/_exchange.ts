@@ -31,9 +31,9 @@ import { readLimited } from "./verify.ts";
 import {
   combine,
   describeNetworkError,
-  IdleTimeout,
   readWithTimeout,
   redact,
+  sendWithIdleTimeout,
   tlsHint,
 } from "./_http.ts";
 
@@ -238,21 +238,11 @@ export class Exchanger {
     endpoint: Endpoint,
     request: Parameters<ClosableTransport["send"]>[0],
   ): Promise<Response> {
-    const timer = new AbortController();
-    const id = setTimeout(
-      () => timer.abort(new IdleTimeout(this.#policy.idleTimeoutMs)),
+    return await sendWithIdleTimeout(
+      (r) => endpoint.transport.send(r),
+      request,
       this.#policy.idleTimeoutMs,
     );
-    try {
-      return await endpoint.transport.send({
-        ...request,
-        signal: combine(request.signal, timer.signal),
-      });
-    } catch (error) {
-      throw timer.signal.aborted ? timer.signal.reason : error;
-    } finally {
-      clearTimeout(id);
-    }
   }
 
   /** Reads a whole small body with the idle timeout and a size limit. */

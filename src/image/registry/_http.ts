@@ -7,12 +7,14 @@
  */
 
 import type { ImageReference } from "../types.ts";
+import { tokenFromResponse } from "./challenge.ts";
 import {
   oneLine,
   RegistryError,
   type RegistryErrorKind,
 } from "./registry_error.ts";
 import { isRetryableStatus } from "./retry.ts";
+import type { TransportRequest } from "./transport.ts";
 import { readLimited } from "./verify.ts";
 
 /** No bytes (or headers) came within the idle timeout. */
@@ -152,6 +154,62 @@ export async function readWithTimeout(
   } finally {
     clearTimeout(id);
   }
+}
+
+/**
+ * `send(request)`, abandoned with an {@linkcode IdleTimeout} when no headers
+ * come within `ms`.
+ */
+export async function sendWithIdleTimeout(
+  send: (request: TransportRequest) => Promise<Response>,
+  request: TransportRequest,
+  ms: number,
+): Promise<Response> {
+  const timer = new AbortController();
+  const id = setTimeout(() => timer.abort(new IdleTimeout(ms)), ms);
+  try {
+    return await send({
+      ...request,
+      signal: combine(request.signal, timer.signal),
+    });
+  } catch (error) {
+    throw timer.signal.aborted ? timer.signal.reason : error;
+  } finally {
+    clearTimeout(id);
+  }
+}
+
+/** A token service's answer over the size it may have. */
+export function tokenAnswerTooLarge(image: string): RegistryError {
+  return new RegistryError(image, "the token service's answer is too large", {
+    kind: "protocol",
+  });
+}
+
+/**
+ * `Bearer TOKEN` from a token service's JSON answer.
+ *
+ * @throws {RegistryError} (protocol) when it holds no token.
+ */
+export function bearerFromTokenAnswer(
+  image: string,
+  bytes: Uint8Array,
+): string {
+  let body: unknown;
+  try {
+    body = JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    body = undefined;
+  }
+  const token = tokenFromResponse(body);
+  if (token === undefined) {
+    throw new RegistryError(
+      image,
+      "the token service's answer has no token",
+      { kind: "protocol" },
+    );
+  }
+  return `Bearer ${token}`;
 }
 
 export function combine(

@@ -8,14 +8,15 @@
  */
 
 import type { ImageReference } from "../types.ts";
-import {
-  basicAuthorization,
-  type Challenge,
-  tokenFromResponse,
-} from "./challenge.ts";
+import { basicAuthorization, type Challenge } from "./challenge.ts";
 import type { Credential } from "./credentials.ts";
 import { oneLine, RegistryError } from "./registry_error.ts";
-import { loginHint, statusError } from "./_http.ts";
+import {
+  bearerFromTokenAnswer,
+  loginHint,
+  statusError,
+  tokenAnswerTooLarge,
+} from "./_http.ts";
 import { readLimited } from "./verify.ts";
 
 /** The most bytes of a token service's answer read (as pull's client). */
@@ -137,26 +138,10 @@ export async function bearerForPush(
   }
   // Read no more than a token answer needs: a hostile token service could
   // stream without end.
-  const tooLarge = () =>
-    new RegistryError(ctx.image, "the token service's answer is too large", {
-      kind: "protocol",
-    });
-  const bytes = response.body === null
-    ? new Uint8Array()
-    : await readLimited(response.body, MAX_TOKEN_ANSWER, tooLarge);
-  let body: unknown;
-  try {
-    body = JSON.parse(new TextDecoder().decode(bytes));
-  } catch {
-    body = undefined;
-  }
-  const token = tokenFromResponse(body);
-  if (token === undefined) {
-    throw new RegistryError(
-      ctx.image,
-      "the token service's answer has no token",
-      { kind: "protocol" },
-    );
-  }
-  return `Bearer ${token}`;
+  const bytes = response.body === null ? new Uint8Array() : await readLimited(
+    response.body,
+    MAX_TOKEN_ANSWER,
+    () => tokenAnswerTooLarge(ctx.image),
+  );
+  return bearerFromTokenAnswer(ctx.image, bytes);
 }

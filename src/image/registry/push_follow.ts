@@ -17,7 +17,7 @@ import {
 } from "./redirect.ts";
 import { RegistryError } from "./registry_error.ts";
 import type { ClosableTransport, TransportRequest } from "./transport.ts";
-import { combine, IdleTimeout, redact } from "./_http.ts";
+import { redact, sendWithIdleTimeout } from "./_http.ts";
 
 /** One request of a push. */
 export interface PushRequestInit {
@@ -142,17 +142,9 @@ async function send(
   if (request.body !== undefined && request.body.length > 0) {
     return await context.transport.send(request);
   }
-  const timer = new AbortController();
-  const ms = context.idleTimeoutMs;
-  const id = setTimeout(() => timer.abort(new IdleTimeout(ms)), ms);
-  try {
-    return await context.transport.send({
-      ...request,
-      signal: combine(request.signal, timer.signal),
-    });
-  } catch (error) {
-    throw timer.signal.aborted ? timer.signal.reason : error;
-  } finally {
-    clearTimeout(id);
-  }
+  return await sendWithIdleTimeout(
+    (r) => context.transport.send(r),
+    request,
+    context.idleTimeoutMs,
+  );
 }
