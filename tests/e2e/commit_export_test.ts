@@ -32,7 +32,10 @@ import {
 import { commit, exportImage } from "../../src/mod.ts";
 import { lockEntry } from "../../src/store/lock.ts";
 import { buildImage } from "../helpers/oci_image.ts";
-import { podmanStorage } from "../helpers/podman_storage.ts";
+import {
+  podmanStorage,
+  resetPodmanStorage,
+} from "../helpers/podman_storage.ts";
 import {
   pushImage,
   registryMissing,
@@ -372,13 +375,7 @@ testNeeding(
         ]);
         assert.deepEqual(await snapshot(`${exported("podman")}/t`), want);
       } finally {
-        await new Deno.Command(podman[0]!, {
-          args: [...podman.slice(1), "system", "reset", "--force"],
-          env,
-          stdin: "null",
-          stdout: "null",
-          stderr: "null",
-        }).output();
+        await resetPodmanStorage(env, podman.slice(1));
       }
     });
 

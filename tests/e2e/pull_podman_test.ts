@@ -15,7 +15,10 @@ import assert from "node:assert/strict";
 import { type CliResult, runPolythene } from "../helpers/cli.ts";
 import { onPath, testNeeding } from "../helpers/fixtures.ts";
 import { buildImage } from "../helpers/oci_image.ts";
-import { podmanStorage } from "../helpers/podman_storage.ts";
+import {
+  podmanStorage,
+  resetPodmanStorage,
+} from "../helpers/podman_storage.ts";
 import {
   pushImage,
   registryMissing,
@@ -210,13 +213,7 @@ testNeeding(
       );
     } finally {
       // Drop podman's images and containers from the temporary storage.
-      await new Deno.Command("podman", {
-        args: ["system", "reset", "--force"],
-        env,
-        stdin: "null",
-        stdout: "null",
-        stderr: "null",
-      }).output();
+      await resetPodmanStorage(env);
     }
   },
 );

@@ -37,7 +37,10 @@ import {
   testUser,
 } from "../helpers/fixtures.ts";
 import { buildImage, type BuiltImage } from "../helpers/oci_image.ts";
-import { podmanStorage } from "../helpers/podman_storage.ts";
+import {
+  podmanStorage,
+  resetPodmanStorage,
+} from "../helpers/podman_storage.ts";
 import { explain, tempStore } from "../helpers/pull_checks.ts";
 import {
   pushImage,
@@ -276,13 +279,7 @@ testNeeding(
             "/bin/busybox",
           );
         } finally {
-          await new Deno.Command("podman", {
-            args: ["system", "reset", "--force"],
-            env,
-            stdin: "null",
-            stdout: "null",
-            stderr: "null",
-          }).output();
+          await resetPodmanStorage(env);
         }
       });
     }

@@ -38,7 +38,10 @@ import {
 import { runOrThrow } from "../helpers/command.ts";
 import { onPath, testNeeding, testUser } from "../helpers/fixtures.ts";
 import { explain, tempStore } from "../helpers/pull_checks.ts";
-import { podmanStorage } from "../helpers/podman_storage.ts";
+import {
+  podmanStorage,
+  resetPodmanStorage,
+} from "../helpers/podman_storage.ts";
 import {
   pushImage,
   type Registry,
@@ -173,14 +176,7 @@ function podmanIn(dir: string) {
   return {
     setup: () => podmanStorage(dir, env.CONTAINERS_STORAGE_CONF),
     run,
-    reset: () =>
-      new Deno.Command("podman", {
-        args: ["system", "reset", "--force"],
-        env,
-        stdin: "null",
-        stdout: "null",
-        stderr: "null",
-      }).output(),
+    reset: () => resetPodmanStorage(env),
   };
 }
 

@@ -32,3 +32,20 @@ export async function podmanStorage(
   );
   return { CONTAINERS_STORAGE_CONF: conf, CONTAINERS_STORAGE_DRIVER: "vfs" };
 }
+
+/**
+ * Drops podman's images and containers from the storage `env` names
+ * (`podman [...globalFlags] system reset --force`); its output is ignored.
+ */
+export async function resetPodmanStorage(
+  env: Record<string, string>,
+  globalFlags: readonly string[] = [],
+): Promise<void> {
+  await new Deno.Command("podman", {
+    args: [...globalFlags, "system", "reset", "--force"],
+    env,
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).output();
+}
