@@ -41,6 +41,7 @@ import {
   podmanStorage,
   resetPodmanStorage,
 } from "../helpers/podman_storage.ts";
+import { pullAndRunScript } from "../helpers/pull_and_run.ts";
 import { explain, tempStore } from "../helpers/pull_checks.ts";
 import {
   pushImage,
@@ -115,27 +116,14 @@ testNeeding(
     });
 
     await t.step("pull on a fresh store, then run in it", async () => {
-      const pulled = await runPolythene([
-        "pull",
-        "-q",
-        "--store",
-        fresh.store,
-        dest,
-      ]);
-      assert.equal(pulled.code, 0, explain(pulled));
-      const uuid = pulled.stdout.trim();
-      const ran = await runPolythene([
-        "exec",
-        "--store",
-        fresh.store,
-        uuid,
-        "--",
-        "sh",
-        "-c",
-        'cat /etc/provisioned; echo "$GREETING"',
-      ]);
-      assert.equal(ran.code, 0, explain(ran));
-      assert.equal(ran.stdout, "provisioned once\nhi\n");
+      assert.equal(
+        await pullAndRunScript(
+          fresh.store,
+          dest,
+          'cat /etc/provisioned; echo "$GREETING"',
+        ),
+        "provisioned once\nhi\n",
+      );
     });
 
     await t.step(
@@ -182,26 +170,14 @@ testNeeding(
         assert.equal(pushed.stdout, `${next}@${committed.stdout.trim()}\n`);
         assert.match(pushed.stderr, /mounted from test\/provisioned/);
         await using third = await tempStore();
-        const again = await runPolythene([
-          "pull",
-          "-q",
-          "--store",
-          third.store,
-          next,
-        ]);
-        assert.equal(again.code, 0, explain(again));
-        const ran = await runPolythene([
-          "exec",
-          "--store",
-          third.store,
-          again.stdout.trim(),
-          "--",
-          "sh",
-          "-c",
-          "cat /etc/second; test -e /etc/provisioned || echo deleted",
-        ]);
-        assert.equal(ran.code, 0, explain(ran));
-        assert.equal(ran.stdout, "second\ndeleted\n");
+        assert.equal(
+          await pullAndRunScript(
+            third.store,
+            next,
+            "cat /etc/second; test -e /etc/provisioned || echo deleted",
+          ),
+          "second\ndeleted\n",
+        );
       },
     );
 
@@ -370,26 +346,14 @@ testNeeding(
       assert.equal(pushed.stdout, `${ref}@${committed.stdout.trim()}\n`);
       assert.match(pushed.stderr, /mounted from test\/base/);
 
-      const again = await runPolythene([
-        "pull",
-        "-q",
-        "--store",
-        fresh.store,
-        ref,
-      ]);
-      assert.equal(again.code, 0, explain(again));
-      const ran = await runPolythene([
-        "exec",
-        "--store",
-        fresh.store,
-        again.stdout.trim(),
-        "--",
-        "sh",
-        "-c",
-        "cat /etc/by-user; test -e /etc/os-release || echo deleted",
-      ]);
-      assert.equal(ran.code, 0, explain(ran));
-      assert.equal(ran.stdout, "by the user\ndeleted\n");
+      assert.equal(
+        await pullAndRunScript(
+          fresh.store,
+          ref,
+          "cat /etc/by-user; test -e /etc/os-release || echo deleted",
+        ),
+        "by the user\ndeleted\n",
+      );
     } finally {
       await source.cleanup();
     }

@@ -37,6 +37,7 @@ import {
 } from "../helpers/cli.ts";
 import { runOrThrow } from "../helpers/command.ts";
 import { onPath, testNeeding, testUser } from "../helpers/fixtures.ts";
+import { pullAndRunScript } from "../helpers/pull_and_run.ts";
 import { explain, tempStore } from "../helpers/pull_checks.ts";
 import {
   podmanStorage,
@@ -137,20 +138,14 @@ async function provisionAndPush(
 /** Pulls `ref` on a fresh root store and runs hello there. */
 async function pullAndRunHello(ref: string): Promise<void> {
   await using fresh = await tempStore();
-  const pulled = await runPolythene(["pull", "-q", "-s", fresh.store, ref]);
-  assert.equal(pulled.code, 0, explain(pulled));
-  const ran = await runPolythene([
-    "exec",
-    "-s",
-    fresh.store,
-    pulled.stdout.trim(),
-    "--",
-    "sh",
-    "-c",
-    "hello && { test -e /etc/issue.net || echo deleted; }",
-  ]);
-  assert.equal(ran.code, 0, explain(ran));
-  assert.equal(ran.stdout, "Hello, world!\ndeleted\n");
+  assert.equal(
+    await pullAndRunScript(
+      fresh.store,
+      ref,
+      "hello && { test -e /etc/issue.net || echo deleted; }",
+    ),
+    "Hello, world!\ndeleted\n",
+  );
 }
 
 /** podman, in a storage of its own under `dir`. */
