@@ -412,11 +412,9 @@ export const MUTANTS: readonly Mutant[] = [
     search:
       '          items.push({ kind: "whiteout", key: join(key, `.wh.${name}`) });\n',
     replace: "",
-    tests: [
-      { file: "tests/unit/image/commit/layer_plan_test.ts" },
-      COMMIT,
-      { file: "tests/e2e/push_roundtrip_debian_test.ts" },
-    ],
+    // The Debian round trip kills it too, but needs Debian's mirror and a
+    // writable apt cache, which the mutants' jail does not give.
+    tests: [{ file: "tests/unit/image/commit/layer_plan_test.ts" }, COMMIT],
   },
   {
     name: "commit-whole-tree",

@@ -18,6 +18,7 @@
  */
 
 import assert from "node:assert/strict";
+import { podmanStorage } from "../helpers/podman_storage.ts";
 import { runPolythene } from "../helpers/cli.ts";
 import { startFaultProxy } from "../helpers/fault_proxy.ts";
 import { onPath, testNeeding } from "../helpers/fixtures.ts";
@@ -74,17 +75,12 @@ testNeeding(
       conf,
       `[[registry]]\nlocation = "${host}"\ninsecure = true\n`,
     );
-    const storage = `${files.dir}/storage.conf`;
-    await Deno.writeTextFile(
-      storage,
-      `[storage]\ndriver = "vfs"\ngraphroot = "${files.dir}/graph"\n` +
-        `runroot = "${files.dir}/run"\n`,
-    );
+    const storage = await podmanStorage(files.dir);
     const proxyUrl = (password = credentials.password) =>
       `http://${credentials.user}:${password}@127.0.0.1:${proxy.port}`;
     const env = (password?: string) => ({
       ...homeEnv,
-      CONTAINERS_STORAGE_CONF: storage,
+      ...storage,
       HTTPS_PROXY: proxyUrl(password),
       HTTP_PROXY: proxyUrl(password),
     });
@@ -143,7 +139,7 @@ testNeeding(
         const lockedRef = `${locked.host}/test/app:1`;
         const result = await pull("auto", {
           ...homeEnv,
-          CONTAINERS_STORAGE_CONF: storage,
+          ...storage,
         }, lockedRef);
         await assertFailed(result, {
           store,
@@ -166,7 +162,7 @@ testNeeding(
       const tamperedRef = `${tamper.host}/test/app:1`;
       const result = await pull("auto", {
         ...homeEnv,
-        CONTAINERS_STORAGE_CONF: storage,
+        ...storage,
       }, tamperedRef);
       await assertFailed(result, {
         store,

@@ -1,7 +1,10 @@
 /**
  * podman in a storage of its own: a `storage.conf` (vfs, graph and run
- * roots under a test's directory) and the environment that makes podman
- * read it, so tests never touch the host's containers storage.
+ * roots under a test's directory), a `containers.conf` whose engine
+ * temporary directory (`/run/libpod` by default) is there too, and the
+ * environment that makes podman read them, so tests never touch the host's
+ * containers storage and run where the host is read-only (the mutants'
+ * jail).
  *
  * @module
  */
@@ -10,6 +13,8 @@
 export interface PodmanStorageEnv {
   /** The `storage.conf` written. */
   CONTAINERS_STORAGE_CONF: string;
+  /** The `containers.conf` written beside it. */
+  CONTAINERS_CONF: string;
   /** Always `vfs`, as in the file. */
   CONTAINERS_STORAGE_DRIVER: "vfs";
   [name: string]: string;
@@ -30,7 +35,17 @@ export async function podmanStorage(
     `[storage]\ndriver = "vfs"\ngraphroot = "${dir}/graph"\n` +
       `runroot = "${dir}/run"\n`,
   );
-  return { CONTAINERS_STORAGE_CONF: conf, CONTAINERS_STORAGE_DRIVER: "vfs" };
+  const engine = `${dir}/containers.conf`;
+  await Deno.writeTextFile(
+    engine,
+    `[engine]\ntmp_dir = "${dir}/podman-tmp"\nevents_logger = "file"\n` +
+      `events_logfile_path = "${dir}/podman-events.log"\n`,
+  );
+  return {
+    CONTAINERS_STORAGE_CONF: conf,
+    CONTAINERS_CONF: engine,
+    CONTAINERS_STORAGE_DRIVER: "vfs",
+  };
 }
 
 /**
