@@ -469,10 +469,9 @@ export const MUTANTS: readonly Mutant[] = [
     file: "src/image/native_pull.ts",
     search: `    error.kind === "network";`,
     replace: `    error.kind !== "tls";`,
-    tests: [
-      { file: "tests/unit/image/native_pull_test.ts" },
-      { file: "tests/e2e/pull_auto_test.ts" },
-    ],
+    // pull_auto_test kills it too, but the podman it starts (with the
+    // CLI's cleared environment) writes to /var/tmp, read-only in the jail.
+    tests: [{ file: "tests/unit/image/native_pull_test.ts" }],
   },
   {
     name: "stack-copy-hardlinks",

@@ -1,7 +1,8 @@
 /**
  * podman in a storage of its own: a `storage.conf` (vfs, graph and run
  * roots under a test's directory), a `containers.conf` whose engine
- * temporary directory (`/run/libpod` by default) is there too, and the
+ * temporary directory (`/run/libpod` by default) and image-copy directory
+ * (`/var/tmp` by default) are there too, and the
  * environment that makes podman read them, so tests never touch the host's
  * containers storage and run where the host is read-only (the mutants'
  * jail).
@@ -36,10 +37,12 @@ export async function podmanStorage(
       `runroot = "${dir}/run"\n`,
   );
   const engine = `${dir}/containers.conf`;
+  await Deno.mkdir(`${dir}/podman-copy`, { recursive: true });
   await Deno.writeTextFile(
     engine,
     `[engine]\ntmp_dir = "${dir}/podman-tmp"\nevents_logger = "file"\n` +
-      `events_logfile_path = "${dir}/podman-events.log"\n`,
+      `events_logfile_path = "${dir}/podman-events.log"\n` +
+      `image_copy_tmp_dir = "${dir}/podman-copy"\n`,
   );
   return {
     CONTAINERS_STORAGE_CONF: conf,
