@@ -274,8 +274,9 @@ export const MUTANTS: readonly Mutant[] = [
     name: "bwrap-host-writable",
     description: "as root, bwrap sets up with the host writable",
     file: "src/backends/bubblewrap.ts",
-    search: `      argv: host.realRoot\n`,
-    replace: `      argv: host.realRoot && false\n`,
+    search:
+      `      const readOnly = hostReadOnlyScript(hostRo, writable, argv);\n`,
+    replace: `      const readOnly = argv;\n`,
     tests: [{
       file: "tests/e2e/exec_race_test.ts",
       filter: "bubblewrap's own",
