@@ -18,8 +18,8 @@ import {
   copyTree,
   copyTreeArgv,
   CopyTreeError,
+  runCopy,
 } from "./copy_tree.ts";
-import { runCaptured } from "../process/spawn.ts";
 import { which } from "../process/which.ts";
 import { appendCreated, readCreated } from "./created_paths.ts";
 import { type EntryLock, lockEntry, lockNewDirectory } from "./lock.ts";
@@ -210,13 +210,5 @@ async function copyWith(
 ): Promise<void> {
   const cp = which("cp", hostPath);
   if (cp === undefined) throw new CopyTreeError("cp is not on PATH");
-  const run = copy(cp.path, to);
-  const out = await runCaptured(run.argv, run.env);
-  if (out.code !== 0) {
-    throw new CopyTreeError(
-      `cp failed (exit ${out.code}): ${
-        out.stderr.trim().split("\n").slice(-1)[0] ?? ""
-      }`,
-    );
-  }
+  await runCopy(copy(cp.path, to));
 }

@@ -70,7 +70,20 @@ export async function copyTree(
   if (cp === undefined) throw new CopyTreeError("cp is not on PATH");
   const argv = copyTreeArgv(cp.path, from, to);
   const env = { PATH: options.hostPath, LC_ALL: "C" };
-  const run = options.mappedIds ? copyInMappedIds(argv, env) : { argv, env };
+  await runCopy(
+    options.mappedIds ? copyInMappedIds(argv, env) : { argv, env },
+  );
+}
+
+/**
+ * Runs a copy's argv (a `cp`, or `cp` wrapped to run in mapped ids).
+ *
+ * @throws {CopyTreeError} when it fails (its last stderr line is in the
+ * message).
+ */
+export async function runCopy(
+  run: { argv: string[]; env: Record<string, string> },
+): Promise<void> {
   const out = await runCaptured(run.argv, run.env);
   if (out.code !== 0) {
     throw new CopyTreeError(
