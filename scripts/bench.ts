@@ -5,7 +5,7 @@
  * and with `curl | gzip -d | tar -x` (see `_bench_pull.ts`).
  *
  * ```sh
- * deno run -A scripts/bench.ts [--only exec|pull|store|arch|push|clone|ephemeral] [--runs N] [--warmup N]
+ * deno run -A scripts/bench.ts [--only exec|pull|store|arch|push|clone|ephemeral|extract] [--runs N] [--warmup N]
  *                              [--pull-runs N] [--pull-warmup N]
  * ```
  *
@@ -16,6 +16,10 @@
  * `--pull-runs` rounds) times exec under qemu-user against native.
  * The ephemeral part (`_bench_ephemeral.ts`, `--pull-runs` rounds) times
  * `exec --ephemeral` on the overlay and on the copy against plain exec.
+ * The extract part (`_bench_extract.ts`, `--pull-runs` rounds, only with
+ * `--only extract`: it waits 35 s before half its candidates) times
+ * polythene's layer extraction against `tar -x`, right after a removal and
+ * on a settled file system.
  *
  * In one run of the exec part, on a busybox rootfs in a temporary store, it times:
  *
@@ -81,11 +85,12 @@ import { benchStore } from "./_bench_store.ts";
 import { benchArch } from "./_bench_arch.ts";
 import { benchPush } from "./_bench_push.ts";
 import { benchClone } from "./_bench_clone.ts";
+import { benchExtract } from "./_bench_extract.ts";
 import { benchEphemeral } from "./_bench_ephemeral.ts";
 import { rawComparison } from "./_bench_startup.ts";
 
 const USAGE =
-  "Usage: deno run -A scripts/bench.ts [--only exec|pull|store|arch|push|clone|ephemeral] " +
+  "Usage: deno run -A scripts/bench.ts [--only exec|pull|store|arch|push|clone|ephemeral|extract] " +
   "[--runs N] [--warmup N] [--pull-runs N] [--pull-warmup N]";
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);
 const MAIN_TS = `${ROOT}main.ts`;
@@ -123,8 +128,16 @@ interface Options {
   runs: number;
   warmup: number;
   /** Which parts to run. */
-  parts:
-    ("exec" | "pull" | "store" | "arch" | "push" | "clone" | "ephemeral")[];
+  parts: (
+    | "exec"
+    | "pull"
+    | "store"
+    | "arch"
+    | "push"
+    | "clone"
+    | "ephemeral"
+    | "extract"
+  )[];
   pullRuns: number;
   pullWarmup: number;
 }
@@ -148,10 +161,10 @@ function parseOptions(args: string[]): Options | undefined {
   if (
     only !== undefined && only !== "exec" && only !== "pull" &&
     only !== "store" && only !== "arch" && only !== "push" &&
-    only !== "clone" && only !== "ephemeral"
+    only !== "clone" && only !== "ephemeral" && only !== "extract"
   ) {
     throw new RangeError(
-      `Invalid --only "${only}": expected exec, pull, store, arch, push, clone or ephemeral`,
+      `Invalid --only "${only}": expected exec, pull, store, arch, push, clone, ephemeral or extract`,
     );
   }
   return {
@@ -702,6 +715,15 @@ if (import.meta.main) {
         await benchClone({
           runs: options.pullRuns,
           polythene: (args) => denoRun([MAIN_TS, ...args]),
+          env: denoEnv(),
+          progress,
+        }),
+      );
+    }
+    if (options.parts.includes("extract")) {
+      console.log(
+        await benchExtract({
+          runs: options.pullRuns,
           env: denoEnv(),
           progress,
         }),

@@ -12,6 +12,7 @@ import { backendModuleFiles } from "./backends/backend_modules.ts";
 import { execLazyFiles } from "./exec/exec_modules.ts";
 import { CLONE_PROGRAMS } from "./store/clone.ts";
 import { MAPPED_PROGRAMS } from "./store/mapped_ids.ts";
+import { SPREAD_PROGRAMS } from "./store/spread.ts";
 import { PODMAN_ENV_VARS } from "./image/podman.ts";
 import { AUTH_ENV_VARS, HELPER_ENV_VARS } from "./image/registry/mod.ts";
 import { PROXY_ENV_VARS } from "./image/registry/proxy.ts";
@@ -56,6 +57,7 @@ export function allowedPrograms(): string[] {
       ...PULL_PROGRAMS,
       ...CLONE_PROGRAMS,
       ...MAPPED_PROGRAMS,
+      ...SPREAD_PROGRAMS,
       ...CREDENTIAL_HELPERS,
     ]),
   ].sort();

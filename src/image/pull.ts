@@ -133,14 +133,16 @@ export async function pullImage(request: PullRequest): Promise<string> {
   await removeTemporaries(request.store, swept);
   await new LayerStacks(request.store).removeTemporaries(swept);
   const uuid = uuidv7();
-  const staging = await createStaging(request.store, uuid).catch((error) => {
-    throw new PolytheneError(
-      `Cannot pull "${request.image}": cannot stage in the store "${request.store}": ${
-        error instanceof Error ? error.message : String(error)
-      }`,
-      { exitCode: 1, cause: error },
-    );
-  });
+  const staging = await createStaging(request.store, uuid, request.log).catch(
+    (error) => {
+      throw new PolytheneError(
+        `Cannot pull "${request.image}": cannot stage in the store "${request.store}": ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+        { exitCode: 1, cause: error },
+      );
+    },
+  );
   request.log(`staging ${staging.dir}`);
   const stop = new Interruption(request.timeoutSeconds);
   const work = fill(staging, source, platform, request, stop.signal);

@@ -24,6 +24,7 @@
  * @module
  */
 
+import { spreadEntries } from "./spread.ts";
 import { stateDir } from "./store.ts";
 import { removeTree } from "./staging.ts";
 
@@ -236,6 +237,7 @@ export class LayerStacks {
 
   async #mkdir(): Promise<void> {
     await Deno.mkdir(this.#dir, { recursive: true, mode: 0o700 });
+    await spreadEntries(this.#dir);
   }
 
   async #lockFile(key: string): Promise<Deno.FsFile> {

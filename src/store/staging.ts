@@ -15,6 +15,8 @@
 import { removeMapped } from "./mapped_ids.ts";
 import { type EntryLock, lockNewDirectory } from "./lock.ts";
 import { stateDir } from "./store.ts";
+import { spreadEntries } from "./spread.ts";
+import type { Log } from "../log.ts";
 
 /** A staging directory held by this process. */
 export interface Staging {
@@ -41,14 +43,18 @@ export function stagingRoot(store: string): string {
 
 /**
  * Creates the store (mode 0700) and a locked staging directory for `uuid`.
+ * The staging root gets ext4's `+T` (`spread.ts`), so that each new entry
+ * is made in a block group with room; `log` is told whether it did.
  */
 export async function createStaging(
   store: string,
   uuid: string,
+  log?: Log,
 ): Promise<Staging> {
   const root = stagingRoot(store);
   await Deno.mkdir(store, { recursive: true, mode: 0o700 });
   await Deno.mkdir(root, { recursive: true, mode: 0o700 });
+  await spreadEntries(root, log);
   const lock = await lockStagingFile(`${root}/${uuid}.lock`);
   const dir = `${root}/${uuid}`;
   const scratch = `${root}/${uuid}.src`;

@@ -19,7 +19,7 @@ Deno.test("the permission list is named, never -A", () => {
   assertEquals(flags.some((f) => f === "-A" || f === "--allow-all"), false);
   assertEquals(
     flags[0],
-    "--allow-run=bwrap,cp,docker-credential-desktop,docker-credential-ecr-login," +
+    "--allow-run=bwrap,chattr,cp,docker-credential-desktop,docker-credential-ecr-login," +
       "docker-credential-gcloud,docker-credential-pass," +
       "docker-credential-secretservice,mknod,perl,podman,proot,script,setpriv,sh,unshare",
   );

@@ -1,0 +1,166 @@
+/**
+ * The extract part of `deno task bench` (`--only extract`): polythene's
+ * layer extraction (`extractLayer`, run by a `deno run` script with the
+ * compiled binary's permissions) against `tar -x`, both reading the Debian
+ * layer as an uncompressed local tar and writing a fresh directory, with
+ * no download, digest or decompression: the inode-creating part of a pull
+ * alone.
+ *
+ * Each pair runs in two file-system states, rotated within each round:
+ *
+ * - **after a removal**: the previous candidate's tree was removed and
+ *   `sync`ed just before, as in the pull bench;
+ * - **settled**: the same, then `settleSeconds` of waiting.
+ *
+ * ext4 without a journal (this VM's root) does not reuse an inode freed in
+ * the last 30 s (`recently_deleted()` in `fs/ext4/ialloc.c`, 35 s while the
+ * inode table block is dirty): after a large removal every allocation scans
+ * past the freed inodes, so creating files costs several times more. The
+ * settled state shows each program's own cost.
+ *
+ * Permissions: all (`-A`) as part of `bench.ts`.
+ *
+ * @module
+ */
+
+import { permissionFlags } from "../src/permissions.ts";
+import {
+  formatMs,
+  formatRatio,
+  markdownTable,
+  median,
+  roundRatios,
+} from "./_bench_stats.ts";
+import { interleavedRounds, ROOT, timedRun } from "./_bench_common.ts";
+import { debianImage } from "./debian_image.ts";
+
+/** What the extract bench needs from its caller. */
+export interface ExtractBenchOptions {
+  /** Timed rounds. */
+  runs: number;
+  /** Seconds to wait in the settled state (default 35). */
+  settleSeconds?: number;
+  /** Environment of every `deno run`. */
+  env: Record<string, string>;
+  /** A progress line on stderr. */
+  progress(message: string): void;
+}
+
+const TOOL_PATH =
+  "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** The script that extracts one layer file with polythene's code. */
+const SCRIPT = `
+import { extractLayer } from "${ROOT}src/image/layers/mod.ts";
+const [layer, dest] = Deno.args;
+await Deno.mkdir(dest, { recursive: true });
+const file = await Deno.open(layer);
+await extractLayer(file.readable, dest, { asRoot: Deno.uid() === 0 });
+`;
+
+interface Candidate {
+  id: string;
+  settled: boolean;
+  argv(dir: string): string[];
+}
+
+/** Runs the extract bench; returns a Markdown section. */
+export async function benchExtract(
+  options: ExtractBenchOptions,
+): Promise<string> {
+  const { progress } = options;
+  const settle = options.settleSeconds ?? 35;
+  const tool = { PATH: TOOL_PATH };
+  const tmp = await Deno.makeTempDir({ prefix: "polythene-bench-extract-" });
+  try {
+    const image = await debianImage();
+    const layer = `${tmp}/layer.tar`;
+    await timedRun([
+      "sh",
+      "-c",
+      'gzip -dc "$1" > "$2"',
+      "sh",
+      image.tarGz,
+      layer,
+    ], {
+      env: tool,
+    });
+    const script = `${tmp}/extract.ts`;
+    await Deno.writeTextFile(script, SCRIPT);
+    const deno = (dir: string) => [
+      Deno.execPath(),
+      "run",
+      "--quiet",
+      "--no-prompt",
+      "--config",
+      `${ROOT}deno.json`,
+      ...permissionFlags(),
+      script,
+      layer,
+      dir,
+    ];
+    const tar = (dir: string) => [
+      "sh",
+      "-c",
+      'mkdir "$2" && tar -x --numeric-owner -f "$1" -C "$2"',
+      "sh",
+      layer,
+      dir,
+    ];
+    const candidates: Candidate[] = [
+      { id: "tar-removal", settled: false, argv: tar },
+      { id: "polythene-removal", settled: false, argv: deno },
+      { id: "tar-settled", settled: true, argv: tar },
+      { id: "polythene-settled", settled: true, argv: deno },
+    ];
+    let last: string | undefined;
+    let n = 0;
+    const samples = await interleavedRounds(candidates, {
+      runs: options.runs,
+      onRound: (round) =>
+        progress(`extract: round ${round + 1}/${options.runs}`),
+      measure: async (c) => {
+        if (last !== undefined) {
+          await Deno.remove(last, { recursive: true });
+          last = undefined;
+        }
+        await timedRun(["sync"], { env: tool });
+        if (c.settled) await new Promise((r) => setTimeout(r, settle * 1000));
+        const dir = `${tmp}/out-${n++}`;
+        last = dir;
+        const env = c.id.startsWith("tar") ? tool : options.env;
+        return (await timedRun(c.argv(dir), { env, stdin: "null" })).ms;
+      },
+    });
+    const s = (id: string) => samples.get(id)!;
+    const rows = [
+      ["after a removal", "tar-removal", "polythene-removal"],
+      [
+        `settled (${settle} s after the removal)`,
+        "tar-settled",
+        "polythene-settled",
+      ],
+    ].map(([state, tarId, polyId]) => [
+      state!,
+      formatMs(median(s(tarId!))),
+      formatMs(median(s(polyId!))),
+      formatRatio(median(roundRatios(s(polyId!), [s(tarId!)]))),
+    ]);
+    return [
+      "# extraction alone: polythene against tar -x",
+      "",
+      `The Debian layer (${image.tarGz}) as an uncompressed local tar, ` +
+      `extracted into a fresh directory under ${tmp}; ${options.runs} ` +
+      "rounds, candidates rotated within each round, ratios per round, medians.",
+      "",
+      markdownTable(
+        ["state", "tar -x ms", "polythene ms", "polythene / tar"],
+        rows,
+        ["left", "right", "right", "right"],
+      ),
+      "",
+    ].join("\n");
+  } finally {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  }
+}
