@@ -18,7 +18,10 @@
  *   in a private vfs storage, with `podman rm` and `rmi` after each round
  *   (untimed) so that every pull is cold;
  * - the floor, `curl -s BLOB | gzip -d | tar -x`, as one `sh -c` with a
- *   fixed script and the URL as a positional parameter;
+ *   fixed script and the URL as a positional parameter; once more into a
+ *   directory under a `chattr +T` parent, as polythene's staging is
+ *   (`src/store/spread.ts`), so that both make inodes in the same kind of
+ *   place;
  * - stages of the work, to tell where the time goes: the download alone and
  *   with gunzip (curl, gzip), and a `deno run` of this module that fetches
  *   the blob, then also gunzips it with polythene's own `decompressStream`,
@@ -105,6 +108,9 @@ const TOOL_PATH =
   "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const FLOOR_SCRIPT =
   'curl -sSf "$1" | gzip -d | tar -x --numeric-owner -C "$2"';
+/** The floor into `$2/rootfs`, under ext4's +T as polythene's staging is. */
+const FLOOR_SPREAD_SCRIPT = 'chattr +T "$2" && mkdir "$2/rootfs" && ' +
+  'curl -sSf "$1" | gzip -d | tar -x --numeric-owner -C "$2/rootfs"';
 const GUNZIP_SCRIPT = 'curl -sSf "$1" | gzip -d > /dev/null';
 const EXPORT_SCRIPT =
   'podman --root "$1" --runroot "$2" export "$3" | tar -x --numeric-owner -C "$4"';
@@ -254,6 +260,16 @@ export async function benchPull(options: PullBenchOptions): Promise<string> {
         kind: "compared",
         run: async (dir) =>
           await timed(["sh", "-c", FLOOR_SCRIPT, "sh", blobUrl, dir], toolEnv),
+      },
+      {
+        id: "floor-spread",
+        label: "floor, under a chattr +T directory",
+        kind: "compared",
+        run: async (dir) =>
+          await timed(
+            ["sh", "-c", FLOOR_SPREAD_SCRIPT, "sh", blobUrl, dir],
+            toolEnv,
+          ),
       },
       {
         id: "curl",
@@ -579,6 +595,13 @@ function pullReport(input: ReportInput): string {
       skopeo <= PULL_GOALS.skopeo ? "met" : "NOT met"
     }).`;
 
+  const spread = ms("floor-spread");
+  const spreadLine = "Against the floor under a `chattr +T` directory " +
+    "(the placement polythene's staging gets; median of per-round ratios): " +
+    ["cold", "warm", "warm-blob"].map((id) =>
+      `${id} ${formatRatio(median(roundRatios(ms(id), [spread])))}`
+    ).join(", ") + ".";
+
   const rssRows = ["cold", "warm", "warm-blob"].map((id) => {
     const kib = samples.get(id)!.map((s) => s.rssKiB ?? 0);
     const max = Math.max(...kib);
@@ -629,6 +652,8 @@ function pullReport(input: ReportInput): string {
     compared,
     "",
     skopeoLine,
+    "",
+    spreadLine,
     "",
     `Peak RSS of \`polythene pull\`, measured with ${rssMethod}:`,
     "",
