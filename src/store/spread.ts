@@ -4,7 +4,10 @@
  * ext4 puts a new directory's inodes near its parent's, unless the parent
  * is the file system's root or carries the "top of directory hierarchy"
  * attribute (`chattr +T`, `FS_TOPDIR_FL`): then the Orlov allocator spreads
- * its subdirectories over the groups with the most free inodes and blocks.
+ * its subdirectories over the groups with the most free inodes and blocks,
+ * starting the search at a hash of the new directory's name (an entry's
+ * UUID, so a random group each time, not the one the last removed entry
+ * freed: ext4 without a journal skips inodes freed in the last 30 s).
  * An entry is thousands of inodes made at once in one new directory, and
  * in a crowded group (the one a busy `/tmp` or `/var` lives in) each
  * allocation can scan far: extracting the Debian image's 6,661 entries
