@@ -10,7 +10,6 @@ import { runnablePrograms } from "./backends/mod.ts";
 import { lazyModuleFiles } from "./cli/command_modules.ts";
 import { backendModuleFiles } from "./backends/backend_modules.ts";
 import { execLazyFiles } from "./exec/exec_modules.ts";
-import { DECODE_WORKER_FILE } from "./image/layers/decoder.ts";
 import { CLONE_PROGRAMS } from "./store/clone.ts";
 import { MAPPED_PROGRAMS } from "./store/mapped_ids.ts";
 import { SPREAD_PROGRAMS } from "./store/spread.ts";
@@ -134,8 +133,7 @@ export const COMPILE_ONLY_FLAGS = [
  * (every command's module, `exec --ephemeral`'s, see
  * `src/cli/command_modules.ts`; each backend's, see
  * `src/backends/backend_modules.ts`; those only rare runs of `exec` need, see
- * `src/exec/exec_modules.ts`), and the layer decoder's worker
- * (`src/image/layers/decoder.ts`): `deno compile` cannot see those imports, and
+ * `src/exec/exec_modules.ts`): `deno compile` cannot see those imports, and
  * without the flag the binary would fail to load them. `--exclude-unused-npm`
  * keeps the npm packages these modules reach: they are roots of the graph it
  * walks. Pure.
@@ -145,8 +143,6 @@ export function compileIncludes(): string[] {
     ...lazyModuleFiles(),
     ...backendModuleFiles(),
     ...execLazyFiles(),
-    // A worker's module: deno compile cannot see `new Worker(new URL(...))`.
-    DECODE_WORKER_FILE,
   ].flatMap((file) => [
     "--include",
     file,

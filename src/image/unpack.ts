@@ -19,14 +19,12 @@ import {
 import {
   decompressStream,
   extractLayer,
-  layerCompression,
   LayerError,
   LayerLimitError,
   type Limits,
   type OwnershipTable,
 } from "./layers/mod.ts";
 import type { SourceImage } from "./reader.ts";
-import { LayerDecoder } from "./layers/decoder.ts";
 import { hasherFor } from "./registry/verify.ts";
 import {
   countingStream,
@@ -128,56 +126,50 @@ export async function unpackImage(
     throw pullError(options.label, error);
   }
   const used: ImageUse = { bytes: 0, entries: 0 };
-  const decoder = startDecoder(options.log);
-  try {
-    for (const [i, layer] of image.layers.entries()) {
-      options.signal?.throwIfAborted();
-      options.onLayer?.(i, image.layers.length);
-      options.log(`layer ${i + 1}/${image.layers.length}: ${layer.mediaType}`);
-      const progress = options.progress ?? SILENT_PROGRESS;
-      progress.start(layerLabel(i, image.layers.length, layer), layer.size);
-      const blob = await layer.open();
-      const check = diffIdCheck(layer.diffId, options.label, i);
-      let stats: Awaited<ReturnType<typeof extractLayer>>;
-      try {
-        const counted = blob.pipeThrough(countingStream(progress));
-        const tar = decodeLayer(decoder, layer.mediaType, counted, check)
-          .pipeThrough(abortable(options.signal));
-        stats = await extractLayer(tar, dir, {
-          asRoot: options.asRoot,
-          log: options.log,
-          ownership,
-          limits: layerLimits(plan, used),
-          onEntry: (entries, bytes) => progress.written(entries, bytes),
-        });
-      } catch (caught) {
-        // Layer errors name the entry, not the image: add it.
-        const error = imageLimitError(caught, plan, limits);
-        if (
-          !(error instanceof LayerError || error instanceof ImageLimitError)
-        ) {
-          throw error;
-        }
-        await blob.cancel().catch(() => {});
-        throw pullError(options.label, error, i);
+  for (const [i, layer] of image.layers.entries()) {
+    options.signal?.throwIfAborted();
+    options.onLayer?.(i, image.layers.length);
+    options.log(`layer ${i + 1}/${image.layers.length}: ${layer.mediaType}`);
+    const progress = options.progress ?? SILENT_PROGRESS;
+    progress.start(layerLabel(i, image.layers.length, layer), layer.size);
+    const blob = await layer.open();
+    const check = diffIdCheck(layer.diffId, options.label, i);
+    let stats: Awaited<ReturnType<typeof extractLayer>>;
+    try {
+      const counted = blob.pipeThrough(countingStream(progress));
+      const tar = decompressStream(layer.mediaType, counted)
+        .pipeThrough(check.stream)
+        .pipeThrough(abortable(options.signal));
+      stats = await extractLayer(tar, dir, {
+        asRoot: options.asRoot,
+        log: options.log,
+        ownership,
+        limits: layerLimits(plan, used),
+        onEntry: (entries, bytes) => progress.written(entries, bytes),
+      });
+    } catch (caught) {
+      // Layer errors name the entry, not the image: add it.
+      const error = imageLimitError(caught, plan, limits);
+      if (!(error instanceof LayerError || error instanceof ImageLimitError)) {
+        throw error;
       }
-      if (!check.verified()) {
-        throw new PolytheneError(
-          `Cannot pull "${options.label}": layer ${
-            i + 1
-          } was not read to its end, so its diff_id is unchecked`,
-          { exitCode: 1 },
-        );
-      }
-      progress.end();
-      used.bytes += stats.tarBytes;
-      used.entries += stats.entries;
-      fileBytes += stats.fileBytes;
-      skippedDevices += stats.skippedDevices;
-      ownership = stats.ownership;
+      await blob.cancel().catch(() => {});
+      throw pullError(options.label, error, i);
     }
-  } finally {
-    decoder?.close();
+    if (!check.verified()) {
+      throw new PolytheneError(
+        `Cannot pull "${options.label}": layer ${
+          i + 1
+        } was not read to its end, so its diff_id is unchecked`,
+        { exitCode: 1 },
+      );
+    }
+    progress.end();
+    used.bytes += stats.tarBytes;
+    used.entries += stats.entries;
+    fileBytes += stats.fileBytes;
+    skippedDevices += stats.skippedDevices;
+    ownership = stats.ownership;
   }
   return { fileBytes, skippedDevices, ownership, used };
 }
@@ -194,35 +186,15 @@ export function layerLabel(
   return `layer ${index + 1}/${count}${digest}`;
 }
 
-/** What {@linkcode diffIdCheck} returns. */
-export interface DiffIdCheck {
-  /** The diff_id's algorithm (`sha256`). */
-  algorithm: string;
-  /** Hashes what passes; errors at its end unless it matches. */
-  stream: TransformStream<Uint8Array, Uint8Array>;
-  /**
-   * Passes bytes hashed elsewhere (the decoder's worker); at the end,
-   * errors unless `digest()` (hex) matches.
-   */
-  hashedBy(digest: () => string | undefined): TransformStream<
-    Uint8Array,
-    Uint8Array
-  >;
-  /** Whether the end was reached and matched. */
-  verified(): boolean;
-}
-
 /**
  * A pass-through that errors at the end of the stream unless its digest is
  * `diffId`; `verified()` tells whether that end was reached and matched.
- *
- * @throws {PolytheneError} At once, for an invalid diff_id.
  */
 export function diffIdCheck(
   diffId: string,
   label: string,
   index: number,
-): DiffIdCheck {
+): { stream: TransformStream<Uint8Array, Uint8Array>; verified(): boolean } {
   let hash: ReturnType<typeof hasherFor>;
   try {
     hash = hasherFor(diffId);
@@ -236,59 +208,25 @@ export function diffIdCheck(
   }
   const algorithm = diffId.slice(0, diffId.indexOf(":"));
   let verified = false;
-  const compare = (hex: string | undefined) => {
-    const actual = `${algorithm}:${hex}`;
-    if (actual !== diffId) {
-      throw new PolytheneError(
-        `Cannot pull "${label}": layer ${
-          index + 1
-        } does not match its diff_id (the content is ${actual})`,
-        { exitCode: 1 },
-      );
-    }
-    verified = true;
-  };
   const stream = new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller) {
       hash.update(chunk);
       controller.enqueue(chunk);
     },
-    flush: () => compare(hash.digest("hex")),
+    flush() {
+      const actual = `${algorithm}:${hash.digest("hex")}`;
+      if (actual !== diffId) {
+        throw new PolytheneError(
+          `Cannot pull "${label}": layer ${
+            index + 1
+          } does not match its diff_id (the content is ${actual})`,
+          { exitCode: 1 },
+        );
+      }
+      verified = true;
+    },
   });
-  const hashedBy = (digest: () => string | undefined) =>
-    new TransformStream<Uint8Array, Uint8Array>({
-      flush: () => compare(digest()),
-    });
-  return { algorithm, stream, hashedBy, verified: () => verified };
-}
-
-/**
- * The layer's tar stream, checked against its diff_id: decoded on the
- * decoder's worker where one can be started, else on this thread.
- */
-function decodeLayer(
-  decoder: LayerDecoder | undefined,
-  mediaType: string,
-  blob: ReadableStream<Uint8Array>,
-  check: DiffIdCheck,
-): ReadableStream<Uint8Array> {
-  // Refuses an encrypted or unknown media type at once, on this thread.
-  const compression = layerCompression(mediaType);
-  if (decoder !== undefined && compression !== "tar") {
-    const decoded = decoder.decode(mediaType, blob, check.algorithm);
-    return decoded.stream.pipeThrough(check.hashedBy(decoded.digest));
-  }
-  return decompressStream(mediaType, blob).pipeThrough(check.stream);
-}
-
-/** A decoder with a worker, or none where workers cannot start. */
-function startDecoder(log: Log): LayerDecoder | undefined {
-  try {
-    return new LayerDecoder();
-  } catch (error) {
-    log(`layers are decoded on the main thread: ${error}`);
-    return undefined;
-  }
+  return { stream, verified: () => verified };
 }
 
 function abortable(

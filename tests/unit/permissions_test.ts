@@ -90,8 +90,6 @@ Deno.test("the compile argv includes every lazily loaded module, which exists", 
       "src/backends/seccomp.ts",
       "src/process/subids.ts",
       "src/backends/emulation_host.ts",
-      // the layer decoder's worker (new Worker(new URL(...)))
-      "src/image/layers/decode_worker.ts",
     ]
   ) {
     assertEquals(files.includes(rare), true, rare);
