@@ -500,6 +500,23 @@ export const MUTANTS: readonly Mutant[] = [
     tests: [{ file: "tests/unit/image/stacked_unpack_test.ts" }],
   },
   {
+    name: "staging-not-spread",
+    description:
+      "the staging root is not marked +T, so entries land near the store",
+    file: "src/store/staging.ts",
+    search: "  await spreadEntries(root, log);",
+    replace: "",
+    tests: [{ file: "tests/unit/store/spread_test.ts" }],
+  },
+  {
+    name: "spread-retries",
+    description: "a failed chattr is run again for every staging directory",
+    file: "src/store/spread.ts",
+    search: "  if (known !== undefined) return known;",
+    replace: "  if (known === true) return known;",
+    tests: [{ file: "tests/unit/store/spread_test.ts" }],
+  },
+  {
     name: "pool-drain-early",
     description: "the write pool's drain returns before queued writes end",
     file: "src/image/layers/_pool.ts",
