@@ -74,6 +74,7 @@ export const CORE_E2E: readonly string[] = [
   "escape_output_test.ts",
   "store_lifecycle_test.ts",
   "store_locks_test.ts",
+  "store_spread_test.ts",
   "doctor_test.ts",
   "library_test.ts",
   "commit_export_test.ts",

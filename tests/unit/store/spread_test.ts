@@ -1,24 +1,6 @@
 import assert from "node:assert/strict";
 import { spreadArgv, spreadEntries } from "../../../src/store/spread.ts";
 import { createStaging, stagingRoot } from "../../../src/store/staging.ts";
-import { LayerStacks, stacksDir } from "../../../src/store/layer_stacks.ts";
-import { testNeeding } from "../../helpers/fixtures.ts";
-
-const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes).trim();
-
-/** The file system type `stat -f` names for `dir` ("ext2/ext3" for ext4). */
-function fsType(dir: string): string {
-  const out = new Deno.Command("stat", { args: ["-f", "-c", "%T", dir] })
-    .outputSync();
-  return text(out.stdout);
-}
-
-/** The attribute letters `lsattr -d` prints for `dir`. */
-function attributes(dir: string): string {
-  const out = new Deno.Command("lsattr", { args: ["-d", dir] }).outputSync();
-  assert.equal(out.success, true, text(out.stderr));
-  return text(out.stdout).split(/\s+/)[0]!;
-}
 
 Deno.test("spreadArgv: chattr +T, the path after --", () => {
   assert.deepEqual(spreadArgv("-x/+T"), ["chattr", "+T", "--", "-x/+T"]);
@@ -49,34 +31,23 @@ Deno.test("spreadEntries: runs chattr once per directory, says why it could not"
   assert.match(lines.at(-1)!, /not spread .*chattr: not allowed/);
 });
 
-const tmp = Deno.makeTempDirSync({ prefix: "polythene-spread-" });
-const type = fsType(tmp);
-Deno.removeSync(tmp);
-
-testNeeding(
-  type === "ext2/ext3" ? undefined : `an ext4 temp dir (it is ${type})`,
-  "staging and the layer-stack cache carry ext4's +T (new entries spread over block groups)",
-  async () => {
-    const store = await Deno.makeTempDir({ prefix: "polythene-spread-" });
-    try {
-      const lines: string[] = [];
+Deno.test("createStaging asks once for +T on the staging root, and says how it went", async () => {
+  const store = await Deno.makeTempDir({ prefix: "polythene-spread-" });
+  try {
+    const lines: string[] = [];
+    for (let i = 0; i < 2; i++) {
       const staging = await createStaging(
         store,
         crypto.randomUUID(),
         (l) => lines.push(l),
       );
-      assert.match(attributes(stagingRoot(store)), /T/);
-      assert.doesNotMatch(attributes(staging.dir), /T/, "not inherited");
-      assert.deepEqual(lines, [
-        `new entries are spread over block groups (chattr +T ${
-          stagingRoot(store)
-        })`,
-      ]);
       await staging.discard();
-      await new LayerStacks(store).begin("k", "o");
-      assert.match(attributes(stacksDir(store)), /T/);
-    } finally {
-      await Deno.remove(store, { recursive: true });
     }
-  },
-);
+    // On ext4 it worked; elsewhere (a tmpfs /tmp) chattr said why not.
+    assert.equal(lines.length, 1, lines.join("\n"));
+    assert.match(lines[0]!, /^new entries are (not )?spread over block groups/);
+    assert.ok(lines[0]!.includes(stagingRoot(store)), lines[0]);
+  } finally {
+    await Deno.remove(store, { recursive: true });
+  }
+});
