@@ -17,9 +17,8 @@
  * The ephemeral part (`_bench_ephemeral.ts`, `--pull-runs` rounds) times
  * `exec --ephemeral` on the overlay and on the copy against plain exec.
  * The extract part (`_bench_extract.ts`, `--pull-runs` rounds, only with
- * `--only extract`: it waits 35 s before half its candidates) times
- * polythene's layer extraction against `tar -x`, right after a removal and
- * on a settled file system.
+ * `--only extract`) times polythene's layer extraction against `tar -x`,
+ * into a plain directory and into a new one under `chattr +T`.
  *
  * In one run of the exec part, on a busybox rootfs in a temporary store, it times:
  *
