@@ -18,7 +18,7 @@ import {
   median,
   roundRatios,
 } from "./_bench_stats.ts";
-import { interleavedRounds, timedRun } from "./_bench_common.ts";
+import { interleavedRounds, timedRun, TOOL_PATH } from "./_bench_common.ts";
 import { debianImage, debianOciImage } from "./debian_image.ts";
 
 /** What the clone bench needs from its caller. */
@@ -32,9 +32,6 @@ export interface CloneBenchOptions {
   /** A progress line on stderr. */
   progress(message: string): void;
 }
-
-const TOOL_PATH =
-  "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 const timed = (argv: string[], env: Record<string, string>) =>
   timedRun(argv, { env, stdin: "null" });

@@ -10,6 +10,10 @@
 import { permissionFlags } from "../src/permissions.ts";
 import { rotate } from "./_bench_stats.ts";
 
+/** The PATH the benches give the tools they time (tar, cp, curl, sync). */
+export const TOOL_PATH =
+  "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 /** The repository's root, with a trailing `/`. */
 export const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);
 

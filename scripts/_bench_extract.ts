@@ -34,7 +34,12 @@ import {
   median,
   roundRatios,
 } from "./_bench_stats.ts";
-import { interleavedRounds, ROOT, timedRun } from "./_bench_common.ts";
+import {
+  interleavedRounds,
+  ROOT,
+  timedRun,
+  TOOL_PATH,
+} from "./_bench_common.ts";
 import { debianImage } from "./debian_image.ts";
 
 /** What the extract bench needs from its caller. */
@@ -46,9 +51,6 @@ export interface ExtractBenchOptions {
   /** A progress line on stderr. */
   progress(message: string): void;
 }
-
-const TOOL_PATH =
-  "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /** The script that extracts one layer file with polythene's code. */
 const SCRIPT = `

@@ -43,6 +43,7 @@
  * @module
  */
 
+import { TOOL_PATH } from "./_bench_common.ts";
 import { createTarDecoder } from "modern-tar";
 import { decompressStream } from "../src/image/layers/decompress.ts";
 import { pushImage, startRegistry } from "../tests/helpers/registry.ts";
@@ -104,8 +105,6 @@ interface PullCandidate {
 const REPO = "bench/debian";
 const TAG = "bookworm";
 const HERE = decodeURIComponent(new URL(import.meta.url).pathname);
-const TOOL_PATH =
-  "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const FLOOR_SCRIPT =
   'curl -sSf "$1" | gzip -d | tar -x --numeric-owner -C "$2"';
 /**
