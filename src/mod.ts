@@ -10,8 +10,10 @@
  *
  * Permissions: those of the CLI (`permissionFlags()` in
  * `src/permissions.ts`): `--allow-run` for the backends (`bwrap`, `proot`,
- * `sh`, `unshare`) and `cp`, `--allow-read`, `--allow-write`, `--allow-net`
- * (pull), `--allow-env`, `--allow-sys=gid,osRelease,statfs,uid`.
+ * `sh`, `unshare`), `cp` and `chattr` (best effort: without it new entries
+ * are not spread over ext4's block groups, see `src/store/spread.ts`),
+ * `--allow-read`, `--allow-write`, `--allow-net` (pull), `--allow-env`,
+ * `--allow-sys=gid,osRelease,statfs,uid`.
  *
  * @example A test suite's session
  * ```ts
