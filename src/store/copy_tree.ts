@@ -13,9 +13,11 @@
  *   the target is a directory this process just created, so no link from
  *   an image is followed on the host.
  *
- * Two `cp` processes over halves of the tree were measured no faster than
- * one on a 2-vCPU ext4 VM (the time is kernel inode creation, see
- * docs/benchmarks.md), so the copy is one process.
+ * The copy is one process. Its cost on ext4 is mostly where the new inodes
+ * land, which the staging root's `+T` settles (`spread.ts`): the Debian
+ * entry copies in about 0.27 s there. Two `cp` processes over subtrees took
+ * about 0.18 s, but would split hardlinks that cross the subtrees (cp keeps
+ * them only within one run), so the gain is not taken (docs/benchmarks.md).
  *
  * Permissions: `--allow-run=cp` ({@linkcode COPY_PROGRAMS}), and `unshare`
  * when the user has full id maps (see `mapped_ids.ts`).
