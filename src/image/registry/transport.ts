@@ -34,9 +34,8 @@
  * @module
  */
 
-import { Agent, request as httpsRequest } from "node:https";
-import { Readable } from "node:stream";
 import { type ProxyChoice, proxyFor } from "./proxy.ts";
+import type { InsecureSender } from "./insecure_transport.ts";
 
 /** One HTTP request. */
 export interface TransportRequest {
@@ -174,13 +173,14 @@ export function createTransport(
   if (options.tlsVerify !== false) {
     return { send: fetchSend, close: closeAll };
   }
-  // `ca` is always given, even empty: without it node:tls loads the
-  // system roots, which needs `--allow-sys` and `--allow-env` in Deno 2.9.
-  const agent = new Agent({
-    keepAlive: true,
-    rejectUnauthorized: false,
-    ca: caCerts,
-  });
+  // node:https costs about 20 ms to load: only a pull that needs it pays.
+  let insecure: Promise<InsecureSender> | undefined;
+  const insecureSend = async (request: TransportRequest) => {
+    insecure ??= import("./insecure_transport.ts").then((m) =>
+      m.insecureSender(caCerts)
+    );
+    return await (await insecure).send(request);
+  };
   return {
     send: (request) => {
       if (request.url.protocol !== "https:") return fetchSend(request);
@@ -191,10 +191,12 @@ export function createTransport(
           ),
         );
       }
-      return nodeSend(request, agent);
+      return insecureSend(request);
     },
     close: () => {
-      agent.destroy();
+      // Also when the module is still loading: its agent is then closed
+      // as soon as it exists.
+      insecure?.then((sender) => sender.close(), () => {});
       closeAll();
     },
   };
@@ -241,47 +243,4 @@ export function defaultCertsDirs(home: string | undefined): string[] {
   const dirs = ["/etc/containers/certs.d", "/etc/docker/certs.d"];
   if (home) dirs.unshift(`${home}/.config/containers/certs.d`);
   return dirs;
-}
-
-function nodeSend(request: TransportRequest, agent: Agent): Promise<Response> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = {};
-    request.headers.forEach((value, name) => {
-      headers[name] = value;
-    });
-    const req = httpsRequest(request.url, {
-      method: request.method ?? "GET",
-      headers,
-      agent,
-      signal: request.signal,
-    }, (res) => {
-      const responseHeaders = new Headers();
-      for (const [name, value] of Object.entries(res.headers)) {
-        if (Array.isArray(value)) {
-          for (const item of value) responseHeaders.append(name, item);
-        } else if (value !== undefined) {
-          responseHeaders.set(name, String(value));
-        }
-      }
-      const status = res.statusCode ?? 0;
-      const noBody = request.method === "HEAD" || status === 204 ||
-        status === 304;
-      if (noBody) res.resume();
-      try {
-        resolve(
-          new Response(
-            noBody
-              ? null
-              : Readable.toWeb(res) as unknown as ReadableStream<Uint8Array>,
-            { status, headers: responseHeaders },
-          ),
-        );
-      } catch (error) {
-        res.destroy();
-        reject(error);
-      }
-    });
-    req.on("error", reject);
-    req.end(request.body);
-  });
 }
