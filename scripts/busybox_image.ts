@@ -67,9 +67,9 @@ export async function busyboxEntries(
 
 if (import.meta.main) {
   const dir = Deno.args[0];
-  if (dir === undefined) {
+  if (dir === undefined || dir.startsWith("-") || Deno.args.length > 1) {
     console.error("usage: busybox_image.ts DIR");
-    Deno.exit(2);
+    Deno.exit(dir === "--help" || dir === "-h" ? 0 : 2);
   }
   const image = await buildImage({
     layers: [{ entries: await busyboxEntries(), compression: "gzip" }],
