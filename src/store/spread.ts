@@ -13,8 +13,8 @@
  * allocation can scan far: extracting the Debian image's 6,661 entries
  * took 2 to 4 s under a plain parent and 0.2 to 0.3 s under a `+T` one on
  * the benchmark machine (`docs/benchmarks.md`). So polythene sets `+T` on
- * the directories entries are made in: `STORE/.polythene/staging` and the
- * layer-stack cache.
+ * the directories entries are made in: `STORE/.polythene/staging`, the run
+ * root (`exec --ephemeral`'s overlay uppers) and the layer-stack cache.
  *
  * Best effort: on another file system `chattr` fails ("Operation not
  * supported") and nothing changes; without `chattr` nothing changes

@@ -15,6 +15,7 @@
 import { removeMapped } from "./mapped_ids.ts";
 import { type EntryLock, lockNewDirectory } from "./lock.ts";
 import { stateDir } from "./store.ts";
+import { runRoot } from "./run_dir.ts";
 import { spreadEntries } from "./spread.ts";
 import type { Log } from "../log.ts";
 
@@ -43,8 +44,9 @@ export function stagingRoot(store: string): string {
 
 /**
  * Creates the store (mode 0700) and a locked staging directory for `uuid`.
- * The staging root gets ext4's `+T` (`spread.ts`), so that each new entry
- * is made in a block group with room; `log` is told whether it did.
+ * The staging root and the run root get ext4's `+T` (`spread.ts`), so that
+ * each new entry, and each overlay upper of `exec --ephemeral`, is made in
+ * a block group with room; `log` is told whether it did.
  */
 export async function createStaging(
   store: string,
@@ -55,6 +57,11 @@ export async function createStaging(
   await Deno.mkdir(store, { recursive: true, mode: 0o700 });
   await Deno.mkdir(root, { recursive: true, mode: 0o700 });
   await spreadEntries(root, log);
+  // `exec --ephemeral`'s overlay uppers are made under the run root: the
+  // guest's writes (a package install) land in a group with room too.
+  const runs = runRoot(store);
+  await Deno.mkdir(runs, { recursive: true, mode: 0o700 });
+  await spreadEntries(runs, log);
   const lock = await lockStagingFile(`${root}/${uuid}.lock`);
   const dir = `${root}/${uuid}`;
   const scratch = `${root}/${uuid}.src`;

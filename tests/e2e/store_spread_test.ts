@@ -8,6 +8,7 @@
 
 import assert from "node:assert/strict";
 import { createStaging, stagingRoot } from "../../src/store/staging.ts";
+import { runRoot } from "../../src/store/run_dir.ts";
 import { LayerStacks, stacksDir } from "../../src/store/layer_stacks.ts";
 import { testNeeding } from "../helpers/fixtures.ts";
 
@@ -33,7 +34,7 @@ Deno.removeSync(tmp);
 
 testNeeding(
   type === "ext2/ext3" ? undefined : `an ext4 temp dir (it is ${type})`,
-  "staging and the layer-stack cache carry ext4's +T (new entries spread over block groups)",
+  "staging, the run root and the layer-stack cache carry ext4's +T (new entries spread over block groups)",
   async () => {
     const store = await Deno.makeTempDir({ prefix: "polythene-spread-" });
     try {
@@ -44,10 +45,14 @@ testNeeding(
         (l) => lines.push(l),
       );
       assert.match(attributes(stagingRoot(store)), /T/);
+      assert.match(attributes(runRoot(store)), /T/);
       assert.doesNotMatch(attributes(staging.dir), /T/, "not inherited");
       assert.deepEqual(lines, [
         `new entries are spread over block groups (chattr +T ${
           stagingRoot(store)
+        })`,
+        `new entries are spread over block groups (chattr +T ${
+          runRoot(store)
         })`,
       ]);
       await staging.discard();

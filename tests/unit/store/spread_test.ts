@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { spreadArgv, spreadEntries } from "../../../src/store/spread.ts";
 import { createStaging, stagingRoot } from "../../../src/store/staging.ts";
+import { runRoot } from "../../../src/store/run_dir.ts";
 
 Deno.test("spreadArgv: chattr +T, the path after --", () => {
   assert.deepEqual(spreadArgv("-x/+T"), ["chattr", "+T", "--", "-x/+T"]);
@@ -31,7 +32,7 @@ Deno.test("spreadEntries: runs chattr once per directory, says why it could not"
   assert.match(lines.at(-1)!, /not spread .*chattr: not allowed/);
 });
 
-Deno.test("createStaging asks once for +T on the staging root, and says how it went", async () => {
+Deno.test("createStaging asks once for +T on the staging and run roots, and says how it went", async () => {
   const store = await Deno.makeTempDir({ prefix: "polythene-spread-" });
   try {
     const lines: string[] = [];
@@ -44,9 +45,12 @@ Deno.test("createStaging asks once for +T on the staging root, and says how it w
       await staging.discard();
     }
     // On ext4 it worked; elsewhere (a tmpfs /tmp) chattr said why not.
-    assert.equal(lines.length, 1, lines.join("\n"));
-    assert.match(lines[0]!, /^new entries are (not )?spread over block groups/);
-    assert.ok(lines[0]!.includes(stagingRoot(store)), lines[0]);
+    assert.equal(lines.length, 2, lines.join("\n"));
+    const roots = [stagingRoot(store), runRoot(store)];
+    lines.forEach((line, i) => {
+      assert.match(line, /^new entries are (not )?spread over block groups/);
+      assert.ok(line.includes(roots[i]!), line);
+    });
   } finally {
     await Deno.remove(store, { recursive: true });
   }
