@@ -12,7 +12,7 @@
 
 import assert from "node:assert/strict";
 import { runPolythene } from "../helpers/cli.ts";
-import { testNeeding } from "../helpers/fixtures.ts";
+import { missingFor, testNeeding } from "../helpers/fixtures.ts";
 import {
   pushImage,
   registryMissing,
@@ -25,15 +25,10 @@ import {
   debianOciImage,
 } from "../../scripts/debian_image.ts";
 
-const MISSING = await (async () => {
-  const missing: string[] = [];
-  if (Deno.uid() !== 0) missing.push("root (uid 0)");
-  const registry = registryMissing();
-  if (registry) missing.push(registry);
-  const debian = await debianImageMissing();
-  if (debian) missing.push(debian);
-  return missing.length ? `needs ${missing.join(", ")}` : undefined;
-})();
+const MISSING = missingFor({
+  root: true,
+  also: [registryMissing(), await debianImageMissing()],
+});
 
 testNeeding(
   MISSING,

@@ -25,7 +25,7 @@ import {
 } from "../helpers/cli.ts";
 import {
   makeBusyboxStore,
-  onPath,
+  missingFor,
   testNeeding,
   testUser,
 } from "../helpers/fixtures.ts";
@@ -52,16 +52,11 @@ import { decompressStream } from "../../src/image/layers/decompress.ts";
 import { readTarHeaders } from "../../src/image/commit/tar_headers.ts";
 import type { TarHeader } from "../../src/image/commit/tar_format.ts";
 
-const MISSING = (() => {
-  const missing: string[] = [];
-  if (Deno.uid() !== 0) missing.push("root (uid 0)");
-  for (const tool of ["umoci", "skopeo", "podman", "tar"]) {
-    if (!onPath(tool)) missing.push(tool);
-  }
-  const registry = registryMissing();
-  if (registry) missing.push(registry);
-  return missing.length ? `needs ${missing.join(", ")}` : undefined;
-})();
+const MISSING = missingFor({
+  root: true,
+  programs: ["umoci", "skopeo", "podman", "tar"],
+  also: [registryMissing()],
+});
 
 const LONG = `t/${"long-name-".repeat(12)}end`;
 

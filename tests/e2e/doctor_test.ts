@@ -17,7 +17,6 @@ import type { DoctorReport } from "../../src/backends/doctor.ts";
 import {
   type CliOptions,
   type CliResult,
-  hostProgram,
   runPolythene,
   sourceReadableBy,
   type TestUser,
@@ -29,6 +28,8 @@ import {
 } from "../helpers/exec_shapes.ts";
 import {
   makeBusyboxStore,
+  missingFor,
+  onHostPath,
   type StagedStore,
   testNeeding,
   testUser,
@@ -38,13 +39,12 @@ const USER = testUser();
 const CHROOT_TOOLS = ["unshare", "chroot", "mount", "sh", "cat"];
 
 function lacking(programs: string[]): string | undefined {
-  const missing: string[] = [];
-  if (Deno.uid() !== 0) missing.push("running as root (uid 0)");
-  if (USER === undefined) missing.push('the user "polythene-test"');
-  for (const p of ["setpriv", ...programs]) {
-    if (hostProgram(p) === undefined) missing.push(`"${p}" on PATH`);
-  }
-  return missing.length === 0 ? undefined : missing.join(", ");
+  return missingFor({
+    root: true,
+    user: true,
+    programs: ["setpriv", ...programs],
+    found: onHostPath,
+  });
 }
 
 /** Runs `fn` with a fresh store owned by the test user, then cleans up. */

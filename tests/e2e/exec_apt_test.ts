@@ -26,40 +26,30 @@ import type { BackendName } from "../../src/backends/names.ts";
 import {
   type CliOptions,
   type CliResult,
-  hostProgram,
   runPolythene,
   sourceReadableBy,
   type TestUser,
 } from "../helpers/cli.ts";
 import { show } from "../helpers/exec_shapes.ts";
-import { testNeeding, testUser } from "../helpers/fixtures.ts";
+import {
+  missingFor,
+  onHostPath,
+  testNeeding,
+  testUser,
+} from "../helpers/fixtures.ts";
 import { writeOciLayout } from "../helpers/oci_image.ts";
 
 const USER = testUser();
 /** apt reaches a real mirror: allow it time. */
 const APT_MS = 600_000;
 
-const MISSING = await (async () => {
-  const missing: string[] = [];
-  if (Deno.uid() !== 0) missing.push("root (uid 0)");
-  if (USER === undefined) missing.push('the user "polythene-test"');
-  for (
-    const program of [
-      "setpriv",
-      "bwrap",
-      "proot",
-      "unshare",
-      "mount",
-      "chmod",
-      "chown",
-    ]
-  ) {
-    if (hostProgram(program) === undefined) missing.push(program);
-  }
-  const image = await debianImageMissing();
-  if (image !== undefined) missing.push(image);
-  return missing.length ? `needs ${missing.join(", ")}` : undefined;
-})();
+const MISSING = missingFor({
+  root: true,
+  user: true,
+  programs: ["setpriv", "bwrap", "proot", "unshare", "mount", "chmod", "chown"],
+  found: onHostPath,
+  also: [await debianImageMissing()],
+});
 
 /**
  * Runs `fn` with the Debian image as `oci:LAYOUT:bookworm` (readable by

@@ -30,7 +30,7 @@ import { hostProgram, runPolythene } from "../helpers/cli.ts";
 import { arm64KernelRuns } from "../helpers/emulated_store.ts";
 import type { BackendName } from "../../src/backends/names.ts";
 import { show } from "../helpers/exec_shapes.ts";
-import { testNeeding } from "../helpers/fixtures.ts";
+import { missingFor, onHostPath, testNeeding } from "../helpers/fixtures.ts";
 import { buildIndex } from "../helpers/oci_image.ts";
 import {
   pushImage,
@@ -41,20 +41,16 @@ import {
 /** apt reaches a real mirror, and qemu translates every instruction. */
 const APT_MS = 900_000;
 
-const MISSING = await (async () => {
-  const missing: string[] = [];
-  if (Deno.uid() !== 0) missing.push("root (uid 0)");
-  for (const program of ["proot", "setpriv", "qemu-aarch64-static"]) {
-    if (hostProgram(program) === undefined) missing.push(program);
-  }
-  const registry = registryMissing();
-  if (registry !== undefined) missing.push(registry);
-  for (const arch of [undefined, "arm64"]) {
-    const image = await debianImageMissing(undefined, arch);
-    if (image !== undefined) missing.push(image);
-  }
-  return missing.length ? `needs ${missing.join(", ")}` : undefined;
-})();
+const MISSING = missingFor({
+  root: true,
+  programs: ["proot", "setpriv", "qemu-aarch64-static"],
+  found: onHostPath,
+  also: [
+    registryMissing(),
+    await debianImageMissing(),
+    await debianImageMissing(undefined, "arm64"),
+  ],
+});
 
 for (
   const [backend, missing] of [

@@ -41,7 +41,6 @@ import {
 import {
   type CliOptions,
   type CliResult,
-  hostProgram,
   type ReadableSource,
   runPolythene,
   sourceReadableBy,
@@ -52,7 +51,12 @@ import {
   show,
   withPathOf,
 } from "../helpers/exec_shapes.ts";
-import { testNeeding, testUser } from "../helpers/fixtures.ts";
+import {
+  missingFor,
+  onHostPath,
+  testNeeding,
+  testUser,
+} from "../helpers/fixtures.ts";
 import { writeOciLayout } from "../helpers/oci_image.ts";
 
 const USER = testUser();
@@ -78,34 +82,30 @@ function readTextOr(path: string): string {
   }
 }
 
-const MISSING = await (async () => {
-  const missing: string[] = [];
-  if (Deno.uid() !== 0) missing.push("root (uid 0)");
-  if (USER === undefined) missing.push('the user "polythene-test"');
-  if (NOSUB === undefined) missing.push('the user "polythene-nosub"');
-  for (
-    const program of [
-      "setpriv",
-      "bwrap",
-      "proot",
-      "unshare",
-      "newuidmap",
-      "newgidmap",
-      "chown",
-      "chmod",
-    ]
-  ) {
-    if (hostProgram(program) === undefined) missing.push(program);
-  }
-  for (const file of ["/etc/subuid", "/etc/subgid"]) {
-    if (!/^polythene-test:\d+:\d+$/m.test(readTextOr(file))) {
-      missing.push(`a polythene-test range in ${file}`);
-    }
-  }
-  const image = await debianImageMissing();
-  if (image !== undefined) missing.push(image);
-  return missing.length ? `needs ${missing.join(", ")}` : undefined;
-})();
+const MISSING = missingFor({
+  root: true,
+  user: true,
+  programs: [
+    "setpriv",
+    "bwrap",
+    "proot",
+    "unshare",
+    "newuidmap",
+    "newgidmap",
+    "chown",
+    "chmod",
+  ],
+  found: onHostPath,
+  also: [
+    NOSUB === undefined ? 'the user "polythene-nosub"' : undefined,
+    ...["/etc/subuid", "/etc/subgid"].map((file) =>
+      /^polythene-test:\d+:\d+$/m.test(readTextOr(file))
+        ? undefined
+        : `a polythene-test range in ${file}`
+    ),
+    await debianImageMissing(),
+  ],
+});
 
 /** The apt archive cache, owned by the user (root's run shares it). */
 async function aptCache(): Promise<string> {

@@ -25,6 +25,8 @@ import {
 } from "../helpers/cli.ts";
 import {
   makeBusyboxStore,
+  missingFor,
+  onHostPath,
   type StagedStore,
   testNeeding,
   testUser,
@@ -37,13 +39,7 @@ import { overlayArgv, overlayNamespace } from "../../src/backends/overlay.ts";
 const USER = testUser();
 
 function lacking(needs: { user?: boolean; programs: string[] }) {
-  const missing: string[] = [];
-  if (Deno.uid() !== 0) missing.push("root (uid 0)");
-  if (needs.user && USER === undefined) missing.push('user "polythene-test"');
-  for (const p of needs.programs) {
-    if (hostProgram(p) === undefined) missing.push(`"${p}" on PATH`);
-  }
-  return missing.length ? missing.join(", ") : undefined;
+  return missingFor({ root: true, ...needs, found: onHostPath });
 }
 
 const CORE = ["unshare", "mount", "sh"];

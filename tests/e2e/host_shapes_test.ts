@@ -17,13 +17,14 @@ import assert from "node:assert/strict";
 import {
   type CliOptions,
   type CliResult,
-  hostProgram,
   runPolythene,
   sourceReadableBy,
   type TestUser,
 } from "../helpers/cli.ts";
 import {
   makeBusyboxStore,
+  missingFor,
+  onHostPath,
   type StagedStore,
   testNeeding,
   testUser,
@@ -45,17 +46,7 @@ const CHROOT_TOOLS = [...chroot.programs];
 function lacking(
   needs: { user?: boolean; programs: string[] },
 ): string | undefined {
-  const missing: string[] = [];
-  if (Deno.uid() !== 0) missing.push("running as root (uid 0)");
-  if (needs.user && USER === undefined) {
-    missing.push('the user "polythene-test" (run scripts/setup.sh)');
-  }
-  for (const program of needs.programs) {
-    if (hostProgram(program) === undefined) {
-      missing.push(`"${program}" on PATH`);
-    }
-  }
-  return missing.length === 0 ? undefined : missing.join(", ");
+  return missingFor({ root: true, ...needs, found: onHostPath });
 }
 
 /** The test user; only called where {@linkcode lacking} checked for it. */

@@ -21,7 +21,7 @@ import assert from "node:assert/strict";
 import { podmanStorage } from "../helpers/podman_storage.ts";
 import { runPolythene } from "../helpers/cli.ts";
 import { startFaultProxy } from "../helpers/fault_proxy.ts";
-import { onPath, testNeeding } from "../helpers/fixtures.ts";
+import { missingFor, testNeeding } from "../helpers/fixtures.ts";
 import { startForwardProxy } from "../helpers/forward_proxy.ts";
 import { isolatedHome } from "../helpers/isolated_home.ts";
 import { buildImage } from "../helpers/oci_image.ts";
@@ -39,14 +39,11 @@ import {
   startRegistry,
 } from "../helpers/registry.ts";
 
-const MISSING = (() => {
-  const missing: string[] = [];
-  if (Deno.uid() !== 0) missing.push("root (uid 0)");
-  if (!onPath("podman")) missing.push("podman");
-  const registry = registryMissing({ tls: true });
-  if (registry) missing.push(registry);
-  return missing.length ? `needs ${missing.join(", ")}` : undefined;
-})();
+const MISSING = missingFor({
+  root: true,
+  programs: ["podman"],
+  also: [registryMissing({ tls: true })],
+});
 
 const FELL_THROUGH = /pulling through podman instead/;
 

@@ -13,7 +13,7 @@
 
 import assert from "node:assert/strict";
 import { type CliResult, runPolythene } from "../helpers/cli.ts";
-import { onPath, testNeeding } from "../helpers/fixtures.ts";
+import { missingFor, testNeeding } from "../helpers/fixtures.ts";
 import { buildImage } from "../helpers/oci_image.ts";
 import {
   podmanStorage,
@@ -35,14 +35,11 @@ import {
   tempStore,
 } from "../helpers/pull_checks.ts";
 
-const MISSING = (() => {
-  const missing: string[] = [];
-  if (Deno.uid() !== 0) missing.push("root (uid 0)");
-  if (!onPath("podman")) missing.push("podman");
-  const registry = registryMissing();
-  if (registry) missing.push(registry);
-  return missing.length ? `needs ${missing.join(", ")}` : undefined;
-})();
+const MISSING = missingFor({
+  root: true,
+  programs: ["podman"],
+  also: [registryMissing()],
+});
 
 /** podman's containers, as `podman ps -a` lists them in `env`. */
 async function podmanContainers(env: Record<string, string>) {

@@ -15,7 +15,7 @@
 
 import assert from "node:assert/strict";
 import { runPolythene } from "../helpers/cli.ts";
-import { onPath, testNeeding } from "../helpers/fixtures.ts";
+import { missingFor, testNeeding } from "../helpers/fixtures.ts";
 import {
   buildImage,
   type LayerSpec,
@@ -41,13 +41,10 @@ import {
   tempStore,
 } from "../helpers/pull_checks.ts";
 
-const MISSING = (() => {
-  const missing = ["docker-registry", "zstd", "bwrap"].filter((p) =>
-    !onPath(p)
-  );
-  if (Deno.uid() !== 0) missing.push("root (uid 0)");
-  return missing.length ? `needs ${missing.join(", ")}` : undefined;
-})();
+const MISSING = missingFor({
+  root: true,
+  programs: ["docker-registry", "zstd", "bwrap"],
+});
 
 const CONFIG = { Env: ["PATH=/bin", "GREETING=hi"], Cmd: ["/bin/sh"] };
 

@@ -19,7 +19,7 @@ import {
   runPolythene,
   sourceReadableBy,
 } from "../helpers/cli.ts";
-import { testNeeding, testUser } from "../helpers/fixtures.ts";
+import { missingFor, testNeeding, testUser } from "../helpers/fixtures.ts";
 import { buildImage, type BuiltImage } from "../helpers/oci_image.ts";
 import {
   pushImage,
@@ -36,14 +36,11 @@ import {
 } from "../helpers/pull_checks.ts";
 
 const USER = testUser();
-const MISSING = (() => {
-  const missing: string[] = [];
-  if (Deno.uid() !== 0) missing.push("root (uid 0)");
-  if (USER === undefined) missing.push('the user "polythene-test"');
-  const registry = registryMissing();
-  if (registry) missing.push(registry);
-  return missing.length ? `needs ${missing.join(", ")}` : undefined;
-})();
+const MISSING = missingFor({
+  root: true,
+  user: true,
+  also: [registryMissing()],
+});
 
 const T = 1_600_000_000;
 

@@ -19,7 +19,7 @@ import {
   sourceReadableBy,
   type TestUser,
 } from "../helpers/cli.ts";
-import { onPath, testNeeding, testUser } from "../helpers/fixtures.ts";
+import { missingFor, testNeeding, testUser } from "../helpers/fixtures.ts";
 import { buildImage } from "../helpers/oci_image.ts";
 import {
   pushImage,
@@ -35,17 +35,12 @@ import {
 } from "../helpers/pull_checks.ts";
 
 const USER = testUser();
-const MISSING = (() => {
-  const missing: string[] = [];
-  if (Deno.uid() !== 0) missing.push("root (uid 0)");
-  if (USER === undefined) missing.push('the user "polythene-test"');
-  for (const program of ["setpriv", "bwrap"]) {
-    if (!onPath(program)) missing.push(program);
-  }
-  const registry = registryMissing();
-  if (registry) missing.push(registry);
-  return missing.length ? `needs ${missing.join(", ")}` : undefined;
-})();
+const MISSING = missingFor({
+  root: true,
+  user: true,
+  programs: ["setpriv", "bwrap"],
+  also: [registryMissing()],
+});
 
 /** Options that run the CLI as `user`, from source that user can read. */
 async function asUser(user: TestUser) {

@@ -31,6 +31,7 @@ import {
 } from "../helpers/cli.ts";
 import { runOrThrow } from "../helpers/command.ts";
 import {
+  missingFor,
   onPath,
   stepNeeding,
   testNeeding,
@@ -286,15 +287,12 @@ testNeeding(
 const USER = testUser();
 
 function userMissing(): string | undefined {
-  const missing: string[] = [];
-  if (Deno.uid() !== 0) missing.push("root (uid 0)");
-  if (USER === undefined) missing.push('the user "polythene-test"');
-  for (const program of ["setpriv", "bwrap"]) {
-    if (!onPath(program)) missing.push(program);
-  }
-  const registry = registryMissing();
-  if (registry) missing.push(registry);
-  return missing.length ? `needs ${missing.join(", ")}` : undefined;
+  return missingFor({
+    root: true,
+    user: true,
+    programs: ["setpriv", "bwrap"],
+    also: [registryMissing()],
+  });
 }
 
 testNeeding(

@@ -36,7 +36,7 @@ import {
   type TestUser,
 } from "../helpers/cli.ts";
 import { runOrThrow } from "../helpers/command.ts";
-import { onPath, testNeeding, testUser } from "../helpers/fixtures.ts";
+import { missingFor, testNeeding, testUser } from "../helpers/fixtures.ts";
 import { pullAndRunScript } from "../helpers/pull_and_run.ts";
 import { explain, tempStore } from "../helpers/pull_checks.ts";
 import {
@@ -55,19 +55,12 @@ const CACHE = "/var/cache/polythene-test";
 /** apt reaches a real mirror: allow it time. */
 const APT_MS = 600_000;
 
-const MISSING = await (async () => {
-  const missing: string[] = [];
-  if (Deno.uid() !== 0) missing.push("root (uid 0)");
-  if (USER === undefined) missing.push('the user "polythene-test"');
-  for (const program of ["setpriv", "bwrap", "podman", "chown"]) {
-    if (!onPath(program)) missing.push(program);
-  }
-  const registry = registryMissing();
-  if (registry) missing.push(registry);
-  const debian = await debianImageMissing();
-  if (debian) missing.push(debian);
-  return missing.length ? `needs ${missing.join(", ")}` : undefined;
-})();
+const MISSING = missingFor({
+  root: true,
+  user: true,
+  programs: ["setpriv", "bwrap", "podman", "chown"],
+  also: [registryMissing(), await debianImageMissing()],
+});
 
 /** What runs in the entry before the commit. */
 const PROVISION = [

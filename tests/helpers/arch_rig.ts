@@ -34,7 +34,7 @@ import {
 } from "./cli.ts";
 import { runCommand, runOrThrow } from "./command.ts";
 import { show } from "./exec_shapes.ts";
-import { testUser } from "./fixtures.ts";
+import { missingFor, onHostPath, testUser } from "./fixtures.ts";
 import { buildImage, buildIndex } from "./oci_image.ts";
 import { busyboxEntries } from "./pull_checks.ts";
 import { pushImage, registryMissing, startRegistry } from "./registry.ts";
@@ -51,25 +51,13 @@ export const DOCKER_CAPS = [0, 1, 3, 4, 5, 6, 7, 8, 10, 13, 18, 27, 29, 31]
 
 /** What the rig needs, as `testNeeding` takes it. */
 export async function archRigMissing(): Promise<string | undefined> {
-  const missing: string[] = [];
-  if (Deno.uid() !== 0) missing.push("root (uid 0)");
-  if (USER === undefined) missing.push('the user "polythene-test"');
-  for (
-    const program of [
-      "bwrap",
-      "proot",
-      "setpriv",
-      "unshare",
-      "qemu-aarch64-static",
-    ]
-  ) {
-    if (hostProgram(program) === undefined) missing.push(program);
-  }
-  const registry = registryMissing();
-  if (registry !== undefined) missing.push(registry);
-  const busybox = await arm64BusyboxMissing();
-  if (busybox !== undefined) missing.push(busybox);
-  return missing.length ? `needs ${missing.join(", ")}` : undefined;
+  return missingFor({
+    root: true,
+    user: true,
+    programs: ["bwrap", "proot", "setpriv", "unshare", "qemu-aarch64-static"],
+    found: onHostPath,
+    also: [registryMissing(), await arm64BusyboxMissing()],
+  });
 }
 
 /** This host's kernel, for arm64. */

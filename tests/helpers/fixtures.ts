@@ -7,7 +7,7 @@
 import { makeBusyboxRootfs } from "../../scripts/busybox_rootfs.ts";
 import { programsNeeded } from "../../src/backends/backend.ts";
 import { type BackendName, BACKENDS } from "../../src/backends/mod.ts";
-import type { TestUser } from "./cli.ts";
+import { hostProgram, type TestUser } from "./cli.ts";
 
 /** A temporary store with one busybox entry. */
 export interface StagedStore {
@@ -96,6 +96,48 @@ export function onPath(program: string): boolean {
       return false;
     }
   });
+}
+
+/**
+ * Whether `program` is on PATH or in the sbin directories (`hostProgram`),
+ * where the tests find the tools they run as root.
+ */
+export function onHostPath(program: string): boolean {
+  return hostProgram(program) !== undefined;
+}
+
+/** What a test needs of the machine; see {@linkcode missingFor}. */
+export interface Needs {
+  /** Real root (uid 0). */
+  root?: boolean;
+  /** The rig's user, `polythene-test`. */
+  user?: boolean;
+  /** Programs that must be found by `found` (default {@linkcode onPath}). */
+  programs?: readonly string[];
+  /** How a program is looked up, when not on this process's PATH alone. */
+  found?: (program: string) => boolean;
+  /** The answers of other checks: each names what is missing, or is undefined. */
+  also?: readonly (string | undefined)[];
+}
+
+/**
+ * What this machine lacks of `needs`, as {@linkcode testNeeding} takes it
+ * (`needs root (uid 0), podman`), or undefined when nothing is missing.
+ */
+export function missingFor(needs: Needs): string | undefined {
+  const missing: string[] = [];
+  if (needs.root && Deno.uid() !== 0) missing.push("root (uid 0)");
+  if (needs.user && testUser() === undefined) {
+    missing.push(`the user "${TEST_USER_NAME}"`);
+  }
+  const found = needs.found ?? onPath;
+  for (const program of needs.programs ?? []) {
+    if (!found(program)) missing.push(program);
+  }
+  for (const other of needs.also ?? []) {
+    if (other !== undefined) missing.push(other);
+  }
+  return missing.length ? `needs ${missing.join(", ")}` : undefined;
 }
 
 /**
