@@ -31,6 +31,20 @@ import {
 import { pushImage } from "../../src/image/registry/push.ts";
 import { parseReference } from "../../src/image/reference.ts";
 
+/**
+ * Asserts that `promise` rejects with a `type` whose message matches
+ * `pattern` (a resolved promise fails the test).
+ */
+async function refused(
+  promise: Promise<unknown>,
+  pattern: RegExp,
+  type: new (...args: never[]) => Error = Error,
+): Promise<void> {
+  const error = await promise.then(() => undefined, (e) => e);
+  assert.ok(error instanceof type, String(error));
+  assert.match(error.message, pattern);
+}
+
 testNeeding(
   registryMissing(),
   "registry URLs: a token realm or upload Location that is not http(s) is refused",
@@ -76,13 +90,15 @@ testNeeding(
           retry: { scale: 0.001 },
         });
         try {
-          const error = await resolveImage(
-            client,
-            parseReference(`${proxy.host}/test/realm:1`),
-            { os: "linux", architecture: "amd64" },
-          ).then(() => undefined, (e) => e);
-          assert.ok(error instanceof RegistryError, String(error));
-          assert.match(error.message, /non-HTTP URL \(file:\)/);
+          await refused(
+            resolveImage(
+              client,
+              parseReference(`${proxy.host}/test/realm:1`),
+              { os: "linux", architecture: "amd64" },
+            ),
+            /non-HTTP URL \(file:\)/,
+            RegistryError,
+          );
           assert.deepEqual(seen, [], "the local file became a token");
         } finally {
           await client.close();
@@ -98,12 +114,10 @@ testNeeding(
             return challenge();
           },
         });
-        const error = await push("test/realm:1").then(
-          () => undefined,
-          (e) => e,
+        await refused(
+          push("test/realm:1"),
+          /non-HTTP URL \(file:\)/,
         );
-        assert.ok(error instanceof Error, String(error));
-        assert.match(error.message, /non-HTTP URL \(file:\)/);
         assert.deepEqual(seen, [], "the local file became a token");
       });
 
@@ -118,12 +132,10 @@ testNeeding(
             return new Response(null, { status: response.status, headers });
           },
         });
-        const error = await push("test/location:1").then(
-          () => undefined,
-          (e) => e,
+        await refused(
+          push("test/location:1"),
+          /non-HTTP URL \(file:\)/,
         );
-        assert.ok(error instanceof Error, String(error));
-        assert.match(error.message, /non-HTTP URL \(file:\)/);
       });
       await t.step("push: a token service answering without end", async () => {
         // 64 MiB of spaces, made as they are read; a client that reads
@@ -150,12 +162,10 @@ testNeeding(
             });
           },
         });
-        const error = await push("test/endless:1").then(
-          () => undefined,
-          (e) => e,
+        await refused(
+          push("test/endless:1"),
+          /answer is too large/,
         );
-        assert.ok(error instanceof Error, String(error));
-        assert.match(error.message, /answer is too large/);
         assert.ok(served < 8 * 1024 * 1024, `read ${served} bytes`);
       });
     } finally {
@@ -208,15 +218,14 @@ testNeeding(
           retry: { scale: 0.001 },
         });
         try {
-          const error = await resolveImage(
-            client,
-            parseReference(`${proxy.host}/test/realm:1`),
-            { os: "linux", architecture: "amd64" },
-          ).then(() => undefined, (e) => e);
-          assert.ok(error instanceof RegistryError, String(error));
-          assert.match(
-            error.message,
+          await refused(
+            resolveImage(
+              client,
+              parseReference(`${proxy.host}/test/realm:1`),
+              { os: "linux", architecture: "amd64" },
+            ),
             /plain http URL named by an https registry/,
+            RegistryError,
           );
           assert.deepEqual(proxy.redirected(), []);
         } finally {
@@ -229,13 +238,8 @@ testNeeding(
           hook: (_r, { server }) => server === "proxy" ? realm() : undefined,
         });
         proxy.clear();
-        const error = await push("test/realm:1").then(
-          () => undefined,
-          (e) => e,
-        );
-        assert.ok(error instanceof Error, String(error));
-        assert.match(
-          error.message,
+        await refused(
+          push("test/realm:1"),
           /plain http URL named by an https registry/,
         );
         assert.deepEqual(proxy.redirected(), []);
@@ -260,13 +264,8 @@ testNeeding(
           },
         });
         proxy.clear();
-        const error = await push("test/location:1").then(
-          () => undefined,
-          (e) => e,
-        );
-        assert.ok(error instanceof Error, String(error));
-        assert.match(
-          error.message,
+        await refused(
+          push("test/location:1"),
           /plain http URL named by an https registry/,
         );
         assert.deepEqual(proxy.redirected(), []);
