@@ -21,8 +21,8 @@ import {
   describe,
   exists,
   layer,
-  makeSandbox,
   type Sandbox,
+  sandboxTests,
 } from "../unit/layers/_sandbox.ts";
 import { runsHere } from "../helpers/jailed_file.ts";
 
@@ -46,18 +46,7 @@ async function apply(sb: Sandbox, ...layers: TarEntry[][]) {
 }
 
 /** A test with a fresh sandbox whose host side is checked at the end. */
-function hostile(name: string, fn: (sb: Sandbox) => Promise<void>) {
-  if (!here) return;
-  Deno.test(`hostile layer: ${name}`, async () => {
-    const sb = await makeSandbox();
-    try {
-      await fn(sb);
-      await sb.assertHostUntouched();
-    } finally {
-      await sb.cleanup();
-    }
-  });
-}
+const hostile = sandboxTests("hostile layer", here);
 
 function refused(error: unknown, type: new (...a: never[]) => Error) {
   assert.ok(error instanceof type, `expected ${type.name}, got ${error}`);

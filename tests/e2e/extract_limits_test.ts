@@ -19,9 +19,8 @@ import {
 import {
   diskUsage,
   lazyStream,
-  makeSandbox,
   rejection,
-  type Sandbox,
+  sandboxTests,
   ustarHeader,
 } from "../unit/layers/_sandbox.ts";
 import { runsHere } from "../helpers/jailed_file.ts";
@@ -33,18 +32,7 @@ const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 const asRoot = Deno.uid() === 0;
 
-function limitTest(name: string, fn: (sb: Sandbox) => Promise<void>) {
-  if (!here) return;
-  Deno.test(`limits: ${name}`, async () => {
-    const sb = await makeSandbox();
-    try {
-      await fn(sb);
-      await sb.assertHostUntouched();
-    } finally {
-      await sb.cleanup();
-    }
-  });
-}
+const limitTest = sandboxTests("limits", here);
 
 /**
  * A tar of `total` bytes of zero-filled files of `fileSize` each, as a

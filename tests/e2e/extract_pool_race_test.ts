@@ -14,12 +14,7 @@ import { extractLayer } from "../../src/image/layers/mod.ts";
 import { POOL_SIZE } from "../../src/image/layers/_pool.ts";
 import { SMALL_FILE } from "../../src/image/layers/_file_body.ts";
 import type { TarEntry } from "../helpers/tar_writer.ts";
-import {
-  exists,
-  layer,
-  makeSandbox,
-  type Sandbox,
-} from "../unit/layers/_sandbox.ts";
+import { exists, layer, sandboxTests } from "../unit/layers/_sandbox.ts";
 import { runsHere } from "../helpers/jailed_file.ts";
 
 const here = runsHere(import.meta.url, "write pool races");
@@ -41,18 +36,7 @@ function files(
   }));
 }
 
-function race(name: string, fn: (sb: Sandbox) => Promise<void>) {
-  if (!here) return;
-  Deno.test(`write pool: ${name}`, async () => {
-    const sb = await makeSandbox();
-    try {
-      await fn(sb);
-      await sb.assertHostUntouched();
-    } finally {
-      await sb.cleanup();
-    }
-  });
-}
+const race = sandboxTests("write pool", here);
 
 const MANY = POOL_SIZE * 5;
 

@@ -34,6 +34,30 @@ export interface Sandbox {
 /** Host files every hostile test watches, besides the sandbox's own. */
 export const WATCHED_HOST_FILES = ["/etc/passwd", "/etc/hostname"];
 
+/**
+ * A function that registers `PREFIX: NAME` tests, each with a fresh
+ * sandbox whose host side is checked once the test is done, then cleaned
+ * up. When `here` is false (the file runs in the jail instead, see
+ * `tests/helpers/jailed_file.ts`) it registers nothing.
+ */
+export function sandboxTests(
+  prefix: string,
+  here: boolean,
+): (name: string, fn: (sb: Sandbox) => Promise<void>) => void {
+  return (name, fn) => {
+    if (!here) return;
+    Deno.test(`${prefix}: ${name}`, async () => {
+      const sb = await makeSandbox();
+      try {
+        await fn(sb);
+        await sb.assertHostUntouched();
+      } finally {
+        await sb.cleanup();
+      }
+    });
+  };
+}
+
 /** Makes a sandbox and fingerprints its sentinels. */
 export async function makeSandbox(): Promise<Sandbox> {
   const base = await Deno.realPath(
