@@ -12,6 +12,7 @@
  * @module
  */
 
+import { shellQuote } from "../helpers/terminal.ts";
 import { strict as assert } from "node:assert";
 import { BACKEND_NAMES, type BackendName } from "../../src/backends/names.ts";
 import { cliArgv, runPolythene } from "../helpers/cli.ts";
@@ -132,7 +133,7 @@ async function killPolythene(backend: BackendName, pty: boolean) {
       "--quiet",
       "--return",
       "--command",
-      shellQuote(polythene),
+      polythene.map(shellQuote).join(" "),
       "/dev/null",
     ]
     : polythene;
@@ -166,10 +167,6 @@ async function killPolythene(backend: BackendName, pty: boolean) {
     await child.status;
     await staged.cleanup();
   }
-}
-
-function shellQuote(argv: readonly string[]): string {
-  return argv.map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(" ");
 }
 
 for (const backend of BACKEND_NAMES) {

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { shellQuote } from "../helpers/terminal.ts";
 import assert from "node:assert/strict";
 import { BACKEND_NAMES, type BackendName } from "../../src/backends/mod.ts";
 import { cliArgv, hostProgram } from "../helpers/cli.ts";
@@ -45,10 +46,6 @@ int main(void) {
   return 0;
 }
 `;
-
-function shellQuote(word: string): string {
-  return `'${word.replaceAll("'", `'\\''`)}'`;
-}
 
 const MISSING = !canJail()
   ? "real root (jail)"

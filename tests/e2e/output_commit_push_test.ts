@@ -12,7 +12,8 @@
  */
 
 import assert from "node:assert/strict";
-import { cliArgv, runPolythene } from "../helpers/cli.ts";
+import { runPolythene } from "../helpers/cli.ts";
+import { onTerminal } from "../helpers/terminal.ts";
 import { onPath, testNeeding } from "../helpers/fixtures.ts";
 import { buildImage } from "../helpers/oci_image.ts";
 import {
@@ -30,6 +31,8 @@ import {
 import { hostPlatform } from "../../src/image/platform.ts";
 
 const ESC = "\x1b";
+/** A wide terminal without colour: each bar frame whole on one line. */
+const WIDE = { COLUMNS: "200", NO_COLOR: "1" };
 
 function missing(): string | undefined {
   const missing: string[] = [];
@@ -37,32 +40,6 @@ function missing(): string | undefined {
   const registry = registryMissing();
   if (registry) missing.push(registry);
   return missing.length ? `needs ${missing.join(", ")}` : undefined;
-}
-
-function shellQuote(word: string): string {
-  return `'${word.replaceAll("'", `'\\''`)}'`;
-}
-
-/** Runs `polythene ARGS` on a pty; returns the exit code and the screen. */
-async function onTerminal(
-  args: string[],
-): Promise<{ code: number; shown: string }> {
-  const command = [...cliArgv(), ...args].map(shellQuote).join(" ");
-  const denoDir = Deno.env.get("DENO_DIR");
-  const out = await new Deno.Command("script", {
-    args: ["-qec", command, "/dev/null"],
-    clearEnv: true,
-    env: {
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      HOME: Deno.env.get("HOME") ?? "/root",
-      COLUMNS: "200",
-      NO_COLOR: "1",
-      ...(denoDir ? { DENO_DIR: denoDir } : {}),
-    },
-    stdin: "null",
-    stderr: "inherit",
-  }).output();
-  return { code: out.code, shown: new TextDecoder().decode(out.stdout) };
 }
 
 /** `[\d.]+ UNIT` sizes in bar frames starting with `label`, in bytes. */
@@ -152,7 +129,7 @@ testNeeding(
     await t.step(
       "commit on a terminal: a bar that reaches the content to write",
       async () => {
-        const shown = await onTerminal(["commit", "-s", store, uuid]);
+        const shown = await onTerminal(["commit", "-s", store, uuid], WIDE);
         assert.equal(shown.code, 0, shown.shown);
         const frames = frameBytes(shown.shown, "layer 2/2 new ");
         assert.ok(frames.length >= 1, shown.shown);
@@ -223,7 +200,10 @@ testNeeding(
       "push on a terminal: a bar per blob, then its line",
       async () => {
         const other = `${registry.host}/test/other:1`;
-        const shown = await onTerminal(["push", "-s", store, "out:1", other]);
+        const shown = await onTerminal(
+          ["push", "-s", store, "out:1", other],
+          WIDE,
+        );
         assert.equal(shown.code, 0, shown.shown);
         const frames = shown.shown.split(`\r${ESC}[2K`);
         assert.ok(

@@ -9,42 +9,14 @@
  */
 
 import assert from "node:assert/strict";
-import { cliArgv, runPolythene } from "../helpers/cli.ts";
+import { runPolythene } from "../helpers/cli.ts";
+import { onTerminal } from "../helpers/terminal.ts";
 import { onPath, testNeeding } from "../helpers/fixtures.ts";
 import { buildImage, writeOciLayout } from "../helpers/oci_image.ts";
 import { busyboxEntries, noise, tempStore } from "../helpers/pull_checks.ts";
 
 const ESC = "\x1b";
 const needsScript = onPath("script") ? undefined : "script (util-linux)";
-
-function shellQuote(word: string): string {
-  return `'${word.replaceAll("'", `'\\''`)}'`;
-}
-
-/**
- * Runs `polythene ARGS` with stdout and stderr on a pty; returns the exit
- * code and what the terminal showed.
- */
-async function onTerminal(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; shown: string }> {
-  const command = [...cliArgv(), ...args].map(shellQuote).join(" ");
-  const denoDir = Deno.env.get("DENO_DIR");
-  const out = await new Deno.Command("script", {
-    args: ["-qec", command, "/dev/null"],
-    clearEnv: true,
-    env: {
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      HOME: Deno.env.get("HOME") ?? "/root",
-      ...(denoDir ? { DENO_DIR: denoDir } : {}),
-      ...env,
-    },
-    stdin: "null",
-    stderr: "inherit",
-  }).output();
-  return { code: out.code, shown: new TextDecoder().decode(out.stdout) };
-}
 
 testNeeding(
   needsScript,

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { shellQuote } from "../helpers/terminal.ts";
 import assert from "node:assert/strict";
 import {
   allowedPrograms,
@@ -83,10 +84,6 @@ async function run(
     stderr: decoder.decode(out.stderr) +
       (terminal ? decoder.decode(out.stdout) : ""),
   };
-}
-
-function shellQuote(word: string): string {
-  return `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
 /** Deno's refusal, as Deno words it or as polythene reports it. */
