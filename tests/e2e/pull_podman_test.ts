@@ -16,6 +16,7 @@ import { type CliResult, runPolythene } from "../helpers/cli.ts";
 import { missingFor, testNeeding } from "../helpers/fixtures.ts";
 import { buildImage } from "../helpers/oci_image.ts";
 import {
+  podman,
   podmanStorage,
   resetPodmanStorage,
 } from "../helpers/podman_storage.ts";
@@ -43,14 +44,8 @@ const MISSING = missingFor({
 
 /** podman's containers, as `podman ps -a` lists them in `env`. */
 async function podmanContainers(env: Record<string, string>) {
-  const out = await new Deno.Command("podman", {
-    args: ["ps", "--all", "--quiet"],
-    env,
-    stdin: "null",
-  }).output();
-  const stderr = new TextDecoder().decode(out.stderr);
-  assert.ok(out.success, `podman ps: ${stderr}`);
-  return new TextDecoder().decode(out.stdout).split("\n").filter(Boolean);
+  return (await podman(env, "ps", "--all", "--quiet"))
+    .split("\n").filter(Boolean);
 }
 
 testNeeding(

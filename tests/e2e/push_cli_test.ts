@@ -39,6 +39,7 @@ import {
 } from "../helpers/fixtures.ts";
 import { buildImage, type BuiltImage } from "../helpers/oci_image.ts";
 import {
+  podman,
   podmanStorage,
   resetPodmanStorage,
 } from "../helpers/podman_storage.ts";
@@ -223,27 +224,12 @@ testNeeding(
       await t.step(podmanStep, async () => {
         // podman in a storage of its own, reset afterwards.
         const env = await podmanStorage(fresh.dir);
-        const podman = async (...args: string[]) => {
-          const out = await new Deno.Command("podman", {
-            args,
-            env,
-            stdin: "null",
-            stdout: "piped",
-            stderr: "piped",
-          }).output();
-          const text = new TextDecoder().decode(out.stdout);
-          assert.ok(
-            out.success,
-            `podman ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`,
-          );
-          return text.trim();
-        };
         try {
-          await podman("pull", "-q", "--tls-verify=false", dest);
-          const container = await podman("create", dest, "/bin/sh");
+          await podman(env, "pull", "-q", "--tls-verify=false", dest);
+          const container = await podman(env, "create", dest, "/bin/sh");
           const tar = `${fresh.dir}/exported.tar`;
-          await podman("export", "-o", tar, container);
-          await podman("rm", container);
+          await podman(env, "export", "-o", tar, container);
+          await podman(env, "rm", container);
           const tree = `${fresh.dir}/exported`;
           await Deno.mkdir(tree);
           await runOrThrow(["tar", "-xf", tar, "-C", tree]);

@@ -40,6 +40,7 @@ import { missingFor, testNeeding, testUser } from "../helpers/fixtures.ts";
 import { pullAndRunScript } from "../helpers/pull_and_run.ts";
 import { explain, tempStore } from "../helpers/pull_checks.ts";
 import {
+  podman,
   podmanStorage,
   resetPodmanStorage,
 } from "../helpers/podman_storage.ts";
@@ -147,23 +148,9 @@ function podmanIn(dir: string) {
     CONTAINERS_STORAGE_CONF: `${dir}/storage.conf`,
     CONTAINERS_STORAGE_DRIVER: "vfs",
   };
-  const run = async (...args: string[]) => {
-    const out = await new Deno.Command("podman", {
-      args,
-      env,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.ok(
-      out.success,
-      `podman ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`,
-    );
-    return new TextDecoder().decode(out.stdout).trim();
-  };
   return {
     setup: () => podmanStorage(dir, env.CONTAINERS_STORAGE_CONF),
-    run,
+    run: (...args: string[]) => podman(env, ...args),
     reset: () => resetPodmanStorage(env),
   };
 }

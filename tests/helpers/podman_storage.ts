@@ -10,6 +10,9 @@
  * @module
  */
 
+import assert from "node:assert/strict";
+import { runCommand } from "./command.ts";
+
 /** What podman needs to use the storage {@linkcode podmanStorage} wrote. */
 export interface PodmanStorageEnv {
   /** The `storage.conf` written. */
@@ -49,6 +52,20 @@ export async function podmanStorage(
     CONTAINERS_CONF: engine,
     CONTAINERS_STORAGE_DRIVER: "vfs",
   };
+}
+
+/**
+ * Runs `podman ARGS` with `env` (a storage's, see {@linkcode podmanStorage})
+ * added to this process's; asserts it succeeded and returns its stdout,
+ * trimmed.
+ */
+export async function podman(
+  env: Record<string, string>,
+  ...args: string[]
+): Promise<string> {
+  const result = await runCommand(["podman", ...args], { env });
+  assert.equal(result.code, 0, `podman ${args.join(" ")}: ${result.stderr}`);
+  return result.stdout.trim();
 }
 
 /**
